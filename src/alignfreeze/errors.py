@@ -1,0 +1,30 @@
+"""User-facing errors.
+
+Everything a user can cause with bad input (a malformed file, an unknown name, a bad
+config field) raises a subclass of :class:`AlignfreezeError`. The CLI prints such an error
+as one line and exits non-zero without a traceback; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class AlignfreezeError(Exception):
+    """An error caused by the user's input or environment, reported as one line."""
+
+
+class DataFormatError(AlignfreezeError):
+    """A data file is missing, empty, undecodable or malformed.
+
+    The message always names the file and, where one applies, the 1-based line number,
+    formatted like a compiler diagnostic: ``path:line: what is wrong``.
+    """
+
+    def __init__(self, path: str | PathLike[str], line: int | None, problem: str):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
