@@ -124,6 +124,25 @@ def translation_check_cmd(
     console.print(table)
 
 
+FORMATS = ("conllu", "panx", "xnli", "squad", "parallel", "muse", "pharaoh")
+
+
+@app.command("read-data")
+def read_data(
+    path: Annotated[Path, typer.Argument(help="The file to read.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")],
+    tgt: Annotated[Optional[Path], typer.Option("--tgt", help="parallel: the target-side file.")] = None,
+    one_based: Annotated[Optional[bool], typer.Option("--one-based/--zero-based", help="pharaoh: index base.")] = None,
+) -> None:
+    """Read one data file with its reader, check it, and print what it holds."""
+    from alignfreeze.data import read_dataset_file
+
+    records = read_dataset_file(path, fmt, tgt=tgt, one_based=one_based)
+    console.print(f"{path}: {len(records)} records ({fmt})")
+    for record in records[:3]:
+        console.print(record, highlight=False)
+
+
 @app.command()
 def demo(data_dir: DataDir = None) -> None:
     """The README demo: doctor, then the translation check on the embedded model."""

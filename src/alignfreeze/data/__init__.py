@@ -21,10 +21,26 @@ from alignfreeze.data.subwords import WordSubwords, encode_words, map_words
 from alignfreeze.data.ud import UPOS_TAGS, read_conllu
 from alignfreeze.data.words import split_words
 from alignfreeze.data.xnli import read_xnli
+from alignfreeze.errors import AlignfreezeError
+
+
+def read_dataset_file(path, fmt: str, tgt=None, one_based: bool | None = None) -> list:
+    """Read ``path`` with the reader for ``fmt`` (the ``read-data`` command's back end)."""
+    readers = {"conllu": read_conllu, "panx": read_panx, "xnli": read_xnli, "squad": read_squad, "muse": read_muse}
+    if fmt in readers:
+        return readers[fmt](path)
+    if fmt == "parallel":
+        return read_parallel(path, tgt)
+    if fmt == "pharaoh":
+        if one_based is None:
+            raise AlignfreezeError("pharaoh links: say whether indices are 1-based (--one-based) or 0-based (--zero-based)")
+        return read_pharaoh(path, one_based=one_based)
+    raise AlignfreezeError(f"unknown format {fmt!r} (allowed: conllu, panx, xnli, squad, parallel, muse, pharaoh)")
+
 
 __all__ = [
     "NLI_LABELS", "TASKS", "UPOS_TAGS", "DataCatalog", "DataSource", "DictionaryEntry", "NliExample",
     "QaAnswer", "QaExample", "SentencePair", "TaggedSentence", "WordAlignment", "WordSubwords",
     "encode_words", "map_words", "parse_links", "read_conllu", "read_muse", "read_panx", "read_parallel",
-    "read_pharaoh", "read_squad", "read_xnli", "split_words",
+    "read_dataset_file", "read_pharaoh", "read_squad", "read_xnli", "split_words",
 ]  # fmt: skip

