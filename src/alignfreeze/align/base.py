@@ -1,0 +1,94 @@
+"""The interface every word aligner implements, and the shared pipeline around it.
+
+An aligner only turns word lists into 0-based links. :func:`align_corpus` does the rest,
+identically for every aligner: pre-tokenisation (:func:`alignfreeze.data.split_words`),
+optional removal of links between identical strings, a bounds check on every link,
+dropping of sentence pairs with no link, and an on-disk cache keyed by the corpus, the
+aligner and its settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Callable, Sequence
+
+from alignfreeze.align.corpus import AlignedCorpus, AlignedPair, validate_links
+from alignfreeze.data.records import SentencePair
+from alignfreeze.data.words import split_words
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.paths import alignfreeze_home
+
+Links = list[tuple[int, int]]
+Progress = Callable[[int], None]
+
+
+class WordAligner(ABC):
+    """Produces word links for sentence pairs given as word lists."""
+
+    name: str = ""
+
+    @abstractmethod
+    def settings(self) -> dict:
+        """Everything that changes the output (part of the cache key)."""
+
+    @abstractmethod
+    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+        """One list of ``(src_index, tgt_index)`` links per sentence pair."""
+
+
+def corpus_key(src: Sequence[list[str]], tgt: Sequence[list[str]]) -> str:
+    h = hashlib.sha256()
+    for s, t in zip(src, tgt):
+        h.update(("\x1f".join(s) + "\x1e" + "\x1f".join(t) + "\x1d").encode())
+    return h.hexdigest()
+
+
+def cache_path(aligner: WordAligner, key: str, options: dict) -> Path:
+    settings = json.dumps({"aligner": aligner.name, **aligner.settings(), **options}, sort_keys=True)
+    digest = hashlib.sha256((key + settings).encode()).hexdigest()[:24]
+    return alignfreeze_home() / "align-cache" / f"{aligner.name}-{digest}.jsonl"
+
+
+def align_corpus(
+    pairs: Sequence[SentencePair],
+    aligner: WordAligner,
+    src_lang: str,
+    tgt_lang: str,
+    pretokenized: bool = False,
+    drop_identical: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> AlignedCorpus:
+    """Align a parallel corpus; see the module docstring for the shared steps."""
+    if not pairs:
+        raise AlignfreezeError("no sentence pairs to align")
+    src = [split_words(p.src, pretokenized) for p in pairs]
+    tgt = [split_words(p.tgt, pretokenized) for p in pairs]
+    options = {"pretokenized": pretokenized, "drop_identical": drop_identical}
+    path = cache_path(aligner, corpus_key(src, tgt), options) if use_cache else None
+    if path is not None and path.is_file():
+        try:
+            cached = AlignedCorpus.load(path)
+            if progress:
+                progress(len(pairs))
+            return cached
+        except AlignfreezeError:
+            path.unlink(missing_ok=True)  # unreadable cache entry: recompute
+    links = aligner.align_words(src, tgt, progress)
+    aligned = []
+    for index, (s, t, ls) in enumerate(zip(src, tgt, links)):
+        ls = sorted(set(ls))
+        if drop_identical:
+            ls = [(i, j) for i, j in ls if s[i] != t[j]]
+        if ls:
+            aligned.append(AlignedPair(index, s, t, ls))
+    validate_links(aligned)
+    corpus = AlignedCorpus(src_lang, tgt_lang, aligned, aligner.name, {**aligner.settings(), **options}, len(pairs))
+    if not aligned:
+        raise AlignfreezeError(f"0 aligned pairs from {len(pairs)} sentence pairs ({aligner.name} aligner)")
+    if path is not None:
+        corpus.save(path)
+    return corpus

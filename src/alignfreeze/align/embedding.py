@@ -1,0 +1,145 @@
+"""Training-free embedding aligner, in the style of SimAlign (Jalili Sabet et al., 2020)
+and AWESOME-align's extraction step.
+
+Each word is represented by a contextual vector from any encoder at a chosen hidden
+state (first subword, or the mean of its subwords), the cosine similarity matrix of a
+sentence pair is built, and links are read off it:
+
+* ``argmax``: mutual argmax -- ``(i, j)`` when ``j`` is the best target for ``i`` *and*
+  ``i`` the best source for ``j``;
+* ``itermax``: SimAlign's iterative mutual argmax. After the first round, words that are
+  still unaligned on at least one side may take further mutual-argmax links, with the
+  similarities of rows/columns already aligned down-weighted by ``alpha`` (0.9); at most
+  ``max_iterations`` (2) rounds.
+
+Sentences are encoded in length-sorted batches, and only the layers up to the chosen
+hidden state are run.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from alignfreeze.align.base import Links, Progress, WordAligner
+from alignfreeze.errors import AlignfreezeError
+
+
+def mutual_argmax(sim: np.ndarray) -> np.ndarray:
+    m, n = sim.shape
+    fwd = np.zeros((m, n), dtype=bool)
+    fwd[np.arange(m), sim.argmax(1)] = True
+    bwd = np.zeros((m, n), dtype=bool)
+    bwd[sim.argmax(0), np.arange(n)] = True
+    return fwd & bwd
+
+
+def itermax(sim: np.ndarray, max_iterations: int = 2, alpha: float = 0.9) -> np.ndarray:
+    links = mutual_argmax(sim)
+    m, n = sim.shape
+    if min(m, n) <= 2:
+        return links
+    for _ in range(max_iterations - 1):
+        row_free = ~links.any(1)
+        col_free = ~links.any(0)
+        if not row_free.any() or not col_free.any():
+            break
+        # Weight 1 where both words are free, alpha where one is, 0 where neither is.
+        weight = np.clip(alpha * row_free[:, None] + alpha * col_free[None, :], 0.0, 1.0)
+        eligible = row_free[:, None] | col_free[None, :]
+        new = mutual_argmax(sim * weight) & eligible & ~links
+        if not new.any():
+            break
+        links |= new
+    return links
+
+
+class EmbeddingAligner(WordAligner):
+    name = "embedding"
+
+    def __init__(
+        self,
+        model_name: str = "e5-small",
+        layer: int = 8,
+        method: str = "itermax",
+        word_vector: str = "first",
+        batch_size: int = 32,
+        max_length: int = 256,
+        device: str | None = None,
+    ):
+        if method not in ("argmax", "itermax"):
+            raise AlignfreezeError(f"unknown embedding-alignment method {method!r} (allowed: argmax, itermax)")
+        if word_vector not in ("first", "mean"):
+            raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: first, mean)")
+        self.model_name, self.layer, self.method, self.word_vector = model_name, layer, method, word_vector
+        self.batch_size, self.max_length, self.device = batch_size, max_length, device
+        self._model = None
+
+    def settings(self) -> dict:
+        return {"model": self.model_name, "layer": self.layer, "method": self.method, "word_vector": self.word_vector}
+
+    def _load(self):
+        if self._model is None:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+
+            from alignfreeze.models import resolve_model
+            from alignfreeze.models.layers import num_layers
+
+            path = resolve_model(self.model_name)
+            self._tokenizer = AutoTokenizer.from_pretrained(path)
+            self._model = AutoModel.from_pretrained(path).eval()
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self._model.to(device)
+            if not 0 <= self.layer <= num_layers(self._model):
+                raise AlignfreezeError(f"layer {self.layer} is out of range for {self.model_name} (0..{num_layers(self._model)})")
+        return self._model, self._tokenizer
+
+    def word_vectors(self, sentences: Sequence[list[str]], progress: Progress | None = None) -> list[np.ndarray]:
+        """Unit-normalised ``[n_words, hidden]`` vectors per sentence (zero rows for words
+        that produced no subword)."""
+        import torch
+
+        from alignfreeze.data.subwords import encode_words
+        from alignfreeze.models.layers import first_layers_only
+
+        model, tokenizer = self._load()
+        device = next(model.parameters()).device
+        out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(sentences)
+        order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+        with torch.inference_mode(), first_layers_only(model, max(self.layer, 1)):
+            for start in range(0, len(order), self.batch_size):
+                idx = [k for k in order[start : start + self.batch_size]]
+                batch = [sentences[k] if sentences[k] else ["."] for k in idx]
+                enc, maps = encode_words(tokenizer, batch, max_length=self.max_length, padding=True, return_tensors="pt")
+                enc = {k: v.to(device) for k, v in enc.items()}
+                hidden = model(**enc, output_hidden_states=True).hidden_states[self.layer]
+                hidden = torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()
+                for row, (k, mp) in enumerate(zip(idx, maps)):
+                    vecs = np.zeros((len(sentences[k]), hidden.shape[-1]), np.float32)
+                    for w in range(len(sentences[k])):
+                        if mp.first_subword[w] < 0:
+                            continue
+                        if self.word_vector == "first":
+                            vecs[w] = hidden[row, mp.first_subword[w]]
+                        else:
+                            s, e = mp.spans[w]
+                            vecs[w] = hidden[row, s:e].mean(0)
+                    out[k] = vecs
+                if progress:
+                    progress(len(idx) / 2)
+        return out
+
+    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+        src_vecs = self.word_vectors(src, progress)
+        tgt_vecs = self.word_vectors(tgt, progress)
+        out: list[Links] = []
+        for s, t in zip(src_vecs, tgt_vecs):
+            if len(s) == 0 or len(t) == 0:
+                out.append([])
+                continue
+            sim = s @ t.T
+            links = mutual_argmax(sim) if self.method == "argmax" else itermax(sim)
+            out.append([(int(i), int(j)) for i, j in zip(*np.nonzero(links))])
+        return out

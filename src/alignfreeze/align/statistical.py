@@ -1,0 +1,59 @@
+"""Statistical aligner: eflomal (Östling & Tiedemann, 2016), in place of FastAlign.
+
+eflomal is trained on the corpus being aligned, in both directions, and the two
+directional alignments are symmetrised with grow-diag-final-and. A one-to-one filter is
+optional. Installed with the ``aligners`` extra (``pip install eflomal``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from alignfreeze.align.base import Links, Progress, WordAligner
+from alignfreeze.align.symmetrize import grow_diag_final_and, one_to_one
+from alignfreeze.data.pharaoh import parse_links
+from alignfreeze.errors import AlignfreezeError
+
+
+class EflomalAligner(WordAligner):
+    name = "eflomal"
+
+    def __init__(self, one_to_one_filter: bool = False, model: int = 3, n_samplers: int = 3):
+        self.one_to_one_filter = one_to_one_filter
+        self.model = model
+        self.n_samplers = n_samplers
+
+    def settings(self) -> dict:
+        return {"one_to_one": self.one_to_one_filter, "model": self.model, "n_samplers": self.n_samplers}
+
+    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+        try:
+            import eflomal
+        except ImportError:
+            raise AlignfreezeError("the eflomal aligner needs the 'aligners' extra: pip install eflomal") from None
+        # eflomal reads whitespace-separated tokens (words from split_words hold no space).
+        # Pairs with an empty side are left out of its input and get no link.
+        kept = [k for k in range(len(src)) if src[k] and tgt[k]]
+        if not kept:
+            return [[] for _ in src]
+        src_lines = [" ".join(src[k]) for k in kept]
+        tgt_lines = [" ".join(tgt[k]) for k in kept]
+        with tempfile.TemporaryDirectory(prefix="alignfreeze-eflomal-") as tmp:
+            fwd_path, rev_path = Path(tmp) / "fwd", Path(tmp) / "rev"
+            aligner = eflomal.Aligner(model=self.model, n_samplers=self.n_samplers)
+            aligner.align(src_lines, tgt_lines, links_filename_fwd=str(fwd_path), links_filename_rev=str(rev_path), quiet=True)
+            fwd_lines = fwd_path.read_text().split("\n")
+            rev_lines = rev_path.read_text().split("\n")
+        out: list[Links] = [[] for _ in src]
+        for row, k in enumerate(kept):
+            fwd = parse_links(fwd_lines[row] if row < len(fwd_lines) else "", one_based=False).sure
+            rev = parse_links(rev_lines[row] if row < len(rev_lines) else "", one_based=False).sure
+            links = grow_diag_final_and(fwd, rev)
+            if self.one_to_one_filter:
+                links = one_to_one(links)
+            out[k] = sorted(links)
+        if progress:
+            progress(len(src))
+        return out
