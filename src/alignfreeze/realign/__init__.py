@@ -1,0 +1,21 @@
+"""Realignment: a contrastive loss that pulls each word toward its translation, with
+optional layer freezing (AlignFreeze)."""
+
+from alignfreeze.realign.config import RealignConfig
+from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
+from alignfreeze.realign.loss import ContrastiveAlignmentLoss
+from alignfreeze.realign.projection import projection_head
+from alignfreeze.realign.trainer import (
+    JOINT_COEFFICIENT,
+    RealignmentObjective,
+    RealignResult,
+    realign,
+    realign_from_config,
+    save_realigned,
+)
+
+__all__ = [
+    "JOINT_COEFFICIENT", "ContrastiveAlignmentLoss", "FreezeSpec", "RealignConfig", "RealignResult",
+    "RealignmentObjective", "frozen", "frozen_parameters", "projection_head", "realign", "realign_from_config",
+    "save_realigned",
+]  # fmt: skip

@@ -1,0 +1,106 @@
+"""Which parameters stay fixed during realignment (AlignFreeze).
+
+A :class:`FreezeSpec` is parsed from a string; parts combine with ``+``:
+
+======================  ===========================================================
+``none``                nothing frozen
+``front``               the lower floor(L/2) transformer layers (embeddings stay
+                        trainable, as in the paper)
+``back``                the upper floor(L/2) layers
+``layers:0-5``          layers 0..5 (inclusive); ``layers:3`` a single layer
+``bottom:k``            the lower k layers (for sweeps; ``bottom:0`` is ``none``)
+``embeddings``          the input embeddings block
+======================  ===========================================================
+
+e.g. ``front+embeddings``. ``L`` and the layer list are discovered from the model
+(:mod:`alignfreeze.models.layers`), so it works for BERT, DistilBERT, XLM-R, DeBERTa-v2
+and e5-small alike. Parameters outside both the layer list and the embeddings (a pooler,
+DeBERTa's relative-position embeddings) are never frozen.
+
+Frozen parameters get ``requires_grad=False`` and are left out of the optimiser.
+:func:`frozen` restores every flag on exit, so everything is trainable again for
+fine-tuning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+
+from torch import nn
+
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.models.layers import embeddings_module, num_layers, transformer_layers
+
+FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
+
+
+@dataclass(frozen=True)
+class FreezeSpec:
+    text: str
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "FreezeSpec":
+        text = (text or "none").strip()
+        parts = tuple(p.strip() for p in text.split("+") if p.strip())
+        for part in parts:
+            if part in ("none", "front", "back", "embeddings"):
+                continue
+            if re.fullmatch(r"layers:\d+(-\d+)?", part) or re.fullmatch(r"bottom:\d+", part):
+                continue
+            raise AlignfreezeError(f"unknown freeze spec {part!r} in {text!r} (allowed: {', '.join(FORMS)}, joined with '+')")
+        return cls(text, parts)
+
+    def frozen_layers(self, n_layers: int) -> list[int]:
+        half = n_layers // 2
+        layers: set[int] = set()
+        for part in self.parts:
+            if part == "front":
+                layers.update(range(half))
+            elif part == "back":
+                layers.update(range(n_layers - half, n_layers))
+            elif part.startswith("bottom:"):
+                k = int(part.split(":")[1])
+                if k > n_layers:
+                    raise AlignfreezeError(f"bottom:{k} asks for more layers than the model has ({n_layers})")
+                layers.update(range(k))
+            elif part.startswith("layers:"):
+                bounds = part.split(":")[1].split("-")
+                lo, hi = int(bounds[0]), int(bounds[-1])
+                if lo > hi or hi >= n_layers:
+                    raise AlignfreezeError(f"{part} is outside the model's layers 0-{n_layers - 1}")
+                layers.update(range(lo, hi + 1))
+        return sorted(layers)
+
+    @property
+    def freezes_embeddings(self) -> bool:
+        return "embeddings" in self.parts
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def frozen_parameters(model: nn.Module, spec: FreezeSpec) -> list[nn.Parameter]:
+    _, layers = transformer_layers(model)
+    params: list[nn.Parameter] = []
+    for index in spec.frozen_layers(num_layers(model)):
+        params.extend(layers[index].parameters())
+    if spec.freezes_embeddings:
+        params.extend(embeddings_module(model)[1].parameters())
+    return params
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module, spec: FreezeSpec | str):
+    """Freeze per ``spec`` inside the block; restore every ``requires_grad`` flag after."""
+    spec = FreezeSpec.parse(spec) if isinstance(spec, str) else spec
+    before = {id(p): p.requires_grad for p in model.parameters()}
+    try:
+        for p in frozen_parameters(model, spec):
+            p.requires_grad_(False)
+        yield spec
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(before.get(id(p), True))
