@@ -143,6 +143,142 @@ def read_data(
         console.print(record, highlight=False)
 
 
+def _progress_bar(description: str, total: float):
+    """A rich progress bar for library calls that report progress as a count callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=err_console)  # fmt: skip
+    task = progress.add_task(description, total=total)
+    return progress, (lambda n: progress.advance(task, n))
+
+
+@app.command()
+def align(
+    method: Annotated[str, typer.Option(help="dictionary, eflomal, embedding or pharaoh.")],
+    out: Annotated[Path, typer.Option(help="Aligned-pairs file to write (JSON Lines).")],
+    src_lang: Annotated[str, typer.Option("--src-lang")],
+    tgt_lang: Annotated[str, typer.Option("--tgt-lang")],
+    src_file: Annotated[Optional[Path], typer.Option("--src-file", help="Source side, one sentence a line.")] = None,
+    tgt_file: Annotated[Optional[Path], typer.Option("--tgt-file", help="Target side, line-aligned with --src-file.")] = None,
+    parallel_file: Annotated[Optional[Path], typer.Option("--parallel-file", help="One 'src ||| tgt' file instead.")] = None,
+    dictionary: Annotated[Optional[Path], typer.Option(help="dictionary: a MUSE dictionary file.")] = None,
+    links: Annotated[Optional[Path], typer.Option(help="pharaoh: links file from an external aligner.")] = None,
+    links_one_based: Annotated[bool, typer.Option("--links-one-based", help="pharaoh: indices start at 1.")] = False,
+    model: Annotated[str, typer.Option(help="embedding: encoder ('e5-small', hub id or path).")] = "e5-small",
+    layer: Annotated[int, typer.Option(help="embedding: hidden state to use (0 = embeddings).")] = 8,
+    embedding_method: Annotated[str, typer.Option("--embedding-method", help="embedding: argmax or itermax.")] = "argmax",
+    word_vector: Annotated[str, typer.Option("--word-vector", help="embedding: first or mean subword.")] = "first",
+    one_to_one: Annotated[bool, typer.Option("--one-to-one", help="eflomal: keep one-to-one links only.")] = False,
+    drop_identical: Annotated[bool, typer.Option("--drop-identical", help="Drop links between identical strings.")] = False,
+    pretokenized: Annotated[bool, typer.Option("--pretokenized", help="Split on whitespace only; keep tokens.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute even if cached.")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentence pairs.")] = None,
+) -> None:
+    """Word-align a parallel corpus and write the linked sentence pairs."""
+    from alignfreeze.align import DictionaryAligner, EflomalAligner, EmbeddingAligner, PharaohAligner, align_corpus
+    from alignfreeze.data import read_muse, read_parallel
+
+    if parallel_file is not None:
+        pairs = read_parallel(parallel_file)
+    elif src_file is not None and tgt_file is not None:
+        pairs = read_parallel(src_file, tgt_file)
+    else:
+        raise AlignfreezeError("give --src-file and --tgt-file, or --parallel-file")
+    pairs = pairs[:limit] if limit else pairs
+    if method == "dictionary":
+        if dictionary is None:
+            raise AlignfreezeError("--method dictionary needs --dictionary FILE")
+        aligner = DictionaryAligner(read_muse(dictionary), source=str(dictionary))
+    elif method == "eflomal":
+        aligner = EflomalAligner(one_to_one_filter=one_to_one)
+    elif method == "embedding":
+        aligner = EmbeddingAligner(model, layer, embedding_method, word_vector)
+    elif method == "pharaoh":
+        if links is None:
+            raise AlignfreezeError("--method pharaoh needs --links FILE")
+        aligner = PharaohAligner(links, one_based=links_one_based)
+    else:
+        raise AlignfreezeError(f"unknown alignment method {method!r} (allowed: dictionary, eflomal, embedding, pharaoh)")
+    bar, advance = _progress_bar(f"aligning ({method})", len(pairs))
+    with bar:
+        corpus = align_corpus(pairs, aligner, src_lang, tgt_lang, pretokenized, drop_identical, not no_cache, advance)
+    corpus.save(out)
+    console.print(
+        f"{len(corpus.pairs)} aligned pairs from {corpus.n_sentence_pairs} sentence pairs, "
+        f"{corpus.n_links} links -> {out}"
+    )
+
+
+@app.command("align-eval")
+def align_eval(
+    gold: Annotated[Path, typer.Option(help="Gold links (Pharaoh, sure i-j and possible ipj).")],
+    pred: Annotated[Path, typer.Option(help="Predicted links: an aligned-pairs file or a Pharaoh file (0-based).")],
+    gold_one_based: Annotated[bool, typer.Option("--gold-one-based", help="Gold indices start at 1.")] = False,
+    pred_one_based: Annotated[bool, typer.Option("--pred-one-based", help="Pharaoh predictions start at 1.")] = False,
+) -> None:
+    """Score predicted links against a gold standard; print precision, recall and AER as JSON."""
+    from alignfreeze.align import AlignedCorpus, alignment_scores
+    from alignfreeze.data import read_pharaoh
+    from alignfreeze.data.textfile import read_text
+
+    gold_links = read_pharaoh(gold, one_based=gold_one_based)
+    if read_text(pred).lstrip().startswith("{"):
+        corpus = AlignedCorpus.load(pred)
+        predicted: list[list[tuple[int, int]]] = [[] for _ in gold_links]
+        for p in corpus.pairs:
+            if p.index >= len(gold_links):
+                raise AlignfreezeError(f"{pred}: sentence pair {p.index} is beyond the {len(gold_links)} gold sentences")
+            predicted[p.index] = p.links
+        if corpus.n_sentence_pairs != len(gold_links):
+            raise AlignfreezeError(f"{pred} aligns {corpus.n_sentence_pairs} sentence pairs but {gold} has {len(gold_links)}")
+    else:
+        predicted = [sorted(a.sure) for a in read_pharaoh(pred, one_based=pred_one_based)]
+        if len(predicted) != len(gold_links):
+            raise AlignfreezeError(f"{pred} has {len(predicted)} lines but {gold} has {len(gold_links)}")
+    print(json.dumps(alignment_scores(gold_links, predicted).as_dict(), indent=2))
+
+
+@app.command()
+def realign(
+    pairs: Annotated[list[Path], typer.Option("--pairs", help="Aligned-pairs file(s) from `alignfreeze align`.")],
+    out: Annotated[Optional[Path], typer.Option(help="Folder to save the realigned encoder to.")] = None,
+    model: Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")] = "e5-small",
+    freeze: Annotated[str, typer.Option(help="none, front, back, layers:A-B, bottom:K, embeddings; join with '+'.")] = "none",
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 200,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentence pairs per batch.")] = 16,
+    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 2e-5,
+    mode: Annotated[str, typer.Option(help="strong or weak alignment.")] = "strong",
+    projection: Annotated[str, typer.Option(help="mlp, linear or none.")] = "mlp",
+    layer: Annotated[str, typer.Option(help="top, or penultimate (the reference code's quirk).")] = "top",
+    word_vector: Annotated[str, typer.Option("--word-vector", help="first or mean subword.")] = "first",
+    seed: int = 0,
+) -> None:
+    """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers)."""
+    from pydantic import ValidationError
+
+    from alignfreeze.realign import RealignConfig, realign_from_config
+
+    try:
+        config = RealignConfig(model=model, pairs=pairs, freeze=freeze, steps=steps, batch_size=batch_size,
+                               learning_rate=learning_rate, mode=mode, projection=projection, layer=layer,
+                               word_vector=word_vector, seed=seed)  # fmt: skip
+    except ValidationError as exc:
+        raise AlignfreezeError(_validation_message(exc)) from None
+    result = realign_from_config(config, out)
+    first, last = result.losses[: max(1, len(result.losses) // 10)], result.losses[-max(1, len(result.losses) // 10):]
+    console.print(
+        f"realigned {config.model} for {config.steps} steps (freeze {config.freeze}): loss "
+        f"{sum(first) / len(first):.3f} (first 10%) -> {sum(last) / len(last):.3f} (last 10%), "
+        f"{result.seconds:.0f}s" + (f"; saved to {out}" if out else "")
+    )
+
+
+def _validation_message(exc) -> str:
+    parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return "invalid configuration: " + "; ".join(parts)
+
+
 @app.command()
 def demo(data_dir: DataDir = None) -> None:
     """The README demo: doctor, then the translation check on the embedded model."""

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alignfreeze.errors import AlignfreezeError
 from alignfreeze.realign.freeze import FreezeSpec
 
 
@@ -38,5 +39,8 @@ class RealignConfig(BaseModel):
     @field_validator("freeze")
     @classmethod
     def _valid_freeze(cls, value: str) -> str:
-        FreezeSpec.parse(value)
+        try:
+            FreezeSpec.parse(value)
+        except AlignfreezeError as exc:  # pydantic reports ValueError as a validation error
+            raise ValueError(str(exc)) from None
         return value
