@@ -168,7 +168,7 @@ def align(
     model: Annotated[str, typer.Option(help="embedding: encoder ('e5-small', hub id or path).")] = "e5-small",
     layer: Annotated[int, typer.Option(help="embedding: hidden state to use (0 = embeddings).")] = 8,
     embedding_method: Annotated[str, typer.Option("--embedding-method", help="embedding: argmax or itermax.")] = "argmax",
-    word_vector: Annotated[str, typer.Option("--word-vector", help="embedding: first or mean subword.")] = "first",
+    word_vector: Annotated[str, typer.Option("--word-vector", help="embedding: subwords, first or mean.")] = "subwords",
     one_to_one: Annotated[bool, typer.Option("--one-to-one", help="eflomal: keep one-to-one links only.")] = False,
     drop_identical: Annotated[bool, typer.Option("--drop-identical", help="Drop links between identical strings.")] = False,
     pretokenized: Annotated[bool, typer.Option("--pretokenized", help="Split on whitespace only; keep tokens.")] = False,

@@ -1,16 +1,25 @@
 """Training-free embedding aligner, in the style of SimAlign (Jalili Sabet et al., 2020)
 and AWESOME-align's extraction step.
 
-Each word is represented by a contextual vector from any encoder at a chosen hidden
-state (first subword, or the mean of its subwords), the cosine similarity matrix of a
-sentence pair is built, and links are read off it:
+Each word is represented by contextual vectors from any encoder at a chosen hidden state,
+the cosine similarity matrix of a sentence pair is built, and links are read off it.
+``word_vector`` says what the rows and columns are:
+
+* ``first``: one vector per word, its first subword (a lone SentencePiece ``▁`` skipped);
+* ``mean``: one vector per word, the mean of its subwords;
+* ``subwords``: every subword of every word (lone ``▁`` pieces left out) is aligned on its
+  own and a word pair is linked when any of their subwords are -- SimAlign's default
+  ("bpe" token type).
+
+Links are read off the matrix with:
 
 * ``argmax``: mutual argmax -- ``(i, j)`` when ``j`` is the best target for ``i`` *and*
   ``i`` the best source for ``j``;
 * ``itermax``: SimAlign's iterative mutual argmax. After the first round, words that are
   still unaligned on at least one side may take further mutual-argmax links, with the
   similarities of rows/columns already aligned down-weighted by ``alpha`` (0.9); at most
-  ``max_iterations`` (2) rounds.
+  ``max_iterations`` (2) rounds. As in SimAlign, similarities are rescaled to
+  ``(cos + 1) / 2`` first, so that down-weighting always lowers them.
 
 Sentences are encoded in length-sorted batches, and only the layers up to the chosen
 hidden state are run.
@@ -36,6 +45,8 @@ def mutual_argmax(sim: np.ndarray) -> np.ndarray:
 
 
 def itermax(sim: np.ndarray, max_iterations: int = 2, alpha: float = 0.9) -> np.ndarray:
+    """``sim`` must be non-negative (use ``(cos + 1) / 2``): the down-weighting multiplies it,
+    which would *raise* negative similarities."""
     links = mutual_argmax(sim)
     m, n = sim.shape
     if min(m, n) <= 2:
@@ -62,16 +73,16 @@ class EmbeddingAligner(WordAligner):
         self,
         model_name: str = "e5-small",
         layer: int = 8,
-        method: str = "itermax",
-        word_vector: str = "first",
+        method: str = "argmax",
+        word_vector: str = "subwords",
         batch_size: int = 32,
         max_length: int = 256,
         device: str | None = None,
     ):
         if method not in ("argmax", "itermax"):
             raise AlignfreezeError(f"unknown embedding-alignment method {method!r} (allowed: argmax, itermax)")
-        if word_vector not in ("first", "mean"):
-            raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: first, mean)")
+        if word_vector not in ("first", "mean", "subwords"):
+            raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: first, mean, subwords)")
         self.model_name, self.layer, self.method, self.word_vector = model_name, layer, method, word_vector
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
         self._model = None
@@ -96,9 +107,10 @@ class EmbeddingAligner(WordAligner):
                 raise AlignfreezeError(f"layer {self.layer} is out of range for {self.model_name} (0..{num_layers(self._model)})")
         return self._model, self._tokenizer
 
-    def word_vectors(self, sentences: Sequence[list[str]], progress: Progress | None = None) -> list[np.ndarray]:
-        """Unit-normalised ``[n_words, hidden]`` vectors per sentence (zero rows for words
-        that produced no subword)."""
+    def word_vectors(self, sentences: Sequence[list[str]], progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sentence: unit-normalised vectors ``[rows, hidden]`` and, for each row, the
+        word it belongs to. One row per word for ``first``/``mean`` (a zero row for a word
+        that produced no subword); one row per subword for ``subwords``."""
         import torch
 
         from alignfreeze.data.subwords import encode_words
@@ -106,7 +118,7 @@ class EmbeddingAligner(WordAligner):
 
         model, tokenizer = self._load()
         device = next(model.parameters()).device
-        out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(sentences)
+        out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros((0, 0), np.float32), np.zeros(0, int))] * len(sentences)
         order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
         with torch.inference_mode(), first_layers_only(model, max(self.layer, 1)):
             for start in range(0, len(order), self.batch_size):
@@ -117,16 +129,25 @@ class EmbeddingAligner(WordAligner):
                 hidden = model(**enc, output_hidden_states=True).hidden_states[self.layer]
                 hidden = torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()
                 for row, (k, mp) in enumerate(zip(idx, maps)):
-                    vecs = np.zeros((len(sentences[k]), hidden.shape[-1]), np.float32)
-                    for w in range(len(sentences[k])):
+                    n_words = len(sentences[k])
+                    if self.word_vector == "subwords":
+                        positions = [(w, t) for w in range(n_words) if mp.first_subword[w] >= 0
+                                     for t in range(mp.first_subword[w], mp.spans[w][1])]  # fmt: skip
+                        owner = np.array([w for w, _ in positions], dtype=int)
+                        vecs = hidden[row, [t for _, t in positions]] if positions else np.zeros((0, hidden.shape[-1]), np.float32)
+                        out[k] = (vecs, owner)
+                        continue
+                    vecs = np.zeros((n_words, hidden.shape[-1]), np.float32)
+                    for w in range(n_words):
                         if mp.first_subword[w] < 0:
                             continue
                         if self.word_vector == "first":
                             vecs[w] = hidden[row, mp.first_subword[w]]
                         else:
                             s, e = mp.spans[w]
-                            vecs[w] = hidden[row, s:e].mean(0)
-                    out[k] = vecs
+                            v = hidden[row, s:e].mean(0)
+                            vecs[w] = v / max(np.linalg.norm(v), 1e-12)
+                    out[k] = (vecs, np.arange(n_words))
                 if progress:
                     progress(len(idx) / 2)
         return out
@@ -135,11 +156,12 @@ class EmbeddingAligner(WordAligner):
         src_vecs = self.word_vectors(src, progress)
         tgt_vecs = self.word_vectors(tgt, progress)
         out: list[Links] = []
-        for s, t in zip(src_vecs, tgt_vecs):
+        for (s, s_owner), (t, t_owner) in zip(src_vecs, tgt_vecs):
             if len(s) == 0 or len(t) == 0:
                 out.append([])
                 continue
             sim = s @ t.T
-            links = mutual_argmax(sim) if self.method == "argmax" else itermax(sim)
-            out.append([(int(i), int(j)) for i, j in zip(*np.nonzero(links))])
+            links = mutual_argmax(sim) if self.method == "argmax" else itermax((sim + 1.0) / 2.0)
+            rows, cols = np.nonzero(links)
+            out.append(sorted({(int(s_owner[i]), int(t_owner[j])) for i, j in zip(rows, cols)}))
         return out
