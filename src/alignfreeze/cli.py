@@ -279,11 +279,66 @@ def _validation_message(exc) -> str:
     return "invalid configuration: " + "; ".join(parts)
 
 
+def results_table(rows: list[dict], title: str) -> Table:
+    """Per language, each method's score (mean over seeds, x100) and its delta to the baseline."""
+    from alignfreeze.experiments.report import summary_by_language
+
+    languages, methods, cells = summary_by_language(rows)
+    table = Table("language", *methods, title=title)
+    for language in languages:
+        row = [language]
+        for method in methods:
+            mean, delta = cells.get((language, method), (None, None))
+            if mean is None:
+                row.append("")
+            elif delta is None:
+                row.append(f"{mean:.1f}")
+            else:
+                colour = "green" if delta > 0 else "red" if delta < 0 else "white"
+                row.append(f"{mean:.1f} [{colour}]({delta:+.1f})[/{colour}]")
+        table.add_row(*row)
+    return table
+
+
 @app.command()
-def demo(data_dir: DataDir = None) -> None:
-    """The README demo: doctor, then the translation check on the embedded model."""
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML (see configs/).")],
+    out: Annotated[Path, typer.Option(help="Output folder: results.csv and runs/<run_id>/.")],
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: a.b=value (YAML value).")] = None,
+    data_dir: DataDir = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Fine-tune (with or without realignment) and evaluate zero-shot; resumable."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from alignfreeze.experiments import load_experiment, run_experiment
+
+    experiment = load_experiment(config, overrides)
+    runs = experiment.runs()
+    logging.getLogger("alignfreeze").addHandler(RichHandler(console=err_console, show_path=False))
+    console.print(f"[bold]{experiment.name}[/bold]: {len(runs)} run(s) -> {out}")
+
+    def on_run(outcome) -> None:
+        state = "already done" if outcome.skipped else f"done in {outcome.seconds:.0f}s"
+        console.print(f"  {outcome.run.run_id}  {outcome.run.model} {outcome.run.label} seed {outcome.run.seed}: {state}")
+
+    outcomes = run_experiment(experiment, out, data_dir, progress=not quiet, on_run=on_run)
+    rows = [row for o in outcomes for row in o.rows]
+    console.print(results_table(rows, f"{experiment.name}: {experiment.task} ({experiment.models[0] if len(experiment.models) == 1 else 'all models'})"))
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    out: Annotated[Path, typer.Option(help="Output folder of the demo experiment.")] = Path("runs/demo"),
+) -> None:
+    """The README demo: doctor, then the configs/demo.yaml experiment (e5-small, PoS)."""
+    from alignfreeze.paths import REPO_ROOT
+
     doctor(data_dir=data_dir, as_json=False)
-    translation_check_cmd(data_dir=data_dir, model="e5-small", pair=["en-fr", "en-zh"], dataset="un", split="dev", n=200, seed=0)
+    run(config=REPO_ROOT / "configs" / "demo.yaml", out=out, overrides=None, data_dir=data_dir, quiet=False)
 
 
 def main() -> None:

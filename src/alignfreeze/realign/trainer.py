@@ -25,6 +25,7 @@ from torch import nn
 
 from alignfreeze.align.corpus import AlignedCorpus
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
 from alignfreeze.realign.config import RealignConfig
 from alignfreeze.realign.freeze import frozen, frozen_parameters
@@ -118,7 +119,6 @@ def realign(
     Frozen parameters (``config.freeze``) are excluded from the optimiser and restored to
     trainable afterwards. A NaN or infinite loss stops the run with an error naming the step.
     """
-    from tqdm.auto import tqdm
     from transformers import set_seed
 
     set_seed(config.seed)  # dropout and any other torch randomness
@@ -130,7 +130,7 @@ def realign(
         n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec))
         trainable = [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters())
         optimizer = make_adamw(trainable, config.learning_rate, config.weight_decay)
-        bar = tqdm(range(1, config.steps + 1), desc=f"realign ({spec})", disable=not progress)
+        bar = progress_bar(range(1, config.steps + 1), desc=f"realign ({spec})", disable=not progress)
         for step in bar:
             loss = objective.loss(model)
             value = loss.item()

@@ -1,0 +1,98 @@
+"""Task metrics. Values are fractions in 0..1 everywhere (results, reports).
+
+* PoS: word accuracy.
+* NER: entity-level precision/recall/F1 with ``seqeval`` (CoNLL evaluation, used directly)
+  and word accuracy (what the AlignFreeze table reports).
+* NLI: accuracy.
+* QA: exact match and token F1 computed the SQuAD v1.1 way (maximum over the gold answers,
+  averaged over questions), after a multilingual answer normalisation in the manner of the
+  MLQA evaluation script: lower-case, strip punctuation (every Unicode ``P*`` character),
+  remove articles for languages that have them, and split into tokens on whitespace --
+  except that characters of scripts written without spaces (Han, Kana, Thai...) are
+  tokens of their own, so Chinese answers are scored per character like MLQA's "mixed
+  segmentation" and not as one giant token. That makes every target language scored like
+  English; the per-language article lists are MLQA's.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections import Counter
+from typing import Sequence
+
+from alignfreeze.data.words import _NO_SPACE_CHAR
+
+PUNCTUATION = frozenset(chr(i) for i in range(sys.maxunicode + 1) if unicodedata.category(chr(i)).startswith("P")) | frozenset(
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+)
+ARTICLES = {
+    "en": r"\b(a|an|the)\b",
+    "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
+    "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
+    "vi": r"\b(của|là|cái|chiếc|những)\b",
+    "ar": r"\sال^|ال",
+}
+
+
+def accuracy(gold: Sequence, predicted: Sequence) -> float:
+    if len(gold) != len(predicted):
+        raise ValueError("gold and predicted differ in length")
+    return sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
+
+
+def ner_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[str, float]:
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    flat_gold = [t for s in gold for t in s]
+    flat_pred = [t for s in predicted for t in s]
+    return {
+        "f1": float(f1_score(gold, predicted)),
+        "precision": float(precision_score(gold, predicted)),
+        "recall": float(recall_score(gold, predicted)),
+        "accuracy": accuracy(flat_gold, flat_pred),
+    }
+
+
+def answer_tokens(text: str, language: str) -> list[str]:
+    """Normalise an answer and split it into tokens (see the module docstring)."""
+    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
+    if language in ARTICLES:
+        text = re.sub(ARTICLES[language], " ", text)
+    tokens: list[str] = []
+    for chunk in text.split():
+        run = ""
+        for ch in chunk:
+            if _NO_SPACE_CHAR.match(ch):
+                if run:
+                    tokens.append(run)
+                    run = ""
+                tokens.append(ch)
+            else:
+                run += ch
+        if run:
+            tokens.append(run)
+    return tokens
+
+
+def qa_f1(prediction: str, gold: str, language: str) -> float:
+    pred, ref = answer_tokens(prediction, language), answer_tokens(gold, language)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def qa_exact(prediction: str, gold: str, language: str) -> float:
+    return float(" ".join(answer_tokens(prediction, language)) == " ".join(answer_tokens(gold, language)))
+
+
+def qa_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], language: str) -> dict[str, float]:
+    if not predictions:
+        return {"f1": 0.0, "exact_match": 0.0}
+    f1 = sum(max(qa_f1(p, g, language) for g in gs) for p, gs in zip(predictions, golds)) / len(predictions)
+    em = sum(max(qa_exact(p, g, language) for g in gs) for p, gs in zip(predictions, golds)) / len(predictions)
+    return {"f1": f1, "exact_match": em}

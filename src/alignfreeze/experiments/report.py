@@ -1,0 +1,33 @@
+"""Summaries of long-format results for tables (the full report comes with the report command)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import mean
+
+PRIMARY = {"pos": "accuracy", "ner": "accuracy", "nli": "accuracy", "qa": "f1"}
+
+
+def method_label(row: dict) -> str:
+    if row["method"] == "baseline":
+        return "baseline"
+    return f"{row['method']}/{row['freeze']}/{row['aligner']}"
+
+
+def summary_by_language(rows: list[dict], metric_by_task: dict[str, str] | None = None):
+    """``(languages, methods, {(language, method): (mean x100, delta to baseline or None)})``
+    on each task's primary metric (PoS/NER/NLI accuracy, QA F1), averaged over seeds."""
+    metric_by_task = {**PRIMARY, **(metric_by_task or {})}
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for row in rows:
+        if row["metric"] == metric_by_task.get(row["task"]):
+            values[(row["language"], method_label(row))].append(float(row["value"]) * 100)
+    languages = sorted({lang for lang, _ in values}, key=lambda l: (l != "en", l))
+    methods = sorted({m for _, m in values}, key=lambda m: (m != "baseline", m))
+    cells = {}
+    for (language, method), vals in values.items():
+        m = mean(vals)
+        base = values.get((language, "baseline"))
+        delta = None if method == "baseline" or not base else m - mean(base)
+        cells[(language, method)] = (m, delta)
+    return languages, methods, cells

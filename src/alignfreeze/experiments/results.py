@@ -1,0 +1,110 @@
+"""The long-format results file and its crash safety.
+
+``results.csv`` has one row per (run, language, metric) with the columns
+:data:`COLUMNS`; values are fractions in 0..1. A run is *complete* when its
+``runs/<run_id>/metrics.json`` exists (it is written atomically, by rename). Its rows are
+then appended to ``results.csv`` in a single write. A ``kill -9`` can interrupt the
+sequence anywhere; :func:`reconcile` (run at every start) repairs ``results.csv`` from the
+completed runs: a torn last line is dropped, rows of runs without ``metrics.json`` are
+dropped, a complete run whose rows are missing or partial gets them rewritten from its
+``metrics.json``, and duplicates are removed. So after a resume every row is present exactly
+once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+COLUMNS = ("run_id", "model", "task", "method", "aligner", "freeze", "seed", "language", "metric", "value")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def rows_to_csv(rows: Iterable[dict], header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row[k] for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def append_rows(results: Path, rows: list[dict]) -> None:
+    """Append a run's rows in one ``write`` (the header first if the file is new)."""
+    data = rows_to_csv(rows, header=not results.exists() or results.stat().st_size == 0).encode()
+    fd = os.open(results, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def completed_runs(out_dir: Path) -> dict[str, list[dict]]:
+    """``run_id -> rows`` for every run whose metrics.json exists."""
+    done = {}
+    for metrics in sorted((out_dir / "runs").glob("*/metrics.json")):
+        try:
+            done[metrics.parent.name] = json.loads(metrics.read_text())["rows"]
+        except (ValueError, KeyError):
+            continue  # unreadable: treated as not completed, so the run is redone
+    return done
+
+
+def read_rows(results: Path) -> list[dict]:
+    if not results.exists():
+        return []
+    text = results.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # a torn last line
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def reconcile(out_dir: Path) -> dict[str, list[dict]]:
+    """Make ``results.csv`` hold exactly the rows of the completed runs; return those runs."""
+    results = out_dir / "results.csv"
+    done = completed_runs(out_dir)
+    existing = read_rows(results)
+    by_run: dict[str, list[dict]] = {}
+    for row in existing:
+        by_run.setdefault(row["run_id"], []).append(row)
+
+    def key(row: dict) -> tuple:
+        return tuple(str(row[k]) for k in COLUMNS)
+
+    wanted: list[dict] = []
+    for run_id, rows in done.items():
+        expected = {key(r) for r in rows}
+        have = [key(r) for r in by_run.get(run_id, [])]
+        if sorted(have) == sorted(expected) and len(have) == len(rows):
+            wanted.extend(by_run[run_id])
+        else:
+            wanted.extend(rows)
+    # Keep the file's order for runs already in it, new ones after.
+    if [key(r) for r in existing] != [key(r) for r in wanted] or (results.exists() and not results.read_text().endswith("\n")):
+        order = {run_id: i for i, run_id in enumerate(dict.fromkeys(r["run_id"] for r in existing))}
+        wanted.sort(key=lambda r: order.get(r["run_id"], len(order)))
+        if wanted or results.exists():
+            atomic_write_text(results, rows_to_csv(wanted, header=True))
+    return done

@@ -1,0 +1,212 @@
+"""Running experiments: ``alignfreeze run CONFIG --out DIR``.
+
+For each run of the experiment (skipping completed run ids):
+
+1. realign the task model's encoder (``before``, ``before+during``), freezing per the run;
+2. fine-tune on the training language, with the realignment loss added (``during``),
+   keeping the freeze during fine-tuning if asked;
+3. evaluate every configured language zero-shot (and the training language in-language);
+4. write ``runs/<run_id>/config.yaml``, ``metrics.json`` (atomically) and ``log.txt``, then
+   append the run's rows to ``results.csv``.
+
+Every run's data and model are checked before the first one trains, so a missing
+language or a typo fails in seconds, not after an hour.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from alignfreeze.align.corpus import AlignedCorpus
+from alignfreeze.data.catalog import DataCatalog, DataSource
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.config import ExperimentConfig, RunConfig
+from alignfreeze.experiments.results import append_rows, atomic_write_text, reconcile
+
+log = logging.getLogger("alignfreeze.run")
+
+
+def _hub_allowed() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False")
+
+
+def resolve_data(catalog: DataCatalog, task: str, ref) -> DataSource:
+    return catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=_hub_allowed())
+
+
+def check_model_available(name: str) -> None:
+    if name == "e5-small" or Path(name).expanduser().exists() or _hub_allowed():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        raise AlignfreezeError(
+            f"model {name!r} is not 'e5-small', not a local folder, and not in the local Hugging Face cache "
+            "(the hub is offline: HF_HUB_OFFLINE=1)"
+        )
+
+
+def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
+    """Resolve every model, data set and dictionary the runs need, before any training."""
+    for run in runs:
+        check_model_available(run.model)
+        resolve_data(catalog, run.task, run.train)
+        for ref in run.eval:
+            resolve_data(catalog, run.task, ref)
+        if run.method != "baseline":
+            for ref in run.realignment.pairs:
+                catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
+                if run.aligner == "dictionary":
+                    catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
+
+
+def realignment_corpora(run: RunConfig, catalog: DataCatalog, progress: bool) -> list[AlignedCorpus]:
+    from alignfreeze.align import DictionaryAligner, EflomalAligner, EmbeddingAligner, align_corpus
+    from alignfreeze.data import read_muse, read_parallel
+
+    corpora = []
+    for ref in run.realignment.pairs:
+        src_lang, tgt_lang = ref.pair.split("-")
+        pairs = read_parallel(*catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False).files)
+        pairs = pairs[: ref.limit] if ref.limit else pairs
+        if run.aligner == "dictionary":
+            path = catalog.resolve("dictionary", ref.pair, "full", allow_hub=False).files[0]
+            aligner = DictionaryAligner(read_muse(path), source=path.name)
+        elif run.aligner == "eflomal":
+            aligner = EflomalAligner(one_to_one_filter=run.realignment.eflomal_one_to_one)
+        else:
+            aligner = EmbeddingAligner(run.model, layer=run.realignment.embedding_aligner_layer)
+        corpus = align_corpus(pairs, aligner, src_lang, tgt_lang)
+        log.info("realignment data %s %s:%s: %d aligned pairs from %d (%d links, %s)", ref.pair, ref.dataset or "", ref.split,
+                 len(corpus.pairs), corpus.n_sentence_pairs, corpus.n_links, run.aligner)  # fmt: skip
+        corpora.append(corpus)
+    return corpora
+
+
+@dataclass
+class RunOutcome:
+    run: RunConfig
+    rows: list[dict]
+    seconds: float
+    skipped: bool = False
+
+
+def _rows(run: RunConfig, language: str, metrics: dict[str, float]) -> list[dict]:
+    return [
+        {"run_id": run.run_id, "model": run.model, "task": run.task, "method": run.method, "aligner": run.aligner,
+         "freeze": run.freeze, "seed": run.seed, "language": language, "metric": metric, "value": round(float(value), 6)}
+        for metric, value in metrics.items()
+    ]  # fmt: skip
+
+
+def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True) -> RunOutcome:
+    """Run one configuration end to end and record it (see the module docstring)."""
+    import torch
+    from transformers import AutoTokenizer, set_seed
+
+    from alignfreeze.finetune import finetune, get_task
+    from alignfreeze.models import resolve_model
+    from alignfreeze.realign import RealignConfig, RealignmentObjective, frozen, realign
+    from alignfreeze.realign.trainer import encoder_of
+
+    run_dir = out_dir / "runs" / run.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run.model_dump(mode="json"), sort_keys=False))
+    handler = logging.FileHandler(run_dir / "log.txt", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logging.getLogger("alignfreeze").addHandler(handler)
+    logging.getLogger("alignfreeze").setLevel(logging.INFO)
+    t0 = time.perf_counter()
+    try:
+        log.info("run %s: %s %s %s seed %d", run.run_id, run.model, run.task, run.label, run.seed)
+        task = get_task(run.task, doc_stride=run.training.doc_stride) if run.task == "qa" else get_task(run.task)
+        train = resolve_data(catalog, run.task, run.train).load()
+        train = train[: run.train.limit] if run.train.limit else train
+        path = resolve_model(run.model)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        labels = task.label_list(train)
+        set_seed(run.seed)  # the head's initialisation
+        model = task.load_model(path, labels)
+        if torch.cuda.is_available():
+            model.to("cuda")
+        realign_config = RealignConfig(
+            model=run.model, freeze=run.freeze, seed=run.seed,
+            **run.realignment.model_dump(exclude={"pairs", "embedding_aligner_layer", "eflomal_one_to_one"}),
+        )  # fmt: skip
+        corpora = realignment_corpora(run, catalog, progress) if run.method != "baseline" else []
+        realign_stats: dict[str, Any] = {}
+        if run.method in ("before", "before+during"):
+            result = realign(model, tokenizer, corpora, realign_config, progress)
+            realign_stats = {"losses": result.losses, "seconds": result.seconds, "frozen_parameters": result.frozen_parameters}
+            log.info("realigned %d steps in %.0fs: loss %.3f -> %.3f", len(result.losses), result.seconds,
+                     result.losses[0], result.losses[-1])  # fmt: skip
+        objective = None
+        if run.method in ("during", "before+during"):
+            objective = RealignmentObjective(model, tokenizer, corpora, realign_config)
+        features = task.encode(train, tokenizer, run.training.max_length, labels)
+        keep_frozen = run.freeze if run.freeze_during_finetuning else "none"
+        with frozen(encoder_of(model), keep_frozen):
+            ft = finetune(model, tokenizer, task, features, run.training, run.seed, objective, progress)
+        log.info("fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f", ft.optimizer_steps,
+                 ft.warmup_steps, ft.seconds, ft.losses[0], ft.losses[-1])  # fmt: skip
+        rows: list[dict] = []
+        diagnostics: dict[str, Any] = {}
+        for ref in run.eval:
+            records = resolve_data(catalog, run.task, ref).load()
+            records = records[: ref.limit] if ref.limit else records
+            start = time.perf_counter()
+            scores = task.evaluate(model, tokenizer, records, ref.language, run.training.eval_max_length,
+                                   run.training.eval_batch_size, labels)  # fmt: skip
+            elapsed = time.perf_counter() - start
+            rows.extend(_rows(run, ref.language, scores.metrics))
+            diagnostics[ref.language] = {**scores.diagnostics, "examples_per_second": len(records) / elapsed,
+                                         "dataset": ref.dataset, "split": ref.split}  # fmt: skip
+            unseen = scores.diagnostics.get("unseen_label_words", 0)
+            log.info("%s: %s%s", ref.language, ", ".join(f"{k}={v:.4f}" for k, v in scores.metrics.items()),
+                     f" ({unseen} words with labels unseen in training: {scores.diagnostics['unseen_labels']})" if unseen else "")
+        seconds = time.perf_counter() - t0
+        metrics = {"run_id": run.run_id, "label": run.label, "rows": rows, "diagnostics": diagnostics, "labels": labels,
+                   "finetune": {"losses": ft.losses, "optimizer_steps": ft.optimizer_steps, "warmup_steps": ft.warmup_steps,
+                                "seconds": ft.seconds},
+                   "realign": realign_stats, "seconds": seconds}  # fmt: skip
+        atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        append_rows(out_dir / "results.csv", rows)
+        log.info("done in %.0fs", seconds)
+        return RunOutcome(run, rows, seconds)
+    finally:
+        logging.getLogger("alignfreeze").removeHandler(handler)
+        handler.close()
+
+
+def run_experiment(
+    experiment: ExperimentConfig,
+    out_dir: str | Path,
+    data_dir: str | Path | None = None,
+    progress: bool = True,
+    on_run: Callable[[RunOutcome], None] | None = None,
+) -> list[RunOutcome]:
+    """Run (or resume) every run of ``experiment`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    catalog = DataCatalog(data_dir)
+    runs = experiment.runs()
+    preflight(runs, catalog)
+    done = reconcile(out_dir)
+    outcomes = []
+    for run in runs:
+        if run.run_id in done:
+            outcome = RunOutcome(run, done[run.run_id], 0.0, skipped=True)
+        else:
+            outcome = execute_run(run, out_dir, catalog, progress)
+        outcomes.append(outcome)
+        if on_run:
+            on_run(outcome)
+    return outcomes

@@ -1,0 +1,139 @@
+"""`alignfreeze run` on a tiny model and toy data: rows, resume, kill -9, validation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments import load_experiment, run_experiment
+from alignfreeze.experiments.results import COLUMNS, append_rows, reconcile
+from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
+
+
+@pytest.fixture()
+def toy(tmp_path, xlmr_tokenizer, monkeypatch):
+    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
+    root = make_data_root(tmp_path / "data")
+    model = make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer)
+    return root, model, tmp_path
+
+
+def read_results(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_writes_long_format_rows_and_resumes(toy):
+    root, model, tmp = toy
+    methods = [{"method": "baseline"}, {"method": "before", "freeze": "front"}, {"method": "during"}]
+    cfg = experiment_yaml(tmp / "toy.yaml", model, methods)
+    out = tmp / "out"
+    outcomes = run_experiment(load_experiment(cfg), out, data_dir=root, progress=False)
+    assert [o.skipped for o in outcomes] == [False, False, False]
+    rows = read_results(out / "results.csv")
+    assert tuple(rows[0]) == COLUMNS
+    assert {(r["method"], r["freeze"], r["aligner"]) for r in rows} == {
+        ("baseline", "none", "none"), ("before", "front", "dictionary"), ("during", "none", "dictionary")
+    }  # fmt: skip
+    assert {r["language"] for r in rows} == {"en", "fr"} and {r["metric"] for r in rows} == {"accuracy"}
+    assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)
+    for o in outcomes:
+        run_dir = out / "runs" / o.run.run_id
+        assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "metrics.json", "log.txt"}
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert metrics["finetune"]["optimizer_steps"] == 5  # 40 examples / batch 8, 1 epoch
+    assert "realigned 2 steps" in (out / "runs" / outcomes[1].run.run_id / "log.txt").read_text()
+    again = run_experiment(load_experiment(cfg), out, data_dir=root, progress=False)
+    assert all(o.skipped for o in again)
+    assert read_results(out / "results.csv") == rows
+
+
+def test_run_id_is_a_hash_of_the_resolved_config(toy):
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "a.yaml", model, [{"method": "baseline"}])
+    a = load_experiment(cfg).runs()[0]
+    b = load_experiment(cfg, ["training.learning_rate=0.002"]).runs()[0]
+    c = load_experiment(cfg, ["realignment.steps=7"]).runs()[0]  # irrelevant to a baseline
+    assert a.run_id != b.run_id and a.run_id == c.run_id and len(a.run_id) == 12
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("task=sts", "task: Input should be 'pos', 'ner', 'nli' or 'qa'"),
+        ("eval_languages=[xx]", "unknown language 'xx' (allowed: af, ar"),
+        ("methods=[{method: before, freeze: middle}]", "unknown freeze spec 'middle'"),
+        ("model=./no/such/model", "is neither 'e5-small', an existing folder, nor a hub id"),
+        ("trainng={epochs: 1}", "trainng: Extra inputs are not permitted"),
+        ("methods=[{method: sideways}]", "Input should be 'baseline', 'before', 'during' or 'before+during'"),
+    ],
+)
+def test_bad_configs_fail_before_training(toy, override, message):
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "bad.yaml", model, [{"method": "baseline"}])
+    with pytest.raises(AlignfreezeError, match="invalid configuration") as err:
+        load_experiment(cfg, [override])
+    assert message in str(err.value)
+
+
+def test_language_without_data_names_the_path(toy, monkeypatch):
+    root, model, tmp = toy
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = experiment_yaml(tmp / "de.yaml", model, [{"method": "baseline"}], eval_languages=["de"])
+    with pytest.raises(AlignfreezeError, match=rf"no pos data for language 'de'.*{root}/\*\*/de_\*-ud-test\.conllu"):
+        run_experiment(load_experiment(cfg), tmp / "out", data_dir=root, progress=False)
+    assert not (tmp / "out" / "runs").exists() or not any((tmp / "out" / "runs").iterdir())
+
+
+def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):
+    out = tmp_path
+    rows = lambda rid: [dict(zip(COLUMNS, [rid, "m", "pos", "baseline", "none", "none", 0, lang, "accuracy", 0.5])) for lang in ("en", "fr")]  # noqa: E731
+    for rid in ("aaa", "bbb"):
+        (out / "runs" / rid).mkdir(parents=True)
+        (out / "runs" / rid / "metrics.json").write_text(json.dumps({"rows": rows(rid)}))
+    append_rows(out / "results.csv", rows("aaa"))
+    append_rows(out / "results.csv", rows("zzz"))  # a run without metrics.json
+    with open(out / "results.csv", "a") as f:
+        f.write("bbb,m,pos,base")  # torn write of bbb's rows
+    done = reconcile(out)
+    assert set(done) == {"aaa", "bbb"}
+    got = Counter((r["run_id"], r["language"]) for r in read_results(out / "results.csv"))
+    assert got == Counter({("aaa", "en"): 1, ("aaa", "fr"): 1, ("bbb", "en"): 1, ("bbb", "fr"): 1})
+
+
+def test_kill_minus_9_and_resume_keep_every_row_once(toy):
+    root, model, tmp = toy
+    methods = [{"method": "baseline"}, {"method": "before", "freeze": "none"}, {"method": "before", "freeze": "back"},
+               {"method": "during"}]  # fmt: skip
+    cfg = experiment_yaml(tmp / "kill.yaml", model, methods, seeds=[0, 1])
+    out = tmp / "out"
+    cmd = [sys.executable, "-m", "alignfreeze.cli", "run", str(cfg), "--out", str(out), "--data-dir", str(root), "--quiet"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    kills = 0
+    for target in (1, 4):  # kill once after the first run is recorded, once later
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if len(list(out.glob("runs/*/metrics.json"))) >= target:
+                time.sleep(0.3)  # land somewhere inside the next run (or its bookkeeping)
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.05)
+        proc.wait()
+    assert kills >= 1
+    final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr[-2000:]
+    rows = read_results(out / "results.csv")
+    runs = load_experiment(cfg).runs()
+    assert Counter(r["run_id"] for r in rows) == Counter({run.run_id: 2 for run in runs})  # en + fr, once each
+    assert len({tuple(r.values()) for r in rows}) == len(rows)
