@@ -313,8 +313,11 @@ def run(
 
     from rich.logging import RichHandler
 
+    import transformers
+
     from alignfreeze.experiments import load_experiment, run_experiment
 
+    transformers.logging.set_verbosity_error()  # "newly initialized head" notes are expected here
     experiment = load_experiment(config, overrides)
     runs = experiment.runs()
     logging.getLogger("alignfreeze").addHandler(RichHandler(console=err_console, show_path=False))

@@ -9,8 +9,9 @@ subfolder where it says ``(?:.+/)?``.
 When no local file matches, :meth:`DataCatalog.resolve` falls back to the Hugging Face
 dataset the papers used, in its parquet form (the script loaders stopped working in
 ``datasets`` >= 4): ``google/xtreme`` (``udpos.<Language>``, ``PAN-X.<lang>``),
-``facebook/xnli`` and ``google/xquad``. Parallel text, dictionaries and gold alignments
-have no hub fallback.
+``facebook/xnli`` and ``google/xquad``, and ``rajpurkar/squad`` for English QA training (``dataset: squad``).
+Parallel text, dictionaries and gold alignments have no hub fallback; OPUS-100 files
+(``opus.en-fr-train.en`` + ``opus.en-fr-train.fr``) are recognised when placed under the root.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from alignfreeze.paths import default_data_root
 
 TASKS = ("pos", "ner", "nli", "qa")
 RESOURCES = ("parallel", "dictionary", "gold_align")
+HUB_DATASETS = (None, "xtreme", "xnli", "xquad", "panx", "squad")
 _SPLIT_ALIASES = {"validation": "dev", "val": "dev", "development": "dev"}
 
 
@@ -69,6 +71,8 @@ LAYOUTS: tuple[Layout, ...] = (
             "**/mlqa-{split}-context-{lang}-question-{lang}.json"),
     # Parallel text: one file per language; pairs are formed at resolve time.
     _layout("parallel", "un", rf"(?:.+/)?UNv1\.0\.(?P<split>dev|test)set\.{_L}", "**/UNv1.0.{split}set.<lang>"),
+    _layout("parallel", "opus100", r"(?:.+/)?opus\.(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})-(?P<split>train|dev|test)\.(?P<lang>[a-z]{2,3})",
+            "**/opus.<src>-<tgt>-{split}.<lang>"),
     _layout("parallel", "tatoeba", r"(?:.+/)?tatoeba\.(?P<pair>[a-z]{3})-eng\.(?P<lang>[a-z]{3})",
             "**/tatoeba.<xxx>-eng.{{<xxx>,eng}}", split="test"),
     _layout("dictionary", "muse", r"(?:.+/)?(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})(?:\.(?P<split>[\d-]+))?\.(?:dict|txt)",
@@ -129,7 +133,7 @@ def _readers() -> dict[str, Callable[[Path], list[Any]]]:
 READERS = _readers()
 
 
-def _hub_source(task: str, language: str, split: str) -> HubSource | None:
+def _hub_source(task: str, language: str, split: str, dataset: str | None = None) -> HubSource | None:
     hub_split = {"dev": "validation"}.get(split, split)
     if task == "pos" and language in LANGUAGE_NAMES:
         return HubSource("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", hub_split)
@@ -137,7 +141,9 @@ def _hub_source(task: str, language: str, split: str) -> HubSource | None:
         return HubSource("google/xtreme", f"PAN-X.{language}", hub_split)
     if task == "nli":
         return HubSource("facebook/xnli", language, hub_split)
-    if task == "qa":
+    if task == "qa" and dataset == "squad" and language == "en":
+        return HubSource("rajpurkar/squad", None, "validation" if split in ("dev", "test") else "train")
+    if task == "qa" and dataset in (None, "xquad"):
         return HubSource("google/xquad", f"xquad.{language}", "validation")
     return None
 
@@ -170,6 +176,7 @@ class DataCatalog:
             return entries
         parallel: dict[tuple[str, str], dict[str, Path]] = defaultdict(dict)  # (dataset, split) -> lang -> file
         tatoeba: dict[str, dict[str, Path]] = defaultdict(dict)
+        opus: dict[tuple[str, str], dict[str, Path]] = defaultdict(dict)
         for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
             rel = path.relative_to(self.root).as_posix()
             for layout in LAYOUTS:
@@ -178,6 +185,8 @@ class DataCatalog:
                     continue
                 if layout.kind == "parallel" and layout.dataset == "tatoeba":
                     tatoeba[to_iso639_1(g["pair"])][g["lang"]] = path
+                elif layout.kind == "parallel" and layout.dataset == "opus100":
+                    opus[(f"{g['src']}-{g['tgt']}", g["split"])][g["lang"]] = path
                 elif layout.kind == "parallel":
                     parallel[(g["dataset"], g["split"])][g["lang"]] = path
                 elif layout.kind == "dictionary":
@@ -196,6 +205,10 @@ class DataCatalog:
                 for lang, path in sorted(by_lang.items()):
                     if lang != "en":
                         entries.append(Entry("parallel", dataset, f"en-{lang}", split, [by_lang["en"], path]))
+        for (pair, split), files in sorted(opus.items()):
+            src, tgt = pair.split("-")
+            if src in files and tgt in files:
+                entries.append(Entry("parallel", "opus100", pair, split, [files[src], files[tgt]]))
         for lang, files in sorted(tatoeba.items()):
             if "en" in files and lang in files:
                 entries.append(Entry("parallel", "tatoeba", f"en-{lang}", "test", [files["en"], files[lang]]))
@@ -236,7 +249,7 @@ class DataCatalog:
         if matches:
             files = [f for e in matches for f in e.files]
             return DataSource(task, language, split, files, dataset=dataset or matches[0].dataset)
-        hub = _hub_source(task, language, split) if allow_hub and dataset in (None, "xtreme", "xnli", "xquad", "panx") else None
+        hub = _hub_source(task, language, split, dataset) if allow_hub and dataset in HUB_DATASETS else None
         if hub is not None:
             return DataSource(task, language, split, hub=hub, dataset=dataset)
         wanted = [str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task]

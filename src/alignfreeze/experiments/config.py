@@ -43,6 +43,14 @@ class DataRef(BaseModel):
     split: str = "test"
     dataset: str | None = None
     limit: int | None = Field(None, ge=1, description="use the first N records only")
+    premise_split: Literal["train", "test"] | None = Field(
+        None,
+        description="nli: keep one side of a split by premise. Items sharing a premise (consecutive items of the "
+        "premise_reference language's file) go to the same side, so that no evaluated item is a translation of a "
+        "training item; files of all languages must be parallel.",
+    )
+    premise_train_fraction: float = Field(0.7, gt=0, lt=1)
+    premise_reference: str = "en"
 
     _lang = field_validator("language")(classmethod(lambda cls, v: _check_language(v)))
 
@@ -107,13 +115,14 @@ class RunConfig(BaseModel):
     freeze_during_finetuning: bool = False
     aligner: Literal["dictionary", "eflomal", "embedding", "pharaoh", "none"] = "none"
     seed: int = 0
-    train: DataRef
+    train: list[DataRef] = Field(min_length=1, description="training data, concatenated")
     eval: list[DataRef]
     realignment: RealignmentSettings = Field(default_factory=RealignmentSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
     _model = field_validator("model")(classmethod(lambda cls, v: _check_model(v)))
+    _train = field_validator("train", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v))
 
     @field_validator("freeze")
     @classmethod
@@ -178,7 +187,7 @@ class ExperimentConfig(BaseModel):
     methods: list[MethodSpec] = Field(min_length=1)
     aligner: Literal["dictionary", "eflomal", "embedding", "pharaoh", "none"] = "dictionary"
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    train: DataRef
+    train: list[DataRef] = Field(min_length=1)
     eval: list[DataRef] = Field(default_factory=list)
     eval_languages: list[str] = Field(default_factory=list, description="shorthand: one eval entry per language")
     eval_split: str = "test"
@@ -198,10 +207,13 @@ class ExperimentConfig(BaseModel):
         return data
 
     _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [_check_language(x) for x in v]))
+    _train = field_validator("train", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v))
+    eval_premise_split: Literal["train", "test"] | None = None
 
     def runs(self) -> list[RunConfig]:
         evals = list(self.eval) + [
-            DataRef(language=lang, split=self.eval_split, dataset=self.eval_dataset, limit=self.eval_limit)
+            DataRef(language=lang, split=self.eval_split, dataset=self.eval_dataset, limit=self.eval_limit,
+                    premise_split=self.eval_premise_split)
             for lang in self.eval_languages
         ]
         out = []

@@ -42,6 +42,39 @@ def resolve_data(catalog: DataCatalog, task: str, ref) -> DataSource:
     return catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=_hub_allowed())
 
 
+def premise_groups(records) -> list[int]:
+    """Group id per item: consecutive items with the same premise share a group."""
+    groups, current, previous = [], -1, object()
+    for r in records:
+        if r.premise != previous:
+            current += 1
+            previous = r.premise
+        groups.append(current)
+    return groups
+
+
+def load_records(catalog: DataCatalog, task: str, ref) -> list:
+    """Records of one DataRef: resolved, optionally split by premise, then limited."""
+    source = resolve_data(catalog, task, ref)
+    records = source.load()
+    if ref.premise_split is not None:
+        if task != "nli":
+            raise AlignfreezeError("premise_split applies to nli data only")
+        reference = resolve_data(catalog, task, ref.model_copy(update={"language": ref.premise_reference, "premise_split": None}))
+        groups = premise_groups(reference.load())
+        if len(groups) != len(records):
+            raise AlignfreezeError(
+                f"cannot split {source.describe()} by the premises of {reference.describe()}: "
+                f"{len(records)} items against {len(groups)} (the files must be parallel)"
+            )
+        import random
+
+        to_train = {g: random.Random(f"premise-{g}").random() < ref.premise_train_fraction for g in set(groups)}
+        keep = ref.premise_split == "train"
+        records = [r for r, g in zip(records, groups) if to_train[g] == keep]
+    return records[: ref.limit] if ref.limit else records
+
+
 def check_model_available(name: str) -> None:
     if name == "e5-small" or Path(name).expanduser().exists() or _hub_allowed():
         return
@@ -58,7 +91,8 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
     """Resolve every model, data set and dictionary the runs need, before any training."""
     for run in runs:
         check_model_available(run.model)
-        resolve_data(catalog, run.task, run.train)
+        for ref in run.train:
+            resolve_data(catalog, run.task, ref)
         for ref in run.eval:
             resolve_data(catalog, run.task, ref)
         if run.method != "baseline":
@@ -128,8 +162,8 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
     try:
         log.info("run %s: %s %s %s seed %d", run.run_id, run.model, run.task, run.label, run.seed)
         task = get_task(run.task, doc_stride=run.training.doc_stride) if run.task == "qa" else get_task(run.task)
-        train = resolve_data(catalog, run.task, run.train).load()
-        train = train[: run.train.limit] if run.train.limit else train
+        train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
+        log.info("training on %d examples (%s)", len(train), ", ".join(f"{r.language}:{r.dataset or ''}:{r.split}" for r in run.train))
         path = resolve_model(run.model)
         tokenizer = AutoTokenizer.from_pretrained(path)
         labels = task.label_list(train)
@@ -160,8 +194,7 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
         rows: list[dict] = []
         diagnostics: dict[str, Any] = {}
         for ref in run.eval:
-            records = resolve_data(catalog, run.task, ref).load()
-            records = records[: ref.limit] if ref.limit else records
+            records = load_records(catalog, run.task, ref)
             start = time.perf_counter()
             scores = task.evaluate(model, tokenizer, records, ref.language, run.training.eval_max_length,
                                    run.training.eval_batch_size, labels)  # fmt: skip

@@ -1,0 +1,125 @@
+"""Fine-tuning and evaluation benchmarks (issue: fine-tuning and zero-shot evaluation).
+
+    python bench/finetune_bench.py step   # a fine-tuning step vs the bare forward+backward+AdamW
+    python bench/finetune_bench.py eval   # evaluation throughput, examples per second per task
+
+Setting: e5-small, 2 torch threads, one batch of 32 English EWT sentences (PoS), runs
+alternating in one process, medians reported. Results go to bench/results/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, save  # noqa: E402
+
+from alignfreeze.data import DataCatalog  # noqa: E402
+from alignfreeze.finetune import get_task  # noqa: E402
+from alignfreeze.models import resolve_model  # noqa: E402
+
+
+def bench_step(rounds: int) -> dict:
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from alignfreeze.realign.trainer import make_adamw
+
+    torch.set_num_threads(2)
+    path = resolve_model("e5-small")
+    tok = AutoTokenizer.from_pretrained(path)
+    task = get_task("pos")
+    train = DataCatalog().resolve("pos", "en", "dev", dataset="ewt").load()
+    labels = task.label_list(train)
+    model = task.load_model(path, labels)
+    model.train()
+    features = task.encode([s for s in train if 20 <= len(s.words) <= 30][:32], tok, 96, labels)
+    batch = task.collate(features, tok.pad_token_id)
+    opt_bare = make_adamw(model.parameters(), 1e-5, 0.0)
+    opt_ft = make_adamw(model.parameters(), 1e-5, 0.0)
+    sched = get_linear_schedule_with_warmup(opt_ft, 10, 10_000)
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def bare():
+        out = model.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        out.last_hidden_state.pow(2).mean().backward()
+        opt_bare.step()
+        opt_bare.zero_grad(set_to_none=True)
+
+    def finetune_step():
+        # What alignfreeze.finetune.trainer does per optimiser step (one micro-batch).
+        b = task.collate(features, tok.pad_token_id)
+        model(**b).loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt_ft.step()
+        sched.step()
+        opt_ft.zero_grad(set_to_none=True)
+
+    steps = {"bare": bare, "finetune": finetune_step}
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(2):
+        for fn in steps.values():
+            fn()
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    result = {"batch": {"sentences": 32, "padded_length": int(batch["input_ids"].shape[1])}, "rounds": rounds,
+              "median_seconds": med, "all_seconds": times, "finetune_over_bare": med["finetune"] / med["bare"]}  # fmt: skip
+    for k, v in med.items():
+        print(f"{k:>9}: {v:.3f} s/step (median of {rounds})")
+    print(f"finetune / bare = {result['finetune_over_bare']:.3f}")
+    return result
+
+
+def bench_eval(n: int) -> dict:
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(2)
+    path = resolve_model("e5-small")
+    tok = AutoTokenizer.from_pretrained(path)
+    catalog = DataCatalog()
+    cases = {
+        "pos": ("fr", "test", "pud", 128, 128),
+        "ner": ("fr", "dev", "panx", 128, 128),
+        "nli": ("fr", "dev", "xnli", 256, 128),
+        "qa": ("es", "test", "xquad", 256, 64),
+    }
+    rows = {}
+    for name, (lang, split, dataset, max_length, batch_size) in cases.items():
+        task = get_task(name, doc_stride=64) if name == "qa" else get_task(name)
+        records = catalog.resolve(name, lang, split, dataset=dataset).load()[: n if name != "qa" else n // 4]
+        labels = task.label_list(catalog.resolve(name, "en", "dev" if name != "qa" else "test",
+                                                 dataset={"pos": "ewt", "ner": "panx", "nli": "xnli", "qa": "xquad"}[name]).load())  # fmt: skip
+        model = task.load_model(path, labels)
+        task.evaluate(model, tok, records[:16], lang, max_length, batch_size, labels)  # warm-up
+        t0 = time.perf_counter()
+        task.evaluate(model, tok, records, lang, max_length, batch_size, labels)
+        seconds = time.perf_counter() - t0
+        rows[name] = {"language": lang, "examples": len(records), "seconds": seconds, "examples_per_second": len(records) / seconds,
+                      "max_length": max_length, "batch_size": batch_size}  # fmt: skip
+        print(f"{name}: {len(records)} {lang} examples in {seconds:.1f}s = {len(records) / seconds:.1f} examples/s "
+              f"(max length {max_length}, batch {batch_size})")  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["step", "eval"])
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("-n", type=int, default=1000)
+    args = parser.parse_args()
+    print(machine())
+    path = save("finetune_step", bench_step(args.rounds)) if args.what == "step" else save("eval_throughput", bench_eval(args.n))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Every shipped config validates, and the premise split keeps NLI evaluation clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alignfreeze.data import NliExample
+from alignfreeze.experiments import load_experiment
+from alignfreeze.experiments.runner import load_records, premise_groups
+from conftest import write
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_config_validates(path):
+    runs = load_experiment(path).runs()
+    assert runs and len({r.run_id for r in runs}) == len(runs)
+
+
+def test_paper_presets_cover_the_grid():
+    pos = load_experiment(Path(CONFIGS[0]).parent / "paper" / "pos.yaml").runs()
+    assert len(pos) == 3 * 4 * 5
+    assert {r.model for r in pos} == {"bert-base-multilingual-cased", "distilbert-base-multilingual-cased", "xlm-roberta-base"}
+    assert {r.training.learning_rate for r in pos if r.model == "xlm-roberta-base"} == {7.5e-6}
+    assert len([e for e in pos[0].eval if e.language != "en"]) == 34
+
+
+def test_premise_split_is_disjoint_and_parallel(tmp_path):
+    from alignfreeze.data import DataCatalog
+    from alignfreeze.experiments.config import DataRef
+
+    rows_en, rows_fr = [], []
+    for p in range(30):
+        for h, label in enumerate(("entailment", "neutral", "contradiction")):
+            rows_en.append(f"premise {p}\thyp {p}.{h}\t{label}")
+            rows_fr.append(f"prémisse {p}\thyp {p}.{h}\t{label}")
+    write(tmp_path / "xnli" / "dev-en.tsv", "\n".join(rows_en) + "\n")
+    write(tmp_path / "xnli" / "dev-fr.tsv", "\n".join(rows_fr) + "\n")
+    catalog = DataCatalog(tmp_path)
+    train = load_records(catalog, "nli", DataRef(language="en", split="dev", premise_split="train"))
+    test_fr = load_records(catalog, "nli", DataRef(language="fr", split="dev", premise_split="test"))
+    train_ids = {r.premise.split()[-1] for r in train}
+    test_ids = {r.premise.split()[-1] for r in test_fr}
+    assert train_ids and test_ids and not train_ids & test_ids and len(train_ids | test_ids) == 30
+    assert len(train) % 3 == 0 and len(test_fr) % 3 == 0
+    assert premise_groups([NliExample("a", "x", "neutral"), NliExample("a", "y", "neutral"), NliExample("b", "z", "neutral")]) == [0, 0, 1]
