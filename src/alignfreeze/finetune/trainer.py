@@ -133,6 +133,6 @@ def finetune(
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(step_loss)
-        bar.set_postfix(loss=f"{step_loss:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        bar.set_postfix(loss=f"{step_loss:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
     model.eval()
     return FinetuneResult(losses, total, warmup, time.perf_counter() - t0)

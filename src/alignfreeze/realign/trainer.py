@@ -140,7 +140,7 @@ def realign(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(value)
-            bar.set_postfix(loss=f"{value:.3f}")
+            bar.set_postfix(loss=f"{value:.3f}", refresh=False)
     model.eval()
     return RealignResult(
         model, losses, n_frozen, sum(p.numel() for p in trainable), time.perf_counter() - t0, dict(objective.n_pairs)
