@@ -37,3 +37,18 @@ def save(name: str, payload: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     return path
+
+
+def alternate(steps: dict, rounds: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Time each callable of ``steps`` ``rounds`` times, interleaved (A B C A B C ...), so that
+    drifts of the machine hit every variant alike; ``warmup`` untimed rounds first."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(warmup):
+        for fn in steps.values():
+            fn()
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, save  # noqa: E402
+from common import alternate, machine, save  # noqa: E402
 
 from alignfreeze.data import DataCatalog  # noqa: E402
 from alignfreeze.finetune import get_task  # noqa: E402
@@ -61,15 +61,7 @@ def bench_step(rounds: int) -> dict:
         opt_ft.zero_grad(set_to_none=True)
 
     steps = {"bare": bare, "finetune": finetune_step}
-    times: dict[str, list[float]] = {k: [] for k in steps}
-    for _ in range(2):
-        for fn in steps.values():
-            fn()
-    for _ in range(rounds):
-        for name, fn in steps.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+    times = alternate(steps, rounds)
     med = {k: statistics.median(v) for k, v in times.items()}
     result = {"batch": {"sentences": 32, "padded_length": int(batch["input_ids"].shape[1])}, "rounds": rounds,
               "median_seconds": med, "all_seconds": times, "finetune_over_bare": med["finetune"] / med["bare"]}  # fmt: skip

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, save  # noqa: E402
+from common import alternate, machine, save  # noqa: E402
 
 from alignfreeze.align import DictionaryAligner, EmbeddingAligner, align_corpus, alignment_scores  # noqa: E402
 from alignfreeze.data import DataCatalog, read_muse, read_parallel, read_pharaoh  # noqa: E402
@@ -85,15 +85,7 @@ def bench_step(rounds: int) -> dict:
 
     steps = {"bare": bare, "realign": full, "realign_front": frozen_step("front"),
              "realign_front+embeddings": frozen_step("front+embeddings")}  # fmt: skip
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for warm in range(2):  # optimiser state allocation, allocator warm-up
-        for fn in steps.values():
-            fn()
-    for _ in range(rounds):
-        for name, fn in steps.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+    times = alternate(steps, rounds)
     med = {k: statistics.median(v) for k, v in times.items()}
     result = {
         "batch": {"pairs": len(near_64), "sequences": int(batch.input_ids.shape[0]), "padded_length": int(batch.input_ids.shape[1]),

@@ -284,7 +284,12 @@ def results_table(rows: list[dict], title: str) -> Table:
     from alignfreeze.experiments.report import summary_by_language
 
     languages, methods, cells = summary_by_language(rows)
-    table = Table("language", *methods, title=title)
+    # One aligner for every realigned method: name it once in the title, not in every column.
+    aligners = {m.rsplit("/", 1)[-1] for m in methods if m != "baseline"}
+    short = {m: (m.rsplit("/", 1)[0] if len(aligners) == 1 and m != "baseline" else m) for m in methods}
+    if len(aligners) == 1:
+        title += f", aligner {aligners.pop()}"
+    table = Table("language", *(short[m] for m in methods), title=title + "\nmean over seeds x100 (difference to baseline)")
     for language in languages:
         row = [language]
         for method in methods:

@@ -12,13 +12,12 @@ with a gold standard even though unlinked pairs are dropped.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alignfreeze.data.textfile import read_text
 from alignfreeze.errors import AlignfreezeError, DataFormatError
+from alignfreeze.fileio import atomic_write_text
 
 HEADER_KIND = "aligned-pairs"
 
@@ -52,20 +51,11 @@ class AlignedCorpus:
 
     def save(self, path: str | Path) -> Path:
         """Write atomically (temporary file, then rename): a crash leaves no partial file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(json.dumps(self.header(), ensure_ascii=False) + "\n")
-                for p in self.pairs:
-                    row = {"index": p.index, "src": p.src, "tgt": p.tgt, "links": [list(link) for link in p.links]}
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        lines = [json.dumps(self.header(), ensure_ascii=False)]
+        for p in self.pairs:
+            row = {"index": p.index, "src": p.src, "tgt": p.tgt, "links": [list(link) for link in p.links]}
+            lines.append(json.dumps(row, ensure_ascii=False))
+        return atomic_write_text(path, "\n".join(lines) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> "AlignedCorpus":

@@ -9,6 +9,7 @@ from typing import Sequence
 from alignfreeze.align.base import Links, Progress, WordAligner
 from alignfreeze.data.pharaoh import read_pharaoh
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.fileio import sha256_file
 
 
 class PharaohAligner(WordAligner):
@@ -20,9 +21,7 @@ class PharaohAligner(WordAligner):
         self._links = read_pharaoh(self.links_file, one_based=one_based)
 
     def settings(self) -> dict:
-        from alignfreeze.models.e5_small import _sha256
-
-        return {"links_file": str(self.links_file), "sha256": _sha256(self.links_file), "one_based": self.one_based}
+        return {"links_file": str(self.links_file), "sha256": sha256_file(self.links_file), "one_based": self.one_based}
 
     def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
         if len(self._links) != len(src):

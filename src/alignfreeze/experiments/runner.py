@@ -29,7 +29,8 @@ from alignfreeze.align.corpus import AlignedCorpus
 from alignfreeze.data.catalog import DataCatalog, DataSource
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import ExperimentConfig, RunConfig
-from alignfreeze.experiments.results import append_rows, atomic_write_text, reconcile
+from alignfreeze.experiments.results import append_rows, reconcile
+from alignfreeze.fileio import atomic_write_text
 
 log = logging.getLogger("alignfreeze.run")
 

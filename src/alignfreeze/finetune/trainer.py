@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.progress import progress_bar

@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -52,6 +50,7 @@ from typing import Callable
 import numpy as np
 
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.fileio import atomic_directory, sha256_file
 from alignfreeze.paths import alignfreeze_home
 
 #: The name that means "this model" wherever a model is named (configs, CLI).
@@ -286,11 +285,6 @@ TOKENIZER_CONFIG = {
 # --------------------------------------------------------------------------- cache
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def checkpoint_dir(home: Path | None = None) -> Path:
     return (home or alignfreeze_home()) / "models" / CHECKPOINT_DIRNAME
 
@@ -310,7 +304,7 @@ def verify_checkpoint(folder: Path) -> str | None:
             return f"{name} is missing"
         if p.stat().st_size != info["size"]:
             return f"{name} has the wrong size"
-        if _sha256(p) != info["sha256"]:
+        if sha256_file(p) != info["sha256"]:
             return f"{name} fails its checksum"
     return None
 
@@ -356,9 +350,9 @@ def _convert_into(target: Path, on_progress: Callable[[str, int, int], None] | N
         done[0] += 1
         report("dequantising", done[0], n_expected)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{CHECKPOINT_DIRNAME}.tmp-", dir=target.parent))
-    try:
+    # The folder is built under a temporary name and swapped into place (fileio.atomic_directory),
+    # so that at no moment does `target` hold a half-written checkpoint.
+    with atomic_directory(target) as tmp:
         header, tensors = hf_state_dict(weights_path, tick)
         report("writing model.safetensors", 0, 1)
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
@@ -368,25 +362,16 @@ def _convert_into(target: Path, on_progress: Callable[[str, int, int], None] | N
         (tmp / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=2) + "\n")
         files = {}
         for p in sorted(tmp.iterdir()):
-            files[p.name] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+            files[p.name] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
         manifest = {
             "conversion_version": CONVERSION_VERSION,
             "source": {
                 "weights": f"{WEIGHTS_PACKAGE}=={WEIGHTS_VERSION}:{WEIGHTS_FILE}",
-                "weights_sha256": _sha256(weights_path),
+                "weights_sha256": sha256_file(weights_path),
                 "tokenizer": f"{TOKENIZER_PACKAGE}=={TOKENIZER_VERSION}:{TOKENIZER_FILE}",
             },
             "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        os.chmod(tmp, 0o755)
         report("writing model.safetensors", 1, 1)
-        # Swap into place: an existing (stale or corrupted) folder is moved aside first,
-        # so that at no moment does `target` hold a half-written checkpoint.
-        if target.exists():
-            stale = target.with_name(target.name + f".stale-{os.getpid()}")
-            os.replace(target, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +22,7 @@ from torch import nn
 
 from alignfreeze.align.corpus import AlignedCorpus
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.fileio import atomic_directory
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
 from alignfreeze.realign.config import RealignConfig
@@ -150,9 +148,7 @@ def realign(
 def save_realigned(result: RealignResult, tokenizer, config: RealignConfig, out: str | Path) -> Path:
     """Write the realigned encoder (HF format) and ``realign.json`` atomically to ``out``."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_directory(out) as tmp:
         result.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         summary = {
@@ -164,14 +160,6 @@ def save_realigned(result: RealignResult, tokenizer, config: RealignConfig, out:
             "pairs_per_language": result.pairs_per_language,
         }
         (tmp / "realign.json").write_text(json.dumps(summary, indent=2) + "\n")
-        if out.exists():
-            stale = out.with_name(out.name + f".stale-{os.getpid()}")
-            os.replace(out, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
