@@ -257,6 +257,7 @@ def realign(
     """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers)."""
     from pydantic import ValidationError
 
+    from alignfreeze.experiments.config import validation_message
     from alignfreeze.realign import RealignConfig, realign_from_config
 
     try:
@@ -264,7 +265,7 @@ def realign(
                                learning_rate=learning_rate, mode=mode, projection=projection, layer=layer,
                                word_vector=word_vector, seed=seed)  # fmt: skip
     except ValidationError as exc:
-        raise AlignfreezeError(_validation_message(exc)) from None
+        raise AlignfreezeError(validation_message(exc)) from None
     result = realign_from_config(config, out)
     first, last = result.losses[: max(1, len(result.losses) // 10)], result.losses[-max(1, len(result.losses) // 10):]
     console.print(
@@ -272,11 +273,6 @@ def realign(
         f"{sum(first) / len(first):.3f} (first 10%) -> {sum(last) / len(last):.3f} (last 10%), "
         f"{result.seconds:.0f}s" + (f"; saved to {out}" if out else "")
     )
-
-
-def _validation_message(exc) -> str:
-    parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    return "invalid configuration: " + "; ".join(parts)
 
 
 def results_table(rows: list[dict], title: str) -> Table:

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from alignfreeze.align.base import Links, Progress, WordAligner
 from alignfreeze.data.records import DictionaryEntry
-from alignfreeze.data.words import _NO_SPACE_CHAR
+from alignfreeze.data.words import NO_SPACE_CHAR
 
 MAX_RUN = 8  # longest multi-character dictionary word matched as a run of characters
 
@@ -36,7 +36,7 @@ def occurrences(words: list[str], vocabulary: set[str] | dict) -> dict[str, list
     """Start positions of every dictionary word in a sentence: single words, plus runs of
     single no-space-script characters that spell a dictionary word."""
     found: dict[str, list[int]] = defaultdict(list)
-    is_char = [len(w) == 1 and bool(_NO_SPACE_CHAR.match(w)) for w in words]
+    is_char = [len(w) == 1 and bool(NO_SPACE_CHAR.match(w)) for w in words]
     for start, word in enumerate(words):
         if word in vocabulary:
             found[word].append(start)

@@ -122,7 +122,7 @@ class EmbeddingAligner(WordAligner):
         order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
         with torch.inference_mode(), first_layers_only(model, max(self.layer, 1)):
             for start in range(0, len(order), self.batch_size):
-                idx = [k for k in order[start : start + self.batch_size]]
+                idx = order[start : start + self.batch_size]
                 batch = [sentences[k] if sentences[k] else ["."] for k in idx]
                 enc, maps = encode_words(tokenizer, batch, max_length=self.max_length, padding=True, return_tensors="pt")
                 enc = {k: v.to(device) for k, v in enc.items()}

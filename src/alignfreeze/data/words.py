@@ -27,7 +27,7 @@ import regex
 
 WORD_PATTERN = regex.compile(r"\w+|[^\w\s]+")
 _NO_SPACE = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"
-_NO_SPACE_CHAR = regex.compile(rf"[{_NO_SPACE}]")
+NO_SPACE_CHAR = regex.compile(rf"[{_NO_SPACE}]")
 _SEGMENTED = regex.compile(rf"[{_NO_SPACE}][\p{{M}}]*\s+[{_NO_SPACE}]")
 # One grapheme whose base is a no-space-script character, or a run of anything else.
 _PER_CHAR = regex.compile(rf"(?=[{_NO_SPACE}])\X|[^{_NO_SPACE}]+")
@@ -40,11 +40,11 @@ def split_words(text: str, pretokenized: bool = False) -> list[str]:
     """Split one sentence into words (see the module docstring for the rules)."""
     if pretokenized:
         return text.split()
-    if not _NO_SPACE_CHAR.search(text) or _SEGMENTED.search(text):
+    if not NO_SPACE_CHAR.search(text) or _SEGMENTED.search(text):
         return WORD_PATTERN.findall(text)
     words: list[str] = []
     for piece in _PER_CHAR.findall(text):
-        if _NO_SPACE_CHAR.match(piece):
+        if NO_SPACE_CHAR.match(piece):
             words.append(piece)
         else:
             words.extend(WORD_PATTERN.findall(piece))

@@ -22,7 +22,7 @@ import unicodedata
 from collections import Counter
 from typing import Sequence
 
-from alignfreeze.data.words import _NO_SPACE_CHAR
+from alignfreeze.data.words import NO_SPACE_CHAR
 
 PUNCTUATION = frozenset(chr(i) for i in range(sys.maxunicode + 1) if unicodedata.category(chr(i)).startswith("P")) | frozenset(
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -64,7 +64,7 @@ def answer_tokens(text: str, language: str) -> list[str]:
     for chunk in text.split():
         run = ""
         for ch in chunk:
-            if _NO_SPACE_CHAR.match(ch):
+            if NO_SPACE_CHAR.match(ch):
                 if run:
                     tokens.append(run)
                     run = ""

@@ -59,20 +59,22 @@ def completed_runs(out_dir: Path) -> dict[str, list[dict]]:
     return done
 
 
-def read_rows(results: Path) -> list[dict]:
+def read_rows(results: Path) -> tuple[list[dict], bool]:
+    """The complete rows of ``results``, and whether its last line was torn (dropped)."""
     if not results.exists():
-        return []
+        return [], False
     text = results.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # a torn last line
-    return list(csv.DictReader(io.StringIO(text)))
+    torn = bool(text) and not text.endswith("\n")
+    if torn:
+        text = text[: text.rfind("\n") + 1]
+    return list(csv.DictReader(io.StringIO(text))), torn
 
 
 def reconcile(out_dir: Path) -> dict[str, list[dict]]:
     """Make ``results.csv`` hold exactly the rows of the completed runs; return those runs."""
     results = out_dir / "results.csv"
     done = completed_runs(out_dir)
-    existing = read_rows(results)
+    existing, torn = read_rows(results)
     by_run: dict[str, list[dict]] = {}
     for row in existing:
         by_run.setdefault(row["run_id"], []).append(row)
@@ -89,7 +91,7 @@ def reconcile(out_dir: Path) -> dict[str, list[dict]]:
         else:
             wanted.extend(rows)
     # Keep the file's order for runs already in it, new ones after.
-    if [key(r) for r in existing] != [key(r) for r in wanted] or (results.exists() and not results.read_text().endswith("\n")):
+    if torn or [key(r) for r in existing] != [key(r) for r in wanted]:
         order = {run_id: i for i, run_id in enumerate(dict.fromkeys(r["run_id"] for r in existing))}
         wanted.sort(key=lambda r: order.get(r["run_id"], len(order)))
         if wanted or results.exists():

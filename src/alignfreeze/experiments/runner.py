@@ -103,7 +103,7 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
                     catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
 
 
-def realignment_corpora(run: RunConfig, catalog: DataCatalog, progress: bool) -> list[AlignedCorpus]:
+def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCorpus]:
     from alignfreeze.align import DictionaryAligner, EflomalAligner, EmbeddingAligner, align_corpus
     from alignfreeze.data import read_muse, read_parallel
 
@@ -176,7 +176,7 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
             model=run.model, freeze=run.freeze, seed=run.seed,
             **run.realignment.model_dump(exclude={"pairs", "embedding_aligner_layer", "eflomal_one_to_one"}),
         )  # fmt: skip
-        corpora = realignment_corpora(run, catalog, progress) if run.method != "baseline" else []
+        corpora = realignment_corpora(run, catalog) if run.method != "baseline" else []
         realign_stats: dict[str, Any] = {}
         if run.method in ("before", "before+during"):
             result = realign(model, tokenizer, corpora, realign_config, progress)
