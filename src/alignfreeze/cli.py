@@ -275,6 +275,95 @@ def realign(
     )
 
 
+def _split_choice(value: str, allowed: tuple[str, ...], option: str) -> list[str]:
+    """``both`` -> all allowed values; otherwise a comma list checked against ``allowed``."""
+    if value == "both":
+        return list(allowed)
+    values = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise AlignfreezeError(f"{option} {value!r}: use {', '.join(allowed)} or both")
+    return values
+
+
+@app.command("measure-alignment")
+def measure_alignment_cmd(
+    pairs: Annotated[list[str], typer.Option("--pairs", help="Aligned-pairs file, or a language pair in the data catalog "
+                                             "(en-fr), dictionary-aligned with MUSE. Repeat for several.")],
+    out: Annotated[Path, typer.Option(help="Folder for alignment.csv, alignment.json and alignment.png.")],
+    model: Annotated[str, typer.Option(help="'e5-small', a hub id or a local path (e.g. a realigned model).")] = "e5-small",
+    n_pairs: Annotated[int, typer.Option("--n-pairs", help="Word pairs per language pair.")] = 1000,
+    layers: Annotated[str, typer.Option(help="all, last, or hidden states like 0,6,12 or 8-12 (0 = embeddings).")] = "all",
+    mode: Annotated[str, typer.Option(help="weak, strong or both.")] = "both",
+    direction: Annotated[str, typer.Option(help="fwd (source queries), bwd or both.")] = "both",
+    csls: Annotated[int, typer.Option(help="Rank by CSLS with this many neighbours (0 = plain cosine).")] = 0,
+    center: Annotated[bool, typer.Option("--center", help="Subtract each language's mean vector first.")] = False,
+    dataset: Annotated[Optional[str], typer.Option(help="Catalog pairs: parallel dataset (un, tatoeba...).")] = None,
+    split: Annotated[str, typer.Option(help="Catalog pairs: split of the parallel dataset.")] = "test",
+    exclude: Annotated[Optional[list[Path]], typer.Option("--exclude", help="Aligned-pairs file(s) used for realignment: "
+                                                          "their sentences are left out (a realigned model's own are "
+                                                          "excluded automatically).")] = None,
+    label: Annotated[Optional[str], typer.Option(help="Name of this model in the CSV and plots.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the word-pair sample.")] = 0,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per forward pass.")] = 64,
+    data_dir: DataDir = None,
+) -> None:
+    """Word retrieval accuracy of translated word pairs in context, at every layer."""
+    from alignfreeze.align import AlignedCorpus
+    from alignfreeze.analysis.measure import measure_corpora
+    from alignfreeze.analysis.word_pairs import load_pairs_argument
+    from alignfreeze.data import DataCatalog
+    from alignfreeze.data.fingerprints import SentenceSet
+
+    modes = _split_choice(mode, ("weak", "strong"), "--mode")
+    directions = _split_choice(direction, ("fwd", "bwd"), "--direction")
+    catalog = DataCatalog(data_dir)
+    corpora = [load_pairs_argument(spec, catalog, split, dataset) for spec in pairs]
+    excluded = SentenceSet.of(AlignedCorpus.load(p) for p in exclude or [])
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err_console)  # fmt: skip
+    with bar:
+
+        def progress(pair: str, total: int):
+            task = bar.add_task(f"encoding {pair} sentences", total=total)
+            return lambda n: bar.advance(task, n)
+
+        rows, meta = measure_corpora(model, corpora, out, n_pairs, layers, modes, directions, csls, center, seed,
+                                     excluded, label, batch_size, progress=progress)  # fmt: skip
+    layers_seen = sorted({r["layer"] for r in rows})
+    table = Table("pair", "pairs", *(f"{m} {d}" for m in modes for d in directions),
+                  title=f"word retrieval at hidden state {layers_seen[-1]} (x100); all layers in {out / 'alignment.csv'}")  # fmt: skip
+    for pair, stats in meta["pairs"].items():
+        language = pair.split("-")[1]
+        cells = {(r["mode"], r["direction"]): r["accuracy"] for r in rows
+                 if r["language"] == language and r["layer"] == layers_seen[-1]}  # fmt: skip
+        table.add_row(pair, str(stats["pairs"]), *(f"{100 * cells[(m, d)]:.1f}" for m in modes for d in directions))
+    console.print(table)
+    excluded_total = sum(s["excluded_for_leakage"] for s in meta["pairs"].values())
+    console.print(f"{excluded_total} sentence pairs left out as realignment data; figure: {out / 'alignment.png'}")
+
+
+@app.command("plot-alignment")
+def plot_alignment_cmd(
+    csv_files: Annotated[list[Path], typer.Argument(help="alignment.csv files from measure-alignment (one line each).")],
+    out: Annotated[Path, typer.Option(help="PNG to write.")],
+    mode: Annotated[str, typer.Option(help="weak or strong.")] = "strong",
+    direction: Annotated[str, typer.Option(help="fwd or bwd.")] = "fwd",
+    title: Annotated[str, typer.Option(help="Figure title.")] = "",
+) -> None:
+    """Compare alignment curves of several models: one panel per language, one line per CSV."""
+    from alignfreeze.analysis.measure import read_rows_csv
+    from alignfreeze.analysis.plots import plot_curves_by_language
+
+    rows = [row for path in csv_files for row in read_rows_csv(path)]
+    labels = [read_rows_csv(path)[0]["label"] for path in csv_files]
+    if len(set(labels)) < len(labels):
+        raise AlignfreezeError(f"two CSV files share a label ({', '.join(labels)}); measure with distinct --label values")
+    console.print(f"wrote {plot_curves_by_language(rows, out, mode, direction, title)}")
+
+
 def results_table(rows: list[dict], title: str) -> Table:
     """Per language, each method's score (mean over seeds, x100) and its delta to the baseline."""
     from alignfreeze.experiments.report import summary_by_language

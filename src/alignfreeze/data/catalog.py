@@ -255,3 +255,17 @@ class DataCatalog:
         wanted = [str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task]
         what = f"{task} data for language {language!r}, split {split!r}" + (f", dataset {dataset!r}" if dataset else "")
         raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)})")
+
+    def parallel_pairs(self, pair: str, split: str, dataset: str | None = None) -> tuple[list, str]:
+        """The sentence pairs of one parallel corpus and the dataset they came from.
+
+        Without ``dataset``, the first corpus found for ``pair`` and ``split`` is used (in
+        catalog order), never several concatenated: their sides would not line up."""
+        from alignfreeze.data.parallel import read_parallel
+
+        source = self.resolve("parallel", pair, split, dataset=dataset, allow_hub=False)
+        chosen = source.dataset
+        entry = next(e for e in self.entries() if e.kind == "parallel" and e.language == pair
+                     and e.split == _SPLIT_ALIASES.get(split, split) and e.dataset == chosen)  # fmt: skip
+        return read_parallel(*entry.files), chosen
+

@@ -105,12 +105,12 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
 
 def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCorpus]:
     from alignfreeze.align import DictionaryAligner, EflomalAligner, EmbeddingAligner, align_corpus
-    from alignfreeze.data import read_muse, read_parallel
+    from alignfreeze.data import read_muse
 
     corpora = []
     for ref in run.realignment.pairs:
         src_lang, tgt_lang = ref.pair.split("-")
-        pairs = read_parallel(*catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False).files)
+        pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
         pairs = pairs[: ref.limit] if ref.limit else pairs
         if run.aligner == "dictionary":
             path = catalog.resolve("dictionary", ref.pair, "full", allow_hub=False).files[0]

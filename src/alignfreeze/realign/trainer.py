@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from alignfreeze.align.corpus import AlignedCorpus
+from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory
 from alignfreeze.progress import progress_bar
@@ -103,6 +104,9 @@ class RealignResult:
     trainable_parameters: int
     seconds: float
     pairs_per_language: dict[str, int] = field(default_factory=dict)
+    #: Fingerprints of every realignment sentence, saved with the model so that the
+    #: alignment analysis can leave them out (no leakage).
+    sentences: SentenceSet = field(default_factory=SentenceSet)
 
 
 def realign(
@@ -141,12 +145,14 @@ def realign(
             bar.set_postfix(loss=f"{value:.3f}", refresh=False)
     model.eval()
     return RealignResult(
-        model, losses, n_frozen, sum(p.numel() for p in trainable), time.perf_counter() - t0, dict(objective.n_pairs)
+        model, losses, n_frozen, sum(p.numel() for p in trainable), time.perf_counter() - t0, dict(objective.n_pairs),
+        SentenceSet.of(corpora),
     )
 
 
 def save_realigned(result: RealignResult, tokenizer, config: RealignConfig, out: str | Path) -> Path:
-    """Write the realigned encoder (HF format) and ``realign.json`` atomically to ``out``."""
+    """Write the realigned encoder (HF format), ``realign.json`` and the fingerprints of the
+    realignment sentences (``realign-sentences.txt``) atomically to ``out``."""
     out = Path(out)
     with atomic_directory(out) as tmp:
         result.model.save_pretrained(tmp)
@@ -160,6 +166,7 @@ def save_realigned(result: RealignResult, tokenizer, config: RealignConfig, out:
             "pairs_per_language": result.pairs_per_language,
         }
         (tmp / "realign.json").write_text(json.dumps(summary, indent=2) + "\n")
+        result.sentences.save(tmp / SENTENCES_FILE)
     return out
 
 

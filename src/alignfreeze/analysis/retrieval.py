@@ -1,0 +1,229 @@
+"""Word-level alignment by nearest-neighbour retrieval, at every layer (Gaschi et al.,
+"Exploring the Relationship between Alignment and Cross-lingual Transfer in Multilingual
+Transformers", Findings of ACL 2023).
+
+For ``n`` translated word pairs in context, each word is represented by the contextual
+vector of its first subword at hidden state ``l`` (0 = embeddings output, ``L`` = last
+layer). A source word is *retrieved* when its nearest candidate by cosine is its own
+translation:
+
+* **weak** alignment: the candidates are the ``n`` target-language words of the sample;
+* **strong** alignment: the candidates are all ``2n`` words of both languages minus the
+  query itself, so a word must be closer to its translation than to every other word of
+  its own language.
+
+The score is the accuracy of that argmax, in both directions (``fwd``: source queries,
+``bwd``: target queries). Options:
+
+* ``csls_k``: rank by CSLS (Conneau et al., 2018),
+  ``2 cos(x, y) - r(x) - r(y)``, where ``r(v)`` is the mean cosine of ``v`` to its ``k``
+  nearest candidates of the other side (weak) or of the pool (strong). It penalises hubs.
+* ``center``: subtract each language's mean vector (per layer) first, which removes the
+  language-specific offset (Libovický et al., 2020).
+
+All words of a sentence are gathered from one forward pass, batches are sorted by length,
+and only the layers up to the highest requested one are run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from alignfreeze.analysis.word_pairs import WordPairSample
+from alignfreeze.data.subwords import encode_words
+from alignfreeze.errors import AlignfreezeError
+
+MODES = ("weak", "strong")
+DIRECTIONS = ("fwd", "bwd")
+
+
+def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
+    """``all``, ``last``, ``8``, ``0,4,8`` or ``6-12`` -> hidden-state indices in 0..L."""
+    if not isinstance(text, str):
+        layers = [int(x) for x in text]
+    elif text.strip() == "all":
+        layers = list(range(n_layers + 1))
+    elif text.strip() == "last":
+        layers = [n_layers]
+    else:
+        layers = []
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            try:
+                layers.extend(range(int(lo), int(hi or lo) + 1))
+            except ValueError:
+                raise AlignfreezeError(f"bad layer list {text!r} (use all, last, 8, 0,4,8 or 6-12)") from None
+    bad = [layer for layer in layers if not 0 <= layer <= n_layers]
+    if bad or not layers:
+        raise AlignfreezeError(f"layers {bad or text!r} are outside 0..{n_layers} (0 = embeddings, {n_layers} = last layer)")
+    return sorted(set(layers))
+
+
+def encoder_layer_count(model) -> int:
+    from alignfreeze.models.layers import num_layers
+
+    return num_layers(model)
+
+
+def word_vectors(
+    model,
+    tokenizer,
+    sentences: Sequence[Sequence[str]],
+    sentence_of_word: Sequence[int],
+    word_index: Sequence[int],
+    layers: Sequence[int],
+    batch_size: int = 64,
+    max_length: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """First-subword vectors ``[len(layers), n_words, hidden]`` (float32, on CPU) of the words
+    ``sentences[sentence_of_word[k]][word_index[k]]``, and a mask of the words that kept a
+    subword (a word cut off by ``max_length`` has none; its vector is zero)."""
+    from alignfreeze.models.layers import first_layers_only
+    from alignfreeze.realign.trainer import encoder_of
+
+    encoder = encoder_of(model)
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    top = max(layers)
+    n = len(word_index)
+    out = torch.zeros(len(layers), n, encoder.config.hidden_size)
+    found = np.zeros(n, dtype=bool)
+    words_of: dict[int, list[int]] = {}
+    for k, s in enumerate(sentence_of_word):
+        words_of.setdefault(s, []).append(k)
+    needed = sorted(words_of, key=lambda s: sum(len(w) for w in sentences[s]))  # length-sorted: little padding
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    with torch.inference_mode(), first_layers_only(encoder, max(top, 1)):  # 0 layers: no hidden states at all
+        for start in range(0, len(needed), batch_size):
+            batch = needed[start : start + batch_size]
+            encoding, mappings = encode_words(tokenizer, [sentences[s] for s in batch], max_length)
+            width = max(len(ids) for ids in encoding["input_ids"])
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for b, row in enumerate(encoding["input_ids"]):
+                ids[b, : len(row)] = torch.tensor(row)
+                mask[b, : len(row)] = 1
+            hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
+            stacked = torch.stack([hidden[layer] for layer in layers])  # [layers, batch, tokens, hidden]
+            rows, positions, targets = [], [], []
+            for b, s in enumerate(batch):
+                for k in words_of[s]:
+                    position = mappings[b].first_subword[word_index[k]]
+                    if position >= 0:
+                        rows.append(b)
+                        positions.append(position)
+                        targets.append(k)
+            if targets:
+                gathered = stacked[:, torch.tensor(rows, device=device), torch.tensor(positions, device=device)]
+                out[:, torch.tensor(targets)] = gathered.float().cpu()
+                found[targets] = True
+            if progress is not None:
+                progress(len(batch))
+    return out, found
+
+
+def _top_k_mean(similarity: torch.Tensor, k: int, dim: int) -> torch.Tensor:
+    k = max(1, min(k, similarity.shape[dim]))
+    values = similarity.topk(k, dim=dim).values
+    return values.float().mean(dim=dim)
+
+
+def retrieval_accuracy(
+    src: torch.Tensor, tgt: torch.Tensor, mode: str = "strong", csls_k: int = 0, center: bool = False
+) -> dict[str, float]:
+    """``{"fwd": acc, "bwd": acc}`` for word vectors ``src[i]`` / ``tgt[i]`` that are translations."""
+    if mode not in MODES:
+        raise AlignfreezeError(f"unknown retrieval mode {mode!r} (allowed: {', '.join(MODES)})")
+    if src.shape != tgt.shape or src.ndim != 2:
+        raise ValueError("src and tgt must be [n, hidden] of the same shape")
+    n = src.shape[0]
+    if n < 2:
+        raise AlignfreezeError("retrieval needs at least two word pairs")
+    src, tgt = src.double(), tgt.double()
+    if center:
+        src, tgt = src - src.mean(0), tgt - tgt.mean(0)
+    src = torch.nn.functional.normalize(src, dim=1)
+    tgt = torch.nn.functional.normalize(tgt, dim=1)
+    truth = torch.arange(n)
+    if mode == "weak":
+        sim = src @ tgt.T  # rows: source queries, columns: target candidates
+        if csls_k:
+            sim = 2 * sim - _top_k_mean(sim, csls_k, 1)[:, None] - _top_k_mean(sim, csls_k, 0)[None, :]
+        fwd = sim.argmax(1) == truth
+        bwd = sim.argmax(0) == truth
+    else:
+        pool = torch.cat([src, tgt])
+        sim = pool @ pool.T
+        sim.fill_diagonal_(float("-inf"))  # a query is never its own candidate
+        if csls_k:
+            r = _top_k_mean(sim, csls_k, 1)
+            sim = 2 * sim - r[:, None] - r[None, :]
+            sim.fill_diagonal_(float("-inf"))
+        best = sim.argmax(1)
+        fwd = best[:n] == truth + n
+        bwd = best[n:] == truth
+    return {"fwd": fwd.double().mean().item(), "bwd": bwd.double().mean().item()}
+
+
+@dataclass
+class AlignmentScores:
+    """Accuracies of one model on one sample: ``scores[(layer, mode, direction)]``."""
+
+    pair: str
+    n_pairs: int
+    scores: dict[tuple[int, str, str], float]
+    stats: dict
+    seconds: float
+
+    @property
+    def language(self) -> str:
+        return self.pair.split("-")[1]
+
+    def metrics(self) -> dict[str, float]:
+        """Metric names of run results: ``alignment_{mode}_{direction}_L{layer}``."""
+        return {f"alignment_{m}_{d}_L{layer}": v for (layer, m, d), v in sorted(self.scores.items())}
+
+
+def measure_alignment(
+    model,
+    tokenizer,
+    sample: WordPairSample,
+    layers: Sequence[int] | str = "all",
+    modes: Sequence[str] = MODES,
+    directions: Sequence[str] = DIRECTIONS,
+    csls_k: int = 0,
+    center: bool = False,
+    batch_size: int = 64,
+    max_length: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> AlignmentScores:
+    """Retrieval accuracy of ``sample`` at every requested layer, mode and direction."""
+    from alignfreeze.realign.trainer import encoder_of
+
+    t0 = time.perf_counter()
+    layers = parse_layers(layers, encoder_layer_count(encoder_of(model)))
+    for d in directions:
+        if d not in DIRECTIONS:
+            raise AlignfreezeError(f"unknown direction {d!r} (allowed: fwd, bwd)")
+    src, src_found = word_vectors(model, tokenizer, sample.src_sentences, sample.src_sentence, sample.src_word, layers,
+                                  batch_size, max_length, progress)  # fmt: skip
+    tgt, tgt_found = word_vectors(model, tokenizer, sample.tgt_sentences, sample.tgt_sentence, sample.tgt_word, layers,
+                                  batch_size, max_length, progress)  # fmt: skip
+    keep = src_found & tgt_found
+    if keep.sum() < 2:
+        raise AlignfreezeError(f"{sample.pair}: fewer than two word pairs have subwords within {max_length} tokens")
+    src, tgt = src[:, torch.from_numpy(keep)], tgt[:, torch.from_numpy(keep)]
+    scores = {}
+    for li, layer in enumerate(layers):
+        for mode in modes:
+            acc = retrieval_accuracy(src[li], tgt[li], mode, csls_k, center)
+            for d in directions:
+                scores[(layer, mode, d)] = acc[d]
+    stats = {**sample.stats, "pairs": int(keep.sum()), "dropped_truncated": int((~keep).sum())}
+    return AlignmentScores(sample.pair, int(keep.sum()), scores, stats, time.perf_counter() - t0)
