@@ -33,6 +33,9 @@ def make_data_root(root: Path) -> Path:
     src = [" ".join(random.Random(i).sample(sorted(FR), 4)) for i in range(30)]
     write(root / "parallel" / "UNv1.0.devset.en", "\n".join(src) + "\n")
     write(root / "parallel" / "UNv1.0.devset.fr", "\n".join(" ".join(FR[w] for w in s.split()) for s in src) + "\n")
+    held_out = [" ".join(random.Random(1000 + i).sample(sorted(FR), 5)) for i in range(30)]
+    write(root / "parallel" / "UNv1.0.testset.en", "\n".join(held_out) + "\n")
+    write(root / "parallel" / "UNv1.0.testset.fr", "\n".join(" ".join(FR[w] for w in s.split()) for s in held_out) + "\n")
     write(root / "muse" / "en-fr.txt", "".join(f"{e} {f}\n" for e, f in FR.items()))
     return root
 

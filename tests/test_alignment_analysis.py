@@ -153,3 +153,43 @@ def test_layer_lists():
         parse_layers("13", 12)
     with pytest.raises(AlignfreezeError, match="bad layer list"):
         parse_layers("x", 12)
+
+
+def test_measure_alignment_cli_writes_csv_and_plot_and_refuses_leakage(tmp_path, xlmr_tokenizer, monkeypatch):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from alignfreeze.cli import app
+    from fixtures_tasks import make_data_root, make_tiny_model
+
+    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
+    root = make_data_root(tmp_path / "data")
+    model = make_tiny_model(tmp_path / "tiny", xlmr_tokenizer)
+    runner = CliRunner()
+    def measure(model_dir, out, *extra):
+        return ["measure-alignment", "--model", str(model_dir), "--pairs", "en-fr", "--dataset", "un", "--n-pairs", "8",
+                "--data-dir", str(root), "--out", str(tmp_path / out), *extra]  # fmt: skip
+
+    args = measure(model, "m")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(tmp_path / "m" / "alignment.csv")))
+    assert len(rows) == 3 * 2 * 2  # hidden states 0-2, two modes, two directions
+    assert {r["language"] for r in rows} == {"fr"} and {r["n_pairs"] for r in rows} == {"8"}
+    assert (tmp_path / "m" / "alignment.png").stat().st_size > 5000
+    # A model realigned on UN dev records its sentences; measuring it on UN dev is refused.
+    aligned = tmp_path / "dev.jsonl"
+    assert runner.invoke(app, ["align", "--method", "dictionary", "--dictionary", str(root / "muse" / "en-fr.txt"),
+                               "--src-file", str(root / "parallel" / "UNv1.0.devset.en"), "--src-lang", "en",
+                               "--tgt-file", str(root / "parallel" / "UNv1.0.devset.fr"), "--tgt-lang", "fr",
+                               "--out", str(aligned)]).exit_code == 0  # fmt: skip
+    assert runner.invoke(app, ["realign", "--model", str(model), "--pairs", str(aligned), "--steps", "1",
+                               "--out", str(tmp_path / "realigned")]).exit_code == 0  # fmt: skip
+    result = runner.invoke(app, measure(tmp_path / "realigned", "m2", "--split", "dev"))
+    assert result.exit_code != 0 and "were used for realignment" in str(result.exception)
+    assert runner.invoke(app, measure(tmp_path / "realigned", "m3", "--label", "realigned")).exit_code == 0
+    result = runner.invoke(app, ["plot-alignment", str(tmp_path / "m" / "alignment.csv"), str(tmp_path / "m3" / "alignment.csv"),
+                                 "--out", str(tmp_path / "both.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "both.png").is_file()

@@ -96,7 +96,7 @@ def test_language_without_data_names_the_path(toy, monkeypatch):
 
 def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):
     out = tmp_path
-    rows = lambda rid: [dict(zip(COLUMNS, [rid, "m", "pos", "baseline", "none", "none", 0, lang, "accuracy", 0.5])) for lang in ("en", "fr")]  # noqa: E731
+    rows = lambda rid: [dict(zip(COLUMNS, [rid, "m", "pos", "baseline", "none", "none", 0, lang, "finetuned", "accuracy", 0.5])) for lang in ("en", "fr")]  # noqa: E731
     for rid in ("aaa", "bbb"):
         (out / "runs" / rid).mkdir(parents=True)
         (out / "runs" / rid / "metrics.json").write_text(json.dumps({"rows": rows(rid)}))
@@ -108,6 +108,16 @@ def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):
     assert set(done) == {"aaa", "bbb"}
     got = Counter((r["run_id"], r["language"]) for r in read_results(out / "results.csv"))
     assert got == Counter({("aaa", "en"): 1, ("aaa", "fr"): 1, ("bbb", "en"): 1, ("bbb", "fr"): 1})
+
+
+def test_results_written_before_the_stage_column_are_upgraded(tmp_path):
+    old = ["run_id,model,task,method,aligner,freeze,seed,language,metric,value", "aaa,m,pos,baseline,none,none,0,en,accuracy,0.5"]
+    (tmp_path / "runs" / "aaa").mkdir(parents=True)
+    (tmp_path / "runs" / "aaa" / "metrics.json").write_text(json.dumps({"rows": [dict(zip(old[0].split(","), old[1].split(",")))]}))
+    (tmp_path / "results.csv").write_text("\n".join(old) + "\n")
+    reconcile(tmp_path)
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert lines == [",".join(COLUMNS), "aaa,m,pos,baseline,none,none,0,en,finetuned,accuracy,0.5"]
 
 
 def test_kill_minus_9_and_resume_keep_every_row_once(toy):
@@ -137,3 +147,41 @@ def test_kill_minus_9_and_resume_keep_every_row_once(toy):
     runs = load_experiment(cfg).runs()
     assert Counter(r["run_id"] for r in rows) == Counter({run.run_id: 2 for run in runs})  # en + fr, once each
     assert len({tuple(r.values()) for r in rows}) == len(rows)
+
+
+def test_alignment_is_measured_at_three_stages_on_held_out_sentences(toy):
+    root, model, tmp = toy
+    methods = [{"method": "baseline"}, {"method": "before", "freeze": "front+embeddings"}]
+    analysis = {"alignment": True, "n_pairs": 8, "pairs": [{"pair": "en-fr", "dataset": "un", "split": "test"}]}
+    cfg = experiment_yaml(tmp / "align.yaml", model, methods, analysis=analysis)
+    experiment = load_experiment(cfg)
+    assert all(r.analysis.exclude_pairs == experiment.realignment.pairs for r in experiment.runs())
+    outcomes = run_experiment(experiment, tmp / "out", data_dir=root, progress=False)
+    rows = read_results(tmp / "out" / "results.csv")
+    alignment = [r for r in rows if r["metric"].startswith("alignment_")]
+    stages = {(r["method"], r["stage"]) for r in alignment}
+    assert stages == {("baseline", "initial"), ("baseline", "finetuned"),
+                      ("before", "initial"), ("before", "realigned"), ("before", "finetuned")}  # fmt: skip
+    names = {r["metric"] for r in alignment}
+    assert names == {f"alignment_{m}_{d}_L{k}" for m in ("weak", "strong") for d in ("fwd", "bwd") for k in range(3)}
+    assert all(r["language"] == "fr" and 0 <= float(r["value"]) <= 1 for r in alignment)
+    value = {(r["method"], r["stage"], r["metric"]): float(r["value"]) for r in alignment}
+    # Same pretrained model, same held-out sample: both runs start from the same alignment.
+    for name in names:
+        assert value[("baseline", "initial", name)] == value[("before", "initial", name)]
+    # front+embeddings on a 2-layer model freezes layer 0: hidden states 0 and 1 are unchanged.
+    for name in names:
+        if name.endswith(("_L0", "_L1")):
+            assert value[("before", "realigned", name)] == value[("before", "initial", name)]
+    task_rows = [r for r in rows if not r["metric"].startswith("alignment_")]
+    assert {r["stage"] for r in task_rows} == {"finetuned"}
+    diagnostics = json.loads((tmp / "out" / "runs" / outcomes[1].run.run_id / "metrics.json").read_text())["diagnostics"]
+    assert diagnostics["alignment"]["en-fr"]["pairs"] == 8
+
+
+def test_alignment_on_the_realignment_sentences_is_refused(toy):
+    root, model, tmp = toy
+    analysis = {"alignment": True, "n_pairs": 12, "pairs": [{"pair": "en-fr", "dataset": "un", "split": "dev"}]}
+    cfg = experiment_yaml(tmp / "leak.yaml", model, [{"method": "baseline"}], analysis=analysis)
+    with pytest.raises(AlignfreezeError, match="were used for realignment"):
+        run_experiment(load_experiment(cfg), tmp / "out", data_dir=root, progress=False)

@@ -34,6 +34,9 @@ class SentenceSet:
     def __contains__(self, words: Sequence[str]) -> bool:
         return sentence_fingerprint(words) in self.fingerprints
 
+    def add(self, words: Sequence[str]) -> None:
+        self.fingerprints.add(sentence_fingerprint(words))
+
     def add_corpus(self, corpus) -> "SentenceSet":
         for pair in corpus.pairs:
             self.fingerprints.add(sentence_fingerprint(pair.src))

@@ -92,8 +92,28 @@ class RealignmentSettings(BaseModel):
 
 
 class AnalysisSettings(BaseModel):
+    """Alignment measured during a run (:mod:`alignfreeze.analysis.retrieval`): before
+    anything, after realignment and after fine-tuning, as ``alignment_*`` result rows."""
+
     model_config = ConfigDict(extra="forbid")
     alignment: bool = False
+    pairs: list[ParallelRef] = Field(
+        default_factory=list,
+        description="word-pair sources, dictionary-aligned with MUSE; default: <training language>-<eval language> "
+        "for every other eval language, split 'test', the first parallel dataset found",
+    )
+    exclude_pairs: list[ParallelRef] = Field(
+        default_factory=list,
+        description="parallel data whose sentences the sample must not use (filled from the experiment's realignment "
+        "pairs, so that every run of an experiment, baselines included, is measured on the same held-out words)",
+    )
+    n_pairs: int = Field(1000, ge=2)
+    layers: str = "all"
+    modes: list[Literal["weak", "strong"]] = Field(default_factory=lambda: ["weak", "strong"], min_length=1)
+    csls_k: int = Field(0, ge=0)
+    center: bool = False
+    sample_seed: int = 0
+    batch_size: int = Field(64, ge=1)
 
 
 def _check_model(name: str) -> str:
@@ -158,7 +178,12 @@ class RunConfig(BaseModel):
 
     @property
     def run_id(self) -> str:
-        payload = json.dumps(self.resolved().model_dump(mode="json"), sort_keys=True)
+        values = self.resolved().model_dump(mode="json")
+        if not self.analysis.alignment:
+            # Analysis settings cannot change a run that does not measure alignment; keeping
+            # them out of the hash keeps the ids of such runs stable as the settings grow.
+            values["analysis"] = {"alignment": False}
+        payload = json.dumps(values, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
@@ -217,6 +242,10 @@ class ExperimentConfig(BaseModel):
             for lang in self.eval_languages
         ]
         out = []
+        analysis = self.analysis
+        if analysis.alignment:
+            extra = [ref for ref in self.realignment.pairs if ref not in analysis.exclude_pairs]
+            analysis = analysis.model_copy(update={"exclude_pairs": list(analysis.exclude_pairs) + extra})
         for model in self.models:
             for spec in self.methods:
                 for seed in self.seeds:
@@ -224,7 +253,7 @@ class ExperimentConfig(BaseModel):
                     out.append(RunConfig(
                         model=model, task=self.task, method=spec.method, freeze=spec.freeze, aligner=aligner, seed=seed,
                         freeze_during_finetuning=spec.freeze_during_finetuning, train=self.train, eval=evals,
-                        realignment=self.realignment, training=self.training, analysis=self.analysis,
+                        realignment=self.realignment, training=self.training, analysis=analysis,
                     ).resolved())  # fmt: skip
         return out
 

@@ -1,7 +1,10 @@
 """The long-format results file and its crash safety.
 
-``results.csv`` has one row per (run, language, metric) with the columns
-:data:`COLUMNS`; values are fractions in 0..1. A run is *complete* when its
+``results.csv`` has one row per (run, language, stage, metric) with the columns
+:data:`COLUMNS`; values are fractions in 0..1. ``stage`` says which state of the model a
+value was measured on: ``finetuned`` for task scores, and ``initial`` / ``realigned`` /
+``finetuned`` for the alignment measured during a run (``alignment_*`` metrics). Files
+written before the column existed are read with ``stage = finetuned``. A run is *complete* when its
 ``runs/<run_id>/metrics.json`` exists (it is written atomically, by rename). Its rows are
 then appended to ``results.csv`` in a single write. A ``kill -9`` can interrupt the
 sequence anywhere; :func:`reconcile` (run at every start) repairs ``results.csv`` from the
@@ -22,7 +25,16 @@ from typing import Iterable
 
 from alignfreeze.fileio import atomic_write_text
 
-COLUMNS = ("run_id", "model", "task", "method", "aligner", "freeze", "seed", "language", "metric", "value")
+COLUMNS = ("run_id", "model", "task", "method", "aligner", "freeze", "seed", "language", "stage", "metric", "value")
+STAGES = ("initial", "realigned", "finetuned")
+DEFAULTS = {"stage": "finetuned"}
+
+
+def normalise_row(row: dict) -> dict:
+    """Fill the columns older files lack (see :data:`DEFAULTS`)."""
+    if all(k in row for k in DEFAULTS):
+        return row
+    return {**DEFAULTS, **row}
 
 
 def rows_to_csv(rows: Iterable[dict], header: bool) -> str:
@@ -31,6 +43,7 @@ def rows_to_csv(rows: Iterable[dict], header: bool) -> str:
     if header:
         writer.writeheader()
     for row in rows:
+        row = normalise_row(row)
         writer.writerow({k: row[k] for k in COLUMNS})
     return buffer.getvalue()
 
@@ -53,7 +66,7 @@ def completed_runs(out_dir: Path) -> dict[str, list[dict]]:
     done = {}
     for metrics in sorted((out_dir / "runs").glob("*/metrics.json")):
         try:
-            done[metrics.parent.name] = json.loads(metrics.read_text())["rows"]
+            done[metrics.parent.name] = [normalise_row(r) for r in json.loads(metrics.read_text())["rows"]]
         except (ValueError, KeyError):
             continue  # unreadable: treated as not completed, so the run is redone
     return done
@@ -67,7 +80,7 @@ def read_rows(results: Path) -> tuple[list[dict], bool]:
     torn = bool(text) and not text.endswith("\n")
     if torn:
         text = text[: text.rfind("\n") + 1]
-    return list(csv.DictReader(io.StringIO(text))), torn
+    return [normalise_row(r) for r in csv.DictReader(io.StringIO(text))], torn
 
 
 def reconcile(out_dir: Path) -> dict[str, list[dict]]:
@@ -91,7 +104,8 @@ def reconcile(out_dir: Path) -> dict[str, list[dict]]:
         else:
             wanted.extend(rows)
     # Keep the file's order for runs already in it, new ones after.
-    if torn or [key(r) for r in existing] != [key(r) for r in wanted]:
+    old_header = results.exists() and results.open(encoding="utf-8").readline().strip() != ",".join(COLUMNS)
+    if torn or old_header or [key(r) for r in existing] != [key(r) for r in wanted]:
         order = {run_id: i for i, run_id in enumerate(dict.fromkeys(r["run_id"] for r in existing))}
         wanted.sort(key=lambda r: order.get(r["run_id"], len(order)))
         if wanted or results.exists():

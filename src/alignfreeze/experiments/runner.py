@@ -101,6 +101,14 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
                 catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
                 if run.aligner == "dictionary":
                     catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
+        if run.analysis.alignment:
+            for ref in [*analysis_pairs(run), *run.analysis.exclude_pairs]:
+                try:
+                    catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
+                    if ref in analysis_pairs(run):
+                        catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
+                except AlignfreezeError as exc:
+                    raise AlignfreezeError(f"alignment analysis (analysis.pairs): {exc}") from None
 
 
 def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCorpus]:
@@ -126,6 +134,38 @@ def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCor
     return corpora
 
 
+def analysis_pairs(run: RunConfig) -> list:
+    """The word-pair sources of a run's alignment analysis (explicit, or the default:
+    training language paired with every other eval language, test split)."""
+    from alignfreeze.experiments.config import ParallelRef
+
+    if run.analysis.pairs:
+        return list(run.analysis.pairs)
+    source = run.train[0].language
+    targets = dict.fromkeys(ref.language for ref in run.eval if ref.language != source)
+    return [ParallelRef(pair=f"{source}-{target}", split="test") for target in targets]
+
+
+def alignment_samples(run: RunConfig, catalog: DataCatalog) -> list:
+    """Word-pair samples for the run's alignment analysis, with every sentence of the
+    experiment's realignment data (``analysis.exclude_pairs``) and of this run's left out."""
+    from alignfreeze.analysis.word_pairs import dictionary_aligned, sample_word_pairs
+    from alignfreeze.data.fingerprints import SentenceSet
+    from alignfreeze.data.words import split_words
+
+    exclusion = SentenceSet()
+    for ref in [*run.analysis.exclude_pairs, *run.realignment.pairs]:
+        pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
+        for p in pairs[: ref.limit] if ref.limit else pairs:
+            exclusion.add(split_words(p.src))
+            exclusion.add(split_words(p.tgt))
+    samples = []
+    for ref in analysis_pairs(run):
+        corpus = dictionary_aligned(catalog, ref.pair, ref.split, ref.dataset, ref.limit)
+        samples.append(sample_word_pairs(corpus, run.analysis.n_pairs, run.analysis.sample_seed, exclusion))
+    return samples
+
+
 @dataclass
 class RunOutcome:
     run: RunConfig
@@ -134,12 +174,30 @@ class RunOutcome:
     skipped: bool = False
 
 
-def _rows(run: RunConfig, language: str, metrics: dict[str, float]) -> list[dict]:
+def _rows(run: RunConfig, language: str, metrics: dict[str, float], stage: str = "finetuned") -> list[dict]:
     return [
         {"run_id": run.run_id, "model": run.model, "task": run.task, "method": run.method, "aligner": run.aligner,
-         "freeze": run.freeze, "seed": run.seed, "language": language, "metric": metric, "value": round(float(value), 6)}
+         "freeze": run.freeze, "seed": run.seed, "language": language, "stage": stage, "metric": metric,
+         "value": round(float(value), 6)}
         for metric, value in metrics.items()
     ]  # fmt: skip
+
+
+def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, diagnostics: dict) -> list[dict]:
+    """Alignment rows of every sample at one stage (initial, realigned, finetuned)."""
+    from alignfreeze.analysis.retrieval import measure_alignment
+    from alignfreeze.realign.trainer import encoder_of
+
+    rows = []
+    settings = run.analysis
+    for sample in samples:
+        scores = measure_alignment(encoder_of(model), tokenizer, sample, settings.layers, settings.modes,
+                                   csls_k=settings.csls_k, center=settings.center, batch_size=settings.batch_size)  # fmt: skip
+        rows.extend(_rows(run, sample.tgt_lang, scores.metrics(), stage))
+        diagnostics.setdefault(sample.pair, {**scores.stats})[f"seconds_{stage}"] = round(scores.seconds, 2)
+        log.info("alignment %s (%s): fwd at the last layer %.3f", sample.pair, stage,
+                 scores.scores[(max(layer for layer, _, _ in scores.scores), settings.modes[-1], "fwd")])  # fmt: skip
+    return rows
 
 
 def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True) -> RunOutcome:
@@ -177,12 +235,19 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
             **run.realignment.model_dump(exclude={"pairs", "embedding_aligner_layer", "eflomal_one_to_one"}),
         )  # fmt: skip
         corpora = realignment_corpora(run, catalog) if run.method != "baseline" else []
+        samples = alignment_samples(run, catalog) if run.analysis.alignment else []
+        alignment_rows: list[dict] = []
+        alignment_diagnostics: dict[str, Any] = {}
+        if samples:
+            alignment_rows += measure_stage(run, model, tokenizer, samples, "initial", alignment_diagnostics)
         realign_stats: dict[str, Any] = {}
         if run.method in ("before", "before+during"):
             result = realign(model, tokenizer, corpora, realign_config, progress)
             realign_stats = {"losses": result.losses, "seconds": result.seconds, "frozen_parameters": result.frozen_parameters}
             log.info("realigned %d steps in %.0fs: loss %.3f -> %.3f", len(result.losses), result.seconds,
                      result.losses[0], result.losses[-1])  # fmt: skip
+            if samples:
+                alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
         objective = None
         if run.method in ("during", "before+during"):
             objective = RealignmentObjective(model, tokenizer, corpora, realign_config)
@@ -192,6 +257,8 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
             ft = finetune(model, tokenizer, task, features, run.training, run.seed, objective, progress)
         log.info("fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f", ft.optimizer_steps,
                  ft.warmup_steps, ft.seconds, ft.losses[0], ft.losses[-1])  # fmt: skip
+        if samples:
+            alignment_rows += measure_stage(run, model, tokenizer, samples, "finetuned", alignment_diagnostics)
         rows: list[dict] = []
         diagnostics: dict[str, Any] = {}
         for ref in run.eval:
@@ -206,6 +273,9 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
             unseen = scores.diagnostics.get("unseen_label_words", 0)
             log.info("%s: %s%s", ref.language, ", ".join(f"{k}={v:.4f}" for k, v in scores.metrics.items()),
                      f" ({unseen} words with labels unseen in training: {scores.diagnostics['unseen_labels']})" if unseen else "")
+        rows += alignment_rows
+        if alignment_diagnostics:
+            diagnostics["alignment"] = alignment_diagnostics
         seconds = time.perf_counter() - t0
         metrics = {"run_id": run.run_id, "label": run.label, "rows": rows, "diagnostics": diagnostics, "labels": labels,
                    "finetune": {"losses": ft.losses, "optimizer_steps": ft.optimizer_steps, "warmup_steps": ft.warmup_steps,
