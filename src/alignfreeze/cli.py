@@ -364,6 +364,65 @@ def plot_alignment_cmd(
     console.print(f"wrote {plot_curves_by_language(rows, out, mode, direction, title)}")
 
 
+def _read_results(paths: list[Path]) -> list[dict]:
+    from alignfreeze.experiments.results import read_rows
+
+    rows = []
+    for path in paths:
+        path = path / "results.csv" if path.is_dir() else path
+        if not path.is_file():
+            raise AlignfreezeError(f"{path}: no such results file")
+        file_rows, _ = read_rows(path)
+        missing = {"run_id", "model", "task", "method", "language", "metric", "value"} - set(file_rows[0] if file_rows else {})
+        if not file_rows or missing:
+            raise AlignfreezeError(f"{path}: not a results file" + (f" (missing columns {', '.join(sorted(missing))})" if missing else " (empty)"))
+        rows.extend(file_rows)
+    return rows
+
+
+@app.command()
+def correlate(
+    results: Annotated[list[Path], typer.Argument(help="results.csv files (or run output folders).")],
+    task: Annotated[str, typer.Option(help="pos, ner, nli or qa.")],
+    out: Annotated[Path, typer.Option(help="Folder for correlation.{md,csv,json} and correlation.png.")] = Path("correlation"),
+    layer: Annotated[str, typer.Option(help="last, penultimate, or a hidden-state index.")] = "last",
+    mode: Annotated[str, typer.Option(help="weak or strong alignment.")] = "strong",
+    direction: Annotated[str, typer.Option(help="fwd, bwd, or mean of both.")] = "mean",
+    stage: Annotated[str, typer.Option(help="Alignment measured at: initial, realigned or finetuned.")] = "finetuned",
+    method: Annotated[str, typer.Option(help="Runs of this method label (baseline, before/front/dictionary...).")] = "baseline",
+    metric: Annotated[Optional[str], typer.Option(help="Task metric (default: accuracy; f1 for qa).")] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Spearman correlation between per-layer alignment and relative transfer gap."""
+    from alignfreeze.analysis.correlation import as_json, correlate as correlate_points, correlation_points, correlation_tables
+    from alignfreeze.analysis.plots import plot_scatter
+    from alignfreeze.fileio import atomic_write_text
+
+    if mode not in ("weak", "strong") or direction not in ("fwd", "bwd", "mean") or stage not in ("initial", "realigned", "finetuned"):
+        raise AlignfreezeError("--mode weak|strong, --direction fwd|bwd|mean, --stage initial|realigned|finetuned")
+    if layer not in ("last", "penultimate") and not layer.isdigit():
+        raise AlignfreezeError(f"--layer {layer!r}: use last, penultimate or a number")
+    rows = _read_results(results)
+    points = correlation_points(rows, task, layer, mode, direction, stage, method, metric)
+    stats = correlate_points(points, resamples, seed)
+    tables = correlation_tables(stats)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"task": task, "layer": layer, "mode": mode, "direction": direction, "stage": stage, "method": method,
+                "metric": metric, "resamples": resamples, "seed": seed, "results": [str(p) for p in results]}  # fmt: skip
+    atomic_write_text(out / "correlation.md", tables["md"])
+    atomic_write_text(out / "correlation.csv", tables["csv"])
+    atomic_write_text(out / "correlation.json", json.dumps(as_json(stats, points, settings), indent=2) + "\n")
+    layers = sorted({p["layer"] for p in points})
+    plot_scatter(points, out / "correlation.png", f"{mode} alignment ({direction}), hidden state {'/'.join(map(str, layers))}, {stage}",
+                 f"relative transfer gap ({task})", title=f"ρ = {stats[0].rho:.2f} (n = {stats[0].n})")  # fmt: skip
+    table = Table("group", "points", "Spearman rho", "p-value", "95% CI", title=f"alignment vs transfer: {task}, {method}")
+    for c in stats:
+        table.add_row(c.group, str(c.n), f"{c.rho:.3f}", f"{c.p_value:.2g}", f"[{c.ci_low:.3f}, {c.ci_high:.3f}]")
+    console.print(table)
+    console.print(f"written to {out}/correlation.{{md,csv,json,png}}")
+
+
 def results_table(rows: list[dict], title: str) -> Table:
     """Per language, each method's score (mean over seeds, x100) and its delta to the baseline."""
     from alignfreeze.experiments.report import summary_by_language

@@ -1,0 +1,165 @@
+"""Does alignment predict cross-lingual transfer? (Gaschi et al., Findings of ACL 2023)
+
+Each point is one model x language x seed of a results file:
+
+* **x** -- the word-retrieval accuracy of that run at one hidden state
+  (``alignment_{mode}_{direction}_L{k}`` rows, at one stage, by default after fine-tuning;
+  ``direction = mean`` averages ``fwd`` and ``bwd``);
+* **y** -- the relative transfer gap ``(score[target] - score[en]) / score[en]`` of the same
+  run on the task's primary metric (0 = no loss against English).
+
+Spearman's rho, its p-value (scipy) and a 95% percentile bootstrap confidence interval
+(2,000 paired resamples of the points, seeded) are reported for all points pooled and per
+model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.report import PRIMARY, method_label
+
+ALIGNMENT_METRIC = re.compile(r"alignment_(weak|strong)_(fwd|bwd)_L(\d+)$")
+
+
+@dataclass
+class Correlation:
+    group: str  # "pooled" or a model name
+    n: int
+    rho: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+
+
+def _layer_for(available: set[int], layer: str | int) -> int:
+    top = max(available)
+    if layer == "last":
+        return top
+    if layer == "penultimate":
+        return top - 1
+    k = int(layer)
+    if k not in available:
+        raise AlignfreezeError(f"no alignment rows at hidden state {k} (found {min(available)}..{top})")
+    return k
+
+
+def correlation_points(
+    rows: Sequence[dict],
+    task: str,
+    layer: str | int = "last",
+    mode: str = "strong",
+    direction: str = "mean",
+    stage: str = "finetuned",
+    method: str = "baseline",
+    metric: str | None = None,
+    source_language: str = "en",
+) -> list[dict]:
+    """``[{model, language, seed, x, y}]`` from long-format result rows (see the module docstring)."""
+    metric = metric or PRIMARY.get(task)
+    rows = [r for r in rows if r["task"] == task]
+    if not rows:
+        raise AlignfreezeError(f"no {task} rows in the results")
+    labels = sorted({method_label(r) for r in rows})
+    rows = [r for r in rows if method_label(r) == method]
+    if not rows:
+        raise AlignfreezeError(f"no {task} rows of method {method!r} (found: {', '.join(labels)})")
+    scores: dict[tuple, dict[str, float]] = defaultdict(dict)
+    alignment: dict[tuple, dict[tuple[int, str], float]] = defaultdict(dict)
+    for r in rows:
+        key = (r["model"], int(r["seed"]), r["run_id"])
+        found = ALIGNMENT_METRIC.match(r["metric"])
+        if found:
+            if found.group(1) == mode and r.get("stage", "finetuned") == stage:
+                alignment[(*key, r["language"])][(int(found.group(3)), found.group(2))] = float(r["value"])
+        elif r["metric"] == metric:
+            scores[key][r["language"]] = float(r["value"])
+    if not alignment:
+        raise AlignfreezeError(f"no {mode} alignment rows at stage {stage!r} for method {method!r}: run the experiment "
+                               "with analysis.alignment: true")  # fmt: skip
+    points, seen = [], set()
+    for (model, seed, run_id, language), values in sorted(alignment.items()):
+        if language == source_language:
+            continue
+        by_run = scores.get((model, seed, run_id), {})
+        if source_language not in by_run or language not in by_run:
+            continue
+        k = _layer_for({layer_ for layer_, _ in values}, layer)
+        directions = ("fwd", "bwd") if direction == "mean" else (direction,)
+        if any((k, d) not in values for d in directions):
+            continue
+        x = float(np.mean([values[(k, d)] for d in directions]))
+        base = by_run[source_language]
+        if base == 0:
+            raise AlignfreezeError(f"{model} seed {seed}: the {source_language} score is 0, the relative gap is undefined")
+        if (model, language, seed) in seen:
+            raise AlignfreezeError(f"several runs of {model}, {language}, seed {seed} for method {method!r}; "
+                                   "give one results file per experiment or a more specific --method")  # fmt: skip
+        seen.add((model, language, seed))
+        points.append({"model": model, "language": language, "seed": seed, "layer": k, "x": x,
+                       "y": (by_run[language] - base) / base})  # fmt: skip
+    if not points:
+        raise AlignfreezeError(f"no run has both alignment rows and {metric} on {source_language} and a target language")
+    return points
+
+
+def spearman_with_ci(x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0,
+                     confidence: float = 0.95) -> tuple[float, float, float, float]:  # fmt: skip
+    """``(rho, p_value, ci_low, ci_high)``; the CI is the percentile interval of rho over
+    paired bootstrap resamples (resamples where rho is undefined -- constant x or y -- are
+    skipped)."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3:
+        return math.nan, math.nan, math.nan, math.nan
+    result = spearmanr(x, y)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(x), size=(n_resamples, len(x)))
+    rhos = []
+    for idx in draws:
+        xs, ys = x[idx], y[idx]
+        if np.ptp(xs) == 0 or np.ptp(ys) == 0:
+            continue
+        rhos.append(spearmanr(xs, ys).statistic)
+    alpha = (1 - confidence) / 2
+    low, high = (np.quantile(rhos, [alpha, 1 - alpha]) if rhos else (math.nan, math.nan))
+    return float(result.statistic), float(result.pvalue), float(low), float(high)
+
+
+def correlate(points: Sequence[dict], n_resamples: int = 2000, seed: int = 0) -> list[Correlation]:
+    """Pooled, then one line per model (when there are several)."""
+    groups = [("pooled", list(points))]
+    models = sorted({p["model"] for p in points})
+    if len(models) > 1:
+        groups += [(m, [p for p in points if p["model"] == m]) for m in models]
+    out = []
+    for name, group in groups:
+        rho, p, low, high = spearman_with_ci([q["x"] for q in group], [q["y"] for q in group], n_resamples, seed)
+        out.append(Correlation(name, len(group), rho, p, low, high))
+    return out
+
+
+def correlation_tables(results: Sequence[Correlation]) -> dict[str, str]:
+    """The same table as markdown and CSV."""
+    fmt = lambda v: "" if math.isnan(v) else f"{v:.3f}"  # noqa: E731
+    md = ["| group | points | Spearman ρ | p-value | 95% CI |", "|---|---:|---:|---:|---|"]
+    csv_lines = ["group,n,rho,p_value,ci_low,ci_high"]
+    for c in results:
+        p = "" if math.isnan(c.p_value) else f"{c.p_value:.2g}"
+        md.append(f"| {c.group} | {c.n} | {fmt(c.rho)} | {p} | [{fmt(c.ci_low)}, {fmt(c.ci_high)}] |")
+        csv_lines.append(f"{c.group},{c.n},{c.rho!r},{c.p_value!r},{c.ci_low!r},{c.ci_high!r}")
+    return {"md": "\n".join(md) + "\n", "csv": "\n".join(csv_lines) + "\n"}
+
+
+def as_json(results: Sequence[Correlation], points: Sequence[dict], settings: dict) -> dict:
+    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    return {"settings": settings, "correlations": [{k: clean(v) for k, v in asdict(c).items()} for c in results],
+            "points": list(points)}  # fmt: skip
