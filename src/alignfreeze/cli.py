@@ -423,6 +423,79 @@ def correlate(
     console.print(f"written to {out}/correlation.{{md,csv,json,png}}")
 
 
+@app.command("sweep-freeze")
+def sweep_freeze_cmd(
+    realign_pairs: Annotated[list[str], typer.Option("--realign-pairs", help="Realignment data: aligned-pairs files, or "
+                                                     "catalog language pairs (en-fr), dictionary-aligned.")],
+    eval_pairs: Annotated[list[str], typer.Option("--eval-pairs", help="Alignment test data: aligned-pairs files or "
+                                                  "catalog language pairs (held out from the realignment data).")],
+    out: Annotated[Path, typer.Option(help="Folder for sweep.csv, sweep.json, sweep.png (resumable).")],
+    model: Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")] = "e5-small",
+    step: Annotated[int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.")] = 1,
+    with_embeddings: Annotated[bool, typer.Option("--with-embeddings", help="Freeze the embeddings too (k >= 0).")] = False,
+    steps: Annotated[int, typer.Option(help="Realignment steps per k.")] = 200,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
+    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 2e-5,
+    realign_mode: Annotated[str, typer.Option("--realign-mode", help="Realignment loss: strong or weak.")] = "strong",
+    n_pairs: Annotated[int, typer.Option("--n-pairs", help="Test word pairs per language pair.")] = 1000,
+    mode: Annotated[str, typer.Option(help="Retrieval measured: weak or strong.")] = "strong",
+    direction: Annotated[str, typer.Option(help="Direction shown in the figure: fwd or bwd.")] = "fwd",
+    realign_dataset: Annotated[Optional[str], typer.Option("--realign-dataset")] = None,
+    realign_split: Annotated[str, typer.Option("--realign-split")] = "dev",
+    eval_dataset: Annotated[Optional[str], typer.Option("--eval-dataset")] = None,
+    eval_split: Annotated[str, typer.Option("--eval-split")] = "test",
+    experiment: Annotated[Optional[Path], typer.Option(help="Experiment YAML: also fine-tune and evaluate each k "
+                                                       "(downstream transfer), into OUT/downstream.")] = None,
+    seed: int = 0,
+    data_dir: DataDir = None,
+) -> None:
+    """Realign with the bottom k layers frozen for every k; map per-layer alignment changes."""
+    from pydantic import ValidationError
+
+    from alignfreeze.analysis.plots import plot_sweep
+    from alignfreeze.analysis.sweep import downstream_experiment, downstream_scores, sweep_freeze, sweep_matrix
+    from alignfreeze.analysis.word_pairs import load_pairs_argument
+    from alignfreeze.data import DataCatalog
+    from alignfreeze.experiments.config import validation_message
+    from alignfreeze.realign import RealignConfig
+
+    if mode not in ("weak", "strong") or direction not in ("fwd", "bwd"):
+        raise AlignfreezeError("--mode weak|strong and --direction fwd|bwd")
+    try:
+        config = RealignConfig(model=model, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+                               mode=realign_mode, seed=seed)  # fmt: skip
+    except ValidationError as exc:
+        raise AlignfreezeError(validation_message(exc)) from None
+    catalog = DataCatalog(data_dir)
+    train = [load_pairs_argument(spec, catalog, realign_split, realign_dataset) for spec in realign_pairs]
+    test = [load_pairs_argument(spec, catalog, eval_split, eval_dataset) for spec in eval_pairs]
+    loaded_experiment = None
+    if experiment is not None:
+        from alignfreeze.experiments import load_experiment
+
+        loaded_experiment = load_experiment(experiment)  # fail on a bad config before hours of realignment
+    rows = sweep_freeze(config, train, test, out, step, with_embeddings, n_pairs, mode, seed,
+                        on_k=lambda k, seconds: console.print(f"  k = {k}: realigned in {seconds:.0f}s"))  # fmt: skip
+    ks, layers, delta = sweep_matrix(rows, direction)
+    downstream = None
+    if loaded_experiment is not None:
+        from alignfreeze.experiments import run_experiment
+
+        grid = downstream_experiment(loaded_experiment, ks, with_embeddings)
+        outcomes = run_experiment(grid, out / "downstream", data_dir)
+        source = loaded_experiment.train[0].language
+        downstream = downstream_scores([r for o in outcomes for r in o.rows], ks, with_embeddings, source)
+    figure = plot_sweep(delta, ks, layers, out / "sweep.png", downstream=downstream,
+                        title=f"{model}: {mode} retrieval ({direction}) after {steps} realignment steps, bottom k layers frozen")  # fmt: skip
+    table = Table("k", *(str(layer) for layer in layers), *(["downstream"] if downstream else []),
+                  title="change in retrieval accuracy vs pretrained (points), per hidden state")  # fmt: skip
+    for k, row in zip(ks, delta):
+        extra = [f"{downstream[k]:.1f}" if k in downstream else ""] if downstream else []
+        table.add_row(str(k), *(f"{v:+.1f}" for v in row), *extra)
+    console.print(table)
+    console.print(f"figure: {figure}")
+
+
 def results_table(rows: list[dict], title: str) -> Table:
     """Per language, each method's score (mean over seeds, x100) and its delta to the baseline."""
     from alignfreeze.experiments.report import summary_by_language

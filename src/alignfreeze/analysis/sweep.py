@@ -1,0 +1,165 @@
+"""Freeze sweep: which layers does realignment hurt? (beyond both papers)
+
+The same realignment is repeated with the bottom ``k`` transformer layers frozen, for
+``k = 0, step, 2*step, ..., L``, each time from the same pretrained weights. After each,
+word retrieval is measured at every hidden state on held-out sentences. The figure is a
+heat map of the change in accuracy against the pretrained model (rows: ``k``; columns:
+hidden state): a layer that realignment degrades shows red where it is trainable and
+turns neutral once it is frozen.
+
+Each finished ``k`` is appended to ``sweep.csv`` at once, so an interrupted sweep resumes
+where it stopped (settings are checked against ``sweep.json``; different settings need a
+different folder). With an experiment config, the same ``bottom:k`` freezes are also run
+as ``before`` realignment + fine-tuning through :func:`run_experiment`, and their mean
+zero-shot score is shown beside the heat map.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+from alignfreeze.align.corpus import AlignedCorpus
+from alignfreeze.analysis.retrieval import measure_alignment
+from alignfreeze.analysis.word_pairs import sample_word_pairs
+from alignfreeze.data.fingerprints import SentenceSet
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.fileio import atomic_write_text
+from alignfreeze.progress import progress_bar
+from alignfreeze.realign.config import RealignConfig
+
+COLUMNS = ("k", "freeze", "language", "layer", "mode", "direction", "accuracy")
+PRETRAINED = -1  # the "k" of the rows measured before any realignment
+
+
+def freeze_for(k: int, with_embeddings: bool) -> str:
+    if k == 0:
+        return "embeddings" if with_embeddings else "none"
+    return f"bottom:{k}" + ("+embeddings" if with_embeddings else "")
+
+
+def sweep_ks(n_layers: int, step: int) -> list[int]:
+    if step < 1:
+        raise AlignfreezeError(f"--step must be at least 1 (got {step})")
+    ks = list(range(0, n_layers + 1, step))
+    return ks if ks[-1] == n_layers else ks + [n_layers]
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    text = text[: text.rfind("\n") + 1]  # a torn last line (crash mid-write) is dropped
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _write(path: Path, rows: Sequence[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def sweep_freeze(
+    realign_config: RealignConfig,
+    realign_corpora: Sequence[AlignedCorpus],
+    eval_corpora: Sequence[AlignedCorpus],
+    out_dir: str | Path,
+    step: int = 1,
+    with_embeddings: bool = False,
+    n_pairs: int = 1000,
+    mode: str = "strong",
+    seed: int = 0,
+    progress: bool = True,
+    on_k: Callable[[int, float], None] | None = None,
+) -> list[dict]:
+    """Run (or resume) the sweep into ``out_dir``; return every row of ``sweep.csv``."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from alignfreeze.models import resolve_model
+    from alignfreeze.models.layers import num_layers
+    from alignfreeze.realign import realign
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"realign": json.loads(realign_config.model_dump_json(exclude={"freeze"})), "step": step,
+                "with_embeddings": with_embeddings, "n_pairs": n_pairs, "mode": mode, "seed": seed,
+                "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
+                "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora]}  # fmt: skip
+    meta_path = out_dir / "sweep.json"
+    if meta_path.is_file() and json.loads(meta_path.read_text())["settings"] != settings:
+        raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
+    exclusion = SentenceSet.of(realign_corpora)
+    samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in eval_corpora]
+    path = resolve_model(realign_config.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path)
+    if torch.cuda.is_available():
+        model.to("cuda")
+    pretrained = {name: p.detach().clone() for name, p in model.state_dict().items()}
+    ks = sweep_ks(num_layers(model), step)
+    rows = _read(out_dir / "sweep.csv")
+    done = {int(r["k"]) for r in rows}
+    atomic_write_text(meta_path, json.dumps({"settings": settings, "ks": ks, "samples": [s.stats for s in samples]}, indent=2) + "\n")
+
+    def measure(k: int) -> list[dict]:
+        out = []
+        for sample in samples:
+            scores = measure_alignment(model, tokenizer, sample, "all", [mode])
+            out += [{"k": k, "freeze": "pretrained" if k == PRETRAINED else freeze_for(k, with_embeddings),
+                     "language": sample.tgt_lang, "layer": layer, "mode": m, "direction": d, "accuracy": round(v, 6)}
+                    for (layer, m, d), v in sorted(scores.scores.items())]  # fmt: skip
+        return out
+
+    todo = [k for k in [PRETRAINED, *ks] if k not in done]
+    for k in progress_bar(todo, desc="freeze sweep", disable=not progress):
+        if k != PRETRAINED:
+            model.load_state_dict(pretrained)
+            config = realign_config.model_copy(update={"freeze": freeze_for(k, with_embeddings)})
+            result = realign(model, tokenizer, realign_corpora, config, progress=progress)
+            if on_k:
+                on_k(k, result.seconds)
+        rows += measure(k)
+        _write(out_dir / "sweep.csv", rows)
+    return rows
+
+
+def sweep_matrix(rows: Sequence[dict], direction: str = "fwd") -> tuple[list[int], list[int], list[list[float]]]:
+    """``(ks, layers, delta)``: accuracy change (points, mean over languages) against the
+    pretrained model, per frozen-layer count ``k`` and hidden state."""
+    acc: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for r in rows:
+        if r["direction"] == direction:
+            acc[(int(r["k"]), int(r["layer"]))].append(float(r["accuracy"]))
+    mean = {key: sum(v) / len(v) for key, v in acc.items()}
+    ks = sorted({k for k, _ in mean if k != PRETRAINED})
+    layers = sorted({layer for _, layer in mean})
+    if not any(k == PRETRAINED for k, _ in mean):
+        raise AlignfreezeError("the sweep has no measurement of the pretrained model")
+    delta = [[100 * (mean.get((k, layer), float("nan")) - mean[(PRETRAINED, layer)]) for layer in layers] for k in ks]
+    return ks, layers, delta
+
+
+def downstream_experiment(experiment, ks: Sequence[int], with_embeddings: bool):
+    """The experiment with its methods replaced by baseline + ``before`` at each ``bottom:k``."""
+    from alignfreeze.experiments.config import MethodSpec
+
+    methods = [MethodSpec(method="baseline")] + [MethodSpec(method="before", freeze=freeze_for(k, with_embeddings)) for k in ks]
+    return experiment.model_copy(update={"methods": methods})
+
+
+def downstream_scores(rows: Sequence[dict], ks: Sequence[int], with_embeddings: bool, source_language: str) -> dict[int, float]:
+    """Mean zero-shot primary score x100 (over target languages and seeds) per ``k``."""
+    from alignfreeze.experiments.report import PRIMARY
+
+    by_freeze: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r["method"] == "before" and r["language"] != source_language and r["metric"] == PRIMARY[r["task"]]:
+            by_freeze[r["freeze"]].append(100 * float(r["value"]))
+    return {k: sum(v) / len(v) for k in ks if (v := by_freeze.get(freeze_for(k, with_embeddings)))}
