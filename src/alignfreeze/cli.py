@@ -555,6 +555,80 @@ def run(
 
 
 @app.command()
+def grid(
+    config: Annotated[Path, typer.Argument(help="Grid YAML: an experiment file whose settings may be lists (see README).")],
+    out: Annotated[Path, typer.Option(help="Output folder: results.csv and runs/<run_id>/.")],
+    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="ray: join this cluster (e.g. auto, or host:6379).")] = None,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Runs at a time (ray: 0 = as many as fit).")] = 1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs and their estimated cost; run nothing.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run the runs that failed before again.")] = False,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: a.b=value (YAML value).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a grid of runs (cartesian product of list settings), resumably, locally or on Ray."""
+    import transformers
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from alignfreeze.data import DataCatalog
+    from alignfreeze.experiments.grid import load_grid
+    from alignfreeze.experiments.grid_runner import estimate_cost, grid_state, run_grid
+
+    transformers.logging.set_verbosity_error()
+    name, runs, resources = load_grid(config, overrides)
+    if dry_run:
+        catalog = DataCatalog(data_dir)
+        state = grid_state(out) if out.exists() else None
+        estimates, basis = estimate_cost(runs, catalog, out)
+        table = Table("run_id", "model", "task", "method", "seed", "realign steps", "fine-tune steps", "eval examples",
+                      "estimate", "state", title=f"{name}: {len(runs)} run(s)")  # fmt: skip
+        total, unknown = 0.0, 0
+        for e in estimates:
+            run = e["run"]
+            status = "done" if state and run.run_id in state.done else "failed" if state and run.run_id in state.failed else "to do"
+            if status != "done":
+                if e["seconds"] is None:
+                    unknown += 1
+                else:
+                    total += e["seconds"]
+            fmt = lambda v: "?" if v is None else str(v)  # noqa: E731
+            table.add_row(run.run_id, run.model, run.task, run.label, str(run.seed), str(e["realign_steps"]),
+                          fmt(e["finetune_steps"]), fmt(e["eval_examples"]),
+                          "?" if e["seconds"] is None else f"{e['seconds'] / 60:.1f} min", status)  # fmt: skip
+        console.print(table)
+        console.print(f"estimated cost of the runs to do: {total / 3600:.2f} h of one worker ({basis})"
+                      + (f"; {unknown} run(s) use hub data and are not estimated" if unknown else ""))  # fmt: skip
+        return
+    console.print(f"[bold]{name}[/bold]: {len(runs)} run(s) -> {out} ({executor} executor)")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console)  # fmt: skip
+
+    def describe(summary) -> str:
+        remaining = summary.total - summary.skipped - summary.done - summary.failed
+        return f"grid: {summary.done} done, {summary.failed} failed, {remaining} remaining"
+
+    with progress:
+        bar = progress.add_task("grid", total=len(runs))
+
+        def on_result(result: dict, summary) -> None:
+            progress.update(bar, completed=summary.skipped + summary.done + summary.failed, description=describe(summary))
+            state = "done" if result["status"] == "done" else f"[red]failed[/red]: {result['error']}"
+            progress.console.print(f"  {result['run_id']}: {state}", highlight=False)
+
+        summary = run_grid(runs, out, data_dir, executor, max_parallel, address, resources, retry_failed,
+                           progress=True, on_result=on_result)  # fmt: skip
+        progress.update(bar, completed=summary.total - (summary.total - summary.skipped - summary.done - summary.failed),
+                        description=describe(summary))  # fmt: skip
+    console.print(f"{summary.done} run(s) done now, {summary.skipped} already done or failed before, {summary.failed} failed now")
+    if summary.failures:
+        console.print(f"[red]{len(summary.failures)} failed run(s)[/red] (traceback in runs/<run_id>/error.txt; "
+                      "rerun them with --retry-failed):")  # fmt: skip
+        for run_id, error in summary.failures.items():
+            console.print(f"  {run_id}: {error}", highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     data_dir: DataDir = None,
     out: Annotated[Path, typer.Option(help="Output folder of the demo experiment.")] = Path("runs/demo"),

@@ -200,8 +200,13 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
     return rows
 
 
-def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True) -> RunOutcome:
-    """Run one configuration end to end and record it (see the module docstring)."""
+def execute_run(
+    run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True, append_results: bool = True
+) -> RunOutcome:
+    """Run one configuration end to end and record it (see the module docstring).
+
+    ``append_results=False`` leaves ``results.csv`` to the caller (the grid driver, the only
+    writer when runs execute in parallel); ``metrics.json`` is written either way."""
     import torch
     from transformers import AutoTokenizer, set_seed
 
@@ -282,7 +287,8 @@ def execute_run(run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: b
                                 "seconds": ft.seconds},
                    "realign": realign_stats, "seconds": seconds}  # fmt: skip
         atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-        append_rows(out_dir / "results.csv", rows)
+        if append_results:
+            append_rows(out_dir / "results.csv", rows)
         log.info("done in %.0fs", seconds)
         return RunOutcome(run, rows, seconds)
     finally:

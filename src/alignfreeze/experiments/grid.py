@@ -1,0 +1,166 @@
+"""Grid configs: an experiment file in which any setting may be a list of values.
+
+A grid file is an experiment file (:class:`ExperimentConfig`) where
+
+* any field that normally holds one value -- ``task``, ``aligner``, ``realignment.steps``,
+  ``training.learning_rate``, a method's ``freeze`` or ``aligner`` ... -- may hold a list:
+  each list is an axis, and the grid is the cartesian product of all axes;
+* a field that is a list already (``models``, ``methods``, ``seeds``, ``eval_languages``,
+  ``realignment.pairs``, ...) keeps its meaning; give a list of lists to make it an axis
+  (``eval_languages: [[fr, de], [zh]]``);
+* ``resources: {num_cpus: 1, num_gpus: 0}`` is what each run asks of a Ray cluster;
+* ``exclude`` lists partial matches: a run is dropped when every key of one entry equals
+  the run's value (dotted keys reach nested fields: ``realignment.steps: 100``; a list
+  value matches any of its items).
+
+Runs that resolve to the same config (a baseline crossed with freeze specs, say) share a
+run id and are kept once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.config import ExperimentConfig, MethodSpec, RunConfig, apply_override, validation_message
+
+
+def _is_list_type(annotation) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return True
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_is_list_type(a) for a in typing.get_args(annotation) if a is not type(None))
+    return False
+
+
+def _model_type(annotation) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _axes(data: dict, schema: type[BaseModel], prefix: tuple = ()) -> list[tuple[tuple, list]]:
+    """``[(path, values)]`` of every grid axis in ``data`` (see the module docstring)."""
+    axes = []
+    for key, value in data.items():
+        field = schema.model_fields.get(key)
+        if field is None:
+            continue  # unknown keys are reported by the model's own validation
+        path = (*prefix, key)
+        nested = _model_type(field.annotation)
+        if _is_list_type(field.annotation):
+            if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+                axes.append((path, value))
+        elif isinstance(value, list):
+            axes.append((path, value))
+        elif nested is not None and isinstance(value, dict):
+            axes.extend(_axes(value, nested, path))
+    return axes
+
+
+def _set(data: dict, path: tuple, value: Any) -> None:
+    for key in path[:-1]:
+        data = data[key]
+    data[path[-1]] = value
+
+
+def _expand_methods(methods: list) -> list:
+    """A method entry whose fields hold lists becomes one entry per combination."""
+    out = []
+    for entry in methods:
+        if not isinstance(entry, dict):
+            out.append(entry)
+            continue
+        keys = [k for k, v in entry.items() if isinstance(v, list) and k in MethodSpec.model_fields]
+        for combo in itertools.product(*(entry[k] for k in keys)):
+            out.append({**entry, **dict(zip(keys, combo))})
+    return out
+
+
+def _flat(run: RunConfig) -> dict:
+    out: dict[str, Any] = {}
+
+    def walk(value, prefix):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{prefix}.{k}" if prefix else k)
+        else:
+            out[prefix] = value
+
+    walk(run.model_dump(mode="json"), "")
+    return out
+
+
+def _matches(run_values: dict, pattern: dict) -> bool:
+    for key, wanted in pattern.items():
+        if key not in run_values:
+            raise AlignfreezeError(f"exclude: {key!r} is not a run setting (e.g. model, task, method, freeze, aligner, "
+                                   "seed, realignment.steps)")  # fmt: skip
+        options = wanted if isinstance(wanted, list) else [wanted]
+        if run_values[key] not in options and str(run_values[key]) not in map(str, options):
+            return False
+    return True
+
+
+def expand_grid(data: dict, source: str = "") -> list[RunConfig]:
+    """The runs of a grid mapping, expanded, excluded and de-duplicated, in a stable order."""
+    data = dict(data)
+    exclude = data.pop("exclude", []) or []
+    if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
+        raise AlignfreezeError(f"invalid grid{f' in {source}' if source else ''}: exclude must be a list of mappings")
+    if "model" in data and "models" not in data:
+        model = data.pop("model")
+        data["models"] = model if isinstance(model, list) and not any(isinstance(m, list) for m in model) else [model]
+        if data["models"] and isinstance(data["models"][0], list):
+            data["models"] = data["models"][0]
+    if isinstance(data.get("methods"), list):
+        data["methods"] = _expand_methods(data["methods"])
+    axes = _axes(data, ExperimentConfig)
+    runs: dict[str, RunConfig] = {}
+    import copy
+
+    for combo in itertools.product(*(values for _, values in axes)):
+        cell = copy.deepcopy(data)
+        for (path, _), value in zip(axes, combo):
+            _set(cell, path, value)
+        try:
+            experiment = ExperimentConfig(**cell)
+            cell_runs = experiment.runs()
+        except ValidationError as exc:
+            where = ", ".join(f"{'.'.join(p)}={v}" for (p, _), v in zip(axes, combo))
+            raise AlignfreezeError(validation_message(exc, f"{source} ({where})" if where else source)) from None
+        for run in cell_runs:
+            if any(_matches(_flat(run), pattern) for pattern in exclude):
+                continue
+            runs.setdefault(run.run_id, run)
+    if not runs:
+        raise AlignfreezeError(f"the grid{f' in {source}' if source else ''} has no run left after exclude")
+    return list(runs.values())
+
+
+def load_grid(path: str | Path, overrides: list[str] | None = None):
+    """``(name, runs, resources)`` of a grid (or plain experiment) file. ``resources``
+    (``num_cpus``, ``num_gpus`` per run) places runs on a Ray cluster; it is not part of
+    any run's identity."""
+    from alignfreeze.experiments.grid_runner import Resources
+
+    from alignfreeze.data.textfile import read_text
+
+    try:
+        data = yaml.safe_load(read_text(path))
+    except yaml.YAMLError as exc:
+        raise AlignfreezeError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise AlignfreezeError(f"{path}: expected a mapping of settings at the top level")
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    resources = Resources.parse(data.pop("resources", None))
+    return str(data.get("name", Path(path).stem)), expand_grid(data, str(path)), resources

@@ -1,0 +1,277 @@
+"""Running a grid: many runs, locally or on a Ray cluster, never lost, never duplicated.
+
+* **State lives in the output folder.** A run is *done* when ``runs/<id>/metrics.json``
+  exists, *failed* when ``runs/<id>/failed.json`` exists (with ``error.txt``, the traceback),
+  and *to do* otherwise. A restarted grid skips done runs and, unless ``retry_failed``,
+  failed ones.
+* **One writer.** Workers write only inside their own ``runs/<id>/`` (atomically); the
+  driver appends each finished run's rows to ``results.csv`` and reconciles the file at
+  every start (see :mod:`alignfreeze.experiments.results`), so a crash of a worker or of the
+  driver leaves every row present exactly once after the restart.
+* **Executors.** ``local`` runs in this process (``max_parallel=1``) or in a pool of
+  processes. ``ray`` submits one Ray task per run with the grid's ``resources``
+  (``num_cpus``, ``num_gpus``); a task whose worker dies is retried by Ray
+  (``max_retries``), and recorded as failed when the retries run out.
+* **Threads.** A CPU run in parallel with others uses ``num_cpus`` torch threads (1 by
+  default), so that N runs on N cores do not oversubscribe them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.config import RunConfig
+from alignfreeze.experiments.results import append_rows, reconcile
+from alignfreeze.fileio import atomic_write_text
+
+FAILED_FILE = "failed.json"
+
+
+@dataclass
+class Resources:
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+
+    @classmethod
+    def parse(cls, data: dict | None) -> "Resources":
+        data = data or {}
+        unknown = set(data) - {"num_cpus", "num_gpus"}
+        if unknown:
+            raise AlignfreezeError(f"resources: unknown key(s) {', '.join(sorted(unknown))} (allowed: num_cpus, num_gpus)")
+        out = cls(float(data.get("num_cpus", 1)), float(data.get("num_gpus", 0)))
+        if out.num_cpus <= 0 or out.num_gpus < 0:
+            raise AlignfreezeError("resources: num_cpus must be > 0 and num_gpus >= 0")
+        return out
+
+    @property
+    def torch_threads(self) -> int:
+        return max(1, int(self.num_cpus))
+
+
+@dataclass
+class GridState:
+    done: dict[str, list[dict]] = field(default_factory=dict)
+    failed: dict[str, dict] = field(default_factory=dict)
+
+
+def grid_state(out_dir: Path) -> GridState:
+    done = reconcile(out_dir)
+    failed = {}
+    for path in sorted((out_dir / "runs").glob(f"*/{FAILED_FILE}")):
+        if path.parent.name not in done:
+            try:
+                failed[path.parent.name] = json.loads(path.read_text())
+            except ValueError:
+                failed[path.parent.name] = {"error": "unreadable failed.json"}
+    return GridState(done, failed)
+
+
+def run_one(run_data: dict, out_dir: str, data_dir: str | None, threads: int | None, progress: bool) -> dict:
+    """Execute one run and report the outcome as plain data (the worker side of every
+    executor). Exceptions become a ``failed`` outcome with the traceback written to
+    ``runs/<id>/error.txt``; nothing else is written outside the run's folder."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.experiments.runner import execute_run
+
+    run = RunConfig(**run_data)
+    run_dir = Path(out_dir) / "runs" / run.run_id
+    t0 = time.perf_counter()
+    try:
+        outcome = execute_run(run, Path(out_dir), DataCatalog(data_dir), progress=progress, append_results=False)
+        return {"run_id": run.run_id, "status": "done", "rows": outcome.rows, "seconds": outcome.seconds}
+    except Exception as exc:  # noqa: BLE001 -- any failure of one run is recorded and the grid goes on
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "error.txt", traceback.format_exc())
+        error = f"{type(exc).__name__}: {exc}"
+        return {"run_id": run.run_id, "status": "failed", "error": error, "seconds": time.perf_counter() - t0}
+
+
+def _record(out_dir: Path, result: dict) -> None:
+    """Driver side: append a finished run's rows, or record its failure."""
+    run_dir = out_dir / "runs" / result["run_id"]
+    if result["status"] == "done":
+        (run_dir / FAILED_FILE).unlink(missing_ok=True)
+        append_rows(out_dir / "results.csv", result["rows"])
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        info = {"error": result["error"], "traceback": "error.txt" if (run_dir / "error.txt").exists() else None,
+                "seconds": round(result.get("seconds", 0.0), 1), "time": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
+        atomic_write_text(run_dir / FAILED_FILE, json.dumps(info, indent=2) + "\n")
+
+
+def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, progress: bool) -> Iterator[dict]:
+    if max_parallel <= 1:
+        for run in runs:
+            yield run_one(run.model_dump(mode="json"), str(out_dir), str(data_dir) if data_dir else None, None, progress)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, run.model_dump(mode="json"), str(out_dir), str(data_dir) if data_dir else None,
+                               resources.torch_threads, False): run for run in runs}  # fmt: skip
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # noqa: BLE001 -- a worker process died
+                yield {"run_id": futures[future].run_id, "status": "failed", "error": f"worker died: {exc}"}
+
+
+def _ray(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, address: str | None,
+         max_retries: int) -> Iterator[dict]:  # fmt: skip
+    try:
+        import ray
+    except ImportError:
+        raise AlignfreezeError("the ray executor needs Ray: pip install 'alignfreeze[ray]' (or pip install 'ray[default]')") from None
+    if not ray.is_initialized():
+        # Workers import alignfreeze from the driver's Python environment; the offline and
+        # cache settings travel with them.
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {k: v for k, v in os.environ.items()
+                                           if k.startswith(("HF_", "TRANSFORMERS_", "ALIGNFREEZE_"))}})  # fmt: skip
+    remote = ray.remote(num_cpus=resources.num_cpus, num_gpus=resources.num_gpus, max_retries=max_retries)(run_one)
+    threads = None if resources.num_gpus else resources.torch_threads
+    pending: dict = {}
+    queue = list(runs)
+    limit = max_parallel if max_parallel > 0 else len(runs)
+    while queue or pending:
+        while queue and len(pending) < limit:
+            run = queue.pop(0)
+            ref = remote.remote(run.model_dump(mode="json"), str(out_dir.resolve()),
+                                str(Path(data_dir).resolve()) if data_dir else None, threads, False)  # fmt: skip
+            pending[ref] = run
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            run = pending.pop(ref)
+            try:
+                yield ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 -- the task failed after Ray's retries (worker killed...)
+                yield {"run_id": run.run_id, "status": "failed", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+
+
+@dataclass
+class GridSummary:
+    total: int
+    skipped: int
+    done: int = 0
+    failed: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def run_grid(
+    runs: list[RunConfig],
+    out_dir: str | Path,
+    data_dir: str | Path | None = None,
+    executor: str = "local",
+    max_parallel: int = 1,
+    address: str | None = None,
+    resources: Resources | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    max_retries: int = 3,
+    on_result: Callable[[dict, GridSummary], None] | None = None,
+) -> GridSummary:
+    """Run every run of a grid that is not done yet (see the module docstring)."""
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.experiments.runner import preflight
+
+    if executor not in ("local", "ray"):
+        raise AlignfreezeError(f"unknown executor {executor!r} (allowed: local, ray)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resources = resources or Resources()
+    preflight(runs, DataCatalog(data_dir))
+    state = grid_state(out_dir)
+    todo = [r for r in runs if r.run_id not in state.done and (retry_failed or r.run_id not in state.failed)]
+    summary = GridSummary(total=len(runs), skipped=len(runs) - len(todo))
+    summary.failures = {rid: info.get("error", "") for rid, info in state.failed.items() if not retry_failed}
+    if not todo:
+        return summary
+    if executor == "ray":
+        results = _ray(todo, out_dir, data_dir, resources, max_parallel, address, max_retries)
+    else:
+        results = _local(todo, out_dir, data_dir, resources, max_parallel, progress)
+    for result in results:
+        _record(out_dir, result)
+        if result["status"] == "done":
+            summary.done += 1
+            summary.failures.pop(result["run_id"], None)
+        else:
+            summary.failed += 1
+            summary.failures[result["run_id"]] = result["error"]
+        if on_result:
+            on_result(result, summary)
+    return summary
+
+
+#: Seconds per unit of work for e5-small on a 2-core CPU (bench/results: realign_step,
+#: finetune_step; README evaluation throughput). Used when the folder has no finished run.
+REFERENCE_COST = {"realign_step": 2.0, "finetune_step": 1.45, "eval_example": 0.01}
+
+
+def observed_cost(out_dir: Path) -> dict[str, float] | None:
+    """Median seconds per realignment step and per fine-tuning optimiser step of the runs
+    already finished in ``out_dir`` (None when there are none)."""
+    import statistics
+
+    realign, finetune = [], []
+    for path in (out_dir / "runs").glob("*/metrics.json"):
+        try:
+            m = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if m.get("realign", {}).get("losses"):
+            realign.append(m["realign"]["seconds"] / len(m["realign"]["losses"]))
+        if m.get("finetune", {}).get("optimizer_steps"):
+            finetune.append(m["finetune"]["seconds"] / m["finetune"]["optimizer_steps"])
+    if not finetune:
+        return None
+    return {"realign_step": statistics.median(realign) if realign else REFERENCE_COST["realign_step"],
+            "finetune_step": statistics.median(finetune), "eval_example": REFERENCE_COST["eval_example"]}  # fmt: skip
+
+
+def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[dict], str]:
+    """Per run: realignment steps, fine-tuning optimiser steps, evaluation examples and
+    estimated seconds; and where the per-unit costs came from."""
+    import math
+
+    from alignfreeze.experiments.runner import load_records, resolve_data
+
+    counts: dict[str, int | None] = {}
+
+    def count(task: str, ref) -> int | None:
+        key = f"{task}:{ref.model_dump_json()}"
+        if key not in counts:
+            source = resolve_data(catalog, task, ref)
+            counts[key] = len(load_records(catalog, task, ref)) if source.files else None  # hub data: not downloaded here
+        return counts[key]
+
+    cost = observed_cost(out_dir)
+    basis = "measured on the runs already in this folder" if cost else "reference: e5-small on 2 CPU cores"
+    cost = cost or REFERENCE_COST
+    out = []
+    for run in runs:
+        n_train = [count(run.task, ref) for ref in run.train]
+        n_eval = [count(run.task, ref) for ref in run.eval]
+        train = None if None in n_train else sum(n_train)
+        examples = None if None in n_eval else sum(n_eval)
+        steps = None if train is None else math.ceil(train / run.training.batch_size) * run.training.epochs
+        realign = run.realignment.steps if run.method in ("before", "before+during") else 0
+        seconds = None
+        if steps is not None and examples is not None:
+            joint = 1.0 + (0.5 if run.method in ("during", "before+during") else 0.0)  # one realignment batch per step
+            seconds = realign * cost["realign_step"] + steps * cost["finetune_step"] * joint + examples * cost["eval_example"]
+        out.append({"run": run, "realign_steps": realign, "finetune_steps": steps, "eval_examples": examples,
+                    "seconds": seconds})  # fmt: skip
+    return out, basis

@@ -1,0 +1,121 @@
+"""Grid configs and the grid runner (local executor; Ray in test_grid_ray.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from alignfreeze.cli import app
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.grid import expand_grid
+from alignfreeze.experiments.grid_runner import run_grid
+from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
+
+BASE = {
+    "model": "e5-small", "task": "pos", "train": {"language": "en", "split": "train"}, "eval_languages": ["fr"],
+    "realignment": {"pairs": [{"pair": "en-fr"}]},
+}  # fmt: skip
+
+
+def test_lists_are_axes_and_exclude_drops_partial_matches():
+    grid = {**BASE, "task": ["pos", "ner"], "seeds": [0, 1],
+            "methods": [{"method": "baseline", "freeze": ["none", "front"]},
+                        {"method": "before", "freeze": ["front", "back"], "aligner": ["dictionary", "eflomal"]}],
+            "realignment": {"pairs": [{"pair": "en-fr"}], "steps": [100, 200]},
+            "exclude": [{"task": "ner", "aligner": "eflomal"}, {"realignment.steps": 100, "freeze": ["back"]}]}  # fmt: skip
+    runs = expand_grid(grid)
+    assert len({r.run_id for r in runs}) == len(runs)  # no duplicate ids
+    labels = Counter((r.task, r.method, r.freeze, r.aligner, r.realignment.steps) for r in runs)
+    # baseline: the freeze axis and the realignment axis collapse (a baseline has neither): 2 tasks x 2 seeds
+    assert sum(n for (t, m, *_), n in labels.items() if m == "baseline") == 4
+    assert ("ner", "before", "front", "eflomal", 200) not in labels
+    assert ("pos", "before", "back", "dictionary", 100) not in labels
+    assert labels[("pos", "before", "back", "dictionary", 200)] == 2
+    # pos: front x {dict, eflomal} x {100, 200} + back x {dict, eflomal} x {200}; ner: dictionary only
+    before = [k for k in labels if k[1] == "before"]
+    assert len(before) == 6 + 3
+    assert len(runs) == 4 + (6 + 3) * 2
+
+
+def test_list_fields_need_a_list_of_lists_to_become_axes():
+    runs = expand_grid({**BASE, "methods": [{"method": "baseline"}], "eval_languages": [["fr", "de"], ["zh"]]})
+    assert sorted(tuple(ref.language for ref in r.eval) for r in runs) == [("fr", "de"), ("zh",)]
+    runs = expand_grid({**BASE, "methods": [{"method": "baseline"}], "eval_languages": ["fr", "de"]})
+    assert len(runs) == 1
+
+
+def test_grid_errors_are_clear():
+    with pytest.raises(AlignfreezeError, match=r"task=xx.*task: Input should be"):
+        expand_grid({**BASE, "methods": [{"method": "baseline"}], "task": ["pos", "xx"]})
+    with pytest.raises(AlignfreezeError, match="'colour' is not a run setting"):
+        expand_grid({**BASE, "methods": [{"method": "baseline"}], "exclude": [{"colour": "red"}]})
+    with pytest.raises(AlignfreezeError, match="no run left"):
+        expand_grid({**BASE, "methods": [{"method": "baseline"}], "exclude": [{"task": "pos"}]})
+
+
+@pytest.fixture()
+def toy(tmp_path, xlmr_tokenizer, monkeypatch):
+    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
+    return make_data_root(tmp_path / "data"), make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer), tmp_path
+
+
+def test_a_failed_run_is_recorded_the_grid_goes_on_and_retry_reruns_it(toy, monkeypatch):
+    import alignfreeze.finetune as finetune_module
+
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": ["front", "back"]}])
+    from alignfreeze.experiments.grid import load_grid
+
+    _, runs, _ = load_grid(cfg)
+    assert len(runs) == 3
+    real = finetune_module.finetune
+    broken = runs[1].run_id
+    current: list[str] = []  # the run being executed (the local executor runs in this process)
+
+    def finetune_failing_for_one_run(*args, **kwargs):
+        if current[-1] == broken:
+            raise RuntimeError("simulated out-of-memory")
+        return real(*args, **kwargs)
+
+    import alignfreeze.experiments.grid_runner as grid_runner
+    from alignfreeze.experiments.config import RunConfig
+
+    run_one = grid_runner.run_one
+
+    def tracking(run_data, *args):
+        current.append(RunConfig(**run_data).run_id)
+        return run_one(run_data, *args)
+
+    monkeypatch.setattr(finetune_module, "finetune", finetune_failing_for_one_run)
+    monkeypatch.setattr(grid_runner, "run_one", tracking)
+    summary = run_grid(runs, tmp / "out", root, progress=False)
+    assert (summary.done, summary.failed) == (2, 1)
+    failed = json.loads((tmp / "out" / "runs" / broken / "failed.json").read_text())
+    assert failed["error"] == "RuntimeError: simulated out-of-memory"
+    assert "simulated out-of-memory" in (tmp / "out" / "runs" / broken / "error.txt").read_text()
+    rows = list(csv.DictReader(open(tmp / "out" / "results.csv")))
+    assert {r["run_id"] for r in rows} == {r.run_id for r in runs} - {broken}
+    # A restart skips done and failed runs; --retry-failed reruns the failed one only.
+    again = run_grid(runs, tmp / "out", root, progress=False)
+    assert (again.done, again.failed, again.skipped) == (0, 0, 3) and broken in again.failures
+    monkeypatch.setattr(finetune_module, "finetune", real)
+    retried = run_grid(runs, tmp / "out", root, progress=False, retry_failed=True)
+    assert (retried.done, retried.failed, retried.skipped) == (1, 0, 2) and not retried.failures
+    assert not (tmp / "out" / "runs" / broken / "failed.json").exists()
+    rows = list(csv.DictReader(open(tmp / "out" / "results.csv")))
+    assert Counter((r["run_id"], r["language"], r["metric"]) for r in rows).most_common(1)[0][1] == 1
+    assert {r["run_id"] for r in rows} == {r.run_id for r in runs}
+
+
+def test_grid_cli_dry_run_lists_runs_and_estimates(toy):
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": ["front", "back"]}],
+                          seeds=[0, 1])  # fmt: skip
+    result = CliRunner().invoke(app, ["grid", str(cfg), "--out", str(tmp / "out"), "--dry-run", "--data-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "6 run(s)" in result.output and "estimated cost" in result.output
+    assert not (tmp / "out" / "results.csv").exists()

@@ -1,0 +1,98 @@
+"""The Ray executor: a local 2-CPU cluster, a worker killed mid-way, a driver killed and restarted."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'alignfreeze[ray]')")
+pytestmark = pytest.mark.integration
+
+METHODS = [{"method": "baseline"}, {"method": "before", "freeze": ["none", "front", "back"]}]
+
+
+@pytest.fixture()
+def toy(tmp_path, xlmr_tokenizer, monkeypatch):
+    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return make_data_root(tmp_path / "data"), make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer), tmp_path
+
+
+def rows_per_run(path) -> Counter:
+    rows = list(csv.DictReader(open(path)))
+    keys = Counter((r["run_id"], r["language"], r["stage"], r["metric"]) for r in rows)
+    assert max(keys.values()) == 1, "a row is duplicated"
+    return Counter(r["run_id"] for r in rows)
+
+
+def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
+    import psutil
+
+    from alignfreeze.experiments.grid import load_grid
+    from alignfreeze.experiments.grid_runner import run_grid
+
+    root, model, tmp = toy
+    _, runs, resources = load_grid(experiment_yaml(tmp / "g.yaml", model, METHODS))
+    assert len(runs) == 4
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            for proc in psutil.process_iter(["pid", "cmdline"]):
+                if "ray::run_one" in " ".join(proc.info["cmdline"] or []):
+                    time.sleep(1.0)  # let it get into the run
+                    proc.kill()
+                    killed.append(proc.info["pid"])
+                    return
+            time.sleep(0.2)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        killer = threading.Thread(target=kill_one_worker)
+        killer.start()
+        summary = run_grid(runs, tmp / "out", root, executor="ray", resources=resources, progress=False)
+        killer.join()
+    finally:
+        ray.shutdown()
+    assert killed, "no Ray worker was found to kill"
+    assert (summary.done, summary.failed) == (4, 0), summary.failures
+    counts = rows_per_run(tmp / "out" / "results.csv")
+    assert set(counts) == {r.run_id for r in runs}
+    assert len(set(counts.values())) == 1  # every run has all its rows
+
+
+def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "g8.yaml", model, METHODS, seeds=[0, 1])  # 8 runs
+    out = tmp / "out"
+    cmd = [sys.executable, "-m", "alignfreeze.cli", "grid", str(cfg), "--out", str(out), "--executor", "ray",
+           "--data-dir", str(root)]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and len(list(out.glob("runs/*/metrics.json"))) < 2:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the grid ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the cluster it started
+    proc.wait()
+    subprocess.run(["ray", "stop", "--force"], env=env, capture_output=True, check=False)
+    done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/metrics.json")}
+    assert 2 <= len(done_before) < 8
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = rows_per_run(out / "results.csv")
+    assert len(counts) == 8 and len(set(counts.values())) == 1
+    for run_id, mtime in done_before.items():  # finished runs were not run again
+        assert (out / "runs" / run_id / "metrics.json").stat().st_mtime_ns == mtime
+    assert f"{8 - len(done_before)} run(s) done now, {len(done_before)} already done" in result.stdout
