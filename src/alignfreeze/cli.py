@@ -629,6 +629,56 @@ def grid(
 
 
 @app.command()
+def report(
+    results: Annotated[list[Path], typer.Argument(help="results.csv files (or run output folders).")],
+    baseline: Annotated[str, typer.Option(help="Method label of the reference method.")] = "baseline",
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", help="task=metric, e.g. ner=f1 (repeatable).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, csv, json or html.")] = "md",
+    out: Annotated[Optional[Path], typer.Option(help="Folder for report.<format> (and figures); default: print.")] = None,
+    source_language: Annotated[list[str], typer.Option("--source-language", help="Languages that are not targets.")] = ["en"],  # noqa: B006
+    title: Annotated[str, typer.Option(help="HTML title.")] = "alignfreeze report",
+) -> None:
+    """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
+    from alignfreeze.experiments.paper_table import paper_table
+    from alignfreeze.experiments.report_render import write_report
+
+    if fmt not in ("md", "csv", "json", "html"):
+        raise AlignfreezeError(f"--format {fmt!r}: use md, csv, json or html")
+    metrics = {}
+    for item in metric or []:
+        task, sep, name = item.partition("=")
+        if not sep or task not in ("pos", "ner", "nli", "qa") or not name:
+            raise AlignfreezeError(f"--metric {item!r}: expected task=metric with task pos, ner, nli or qa")
+        metrics[task] = name
+    rows = _read_results(results)
+    table, totals = paper_table(rows, baseline, metrics, source_language)
+    if not any(r.label == baseline for r in table):
+        labels = sorted({r.label for r in table})
+        raise AlignfreezeError(f"no {baseline!r} rows to compare with (methods found: {', '.join(labels)}); use --baseline")
+    text, written = write_report(rows, table, totals, fmt, out, title, [str(p) for p in results], baseline)
+    if out is None:
+        if fmt == "html":
+            raise AlignfreezeError("--format html needs --out DIR (the page is one file with its figures embedded)")
+        sys.stdout.write(text)
+    else:
+        for path in written:
+            console.print(f"wrote {path}")
+
+
+@app.command("import-reference")
+def import_reference_cmd(
+    csv_files: Annotated[list[Path], typer.Argument(help="Result CSVs released with the AlignFreeze paper.")],
+    out: Annotated[Path, typer.Option(help="Long-format results CSV to write.")],
+) -> None:
+    """Convert the AlignFreeze paper's result CSVs into alignfreeze's long-format results."""
+    from alignfreeze.experiments.reference import import_reference
+
+    rows = import_reference(csv_files, out)
+    runs = {r["run_id"] for r in rows}
+    console.print(f"{len(rows)} rows from {len(runs)} runs -> {out}")
+
+
+@app.command()
 def demo(
     data_dir: DataDir = None,
     out: Annotated[Path, typer.Option(help="Output folder of the demo experiment.")] = Path("runs/demo"),

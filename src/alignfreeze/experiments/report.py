@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import mean
 
-PRIMARY = {"pos": "accuracy", "ner": "accuracy", "nli": "accuracy", "qa": "f1"}
+from alignfreeze.experiments.paper_table import PRIMARY, method_label
 
-
-def method_label(row: dict) -> str:
-    if row["method"] == "baseline":
-        return "baseline"
-    return f"{row['method']}/{row['freeze']}/{row['aligner']}"
+__all__ = ["PRIMARY", "method_label", "summary_by_language"]
 
 
 def summary_by_language(rows: list[dict], metric_by_task: dict[str, str] | None = None):
@@ -20,7 +16,7 @@ def summary_by_language(rows: list[dict], metric_by_task: dict[str, str] | None 
     metric_by_task = {**PRIMARY, **(metric_by_task or {})}
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     for row in rows:
-        if row["metric"] == metric_by_task.get(row["task"]):
+        if row["metric"] == metric_by_task.get(row["task"]) and row.get("stage", "finetuned") == "finetuned":
             values[(row["language"], method_label(row))].append(float(row["value"]) * 100)
     languages = sorted({lang for lang, _ in values}, key=lambda l: (l != "en", l))
     methods = sorted({m for _, m in values}, key=lambda m: (m != "baseline", m))

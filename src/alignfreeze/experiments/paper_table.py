@@ -1,0 +1,207 @@
+"""The AlignFreeze paper table, computed from long-format results.
+
+One row per (model, task, method), on each task's metric (PoS, NER and NLI accuracy, QA F1
+by default):
+
+* **Average**: the mean over target languages of the per-language mean over seeds, x100.
+* **#↓ / #↑** (AlignFreeze's rule): per language, the mean and the population standard
+  deviation (ddof=0) over seeds, x100, each rounded to 0.1; a language counts ↓ when the
+  method's rounded mean is strictly below the rounded baseline mean minus the rounded
+  baseline standard deviation, and ↑ when strictly above the mean plus the deviation.
+  The source language (English, ``en``), in-language rows (``same``) and per-run average
+  rows (``avg``) are not target languages.
+* **Totals**: #↓/#↑ of each method summed over models, per task and over all tasks.
+* **Significance** (beyond the paper): per language, Welch's t-test of the method's seeds
+  against the baseline's, Holm-corrected across the languages of the row; significant
+  (adjusted p < 0.05) ups and downs are counted. Languages with fewer than two seeds on
+  either side are never significant.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from alignfreeze.errors import AlignfreezeError
+
+PRIMARY = {"pos": "accuracy", "ner": "accuracy", "nli": "accuracy", "qa": "f1"}
+NOT_TARGETS = {"avg", "same"}
+TASK_ORDER = ("pos", "ner", "nli", "qa")
+
+
+def method_label(row: dict) -> str:
+    if row["method"] == "baseline":
+        return "baseline"
+    return f"{row['method']}/{row['freeze']}/{row['aligner']}"
+
+
+def round1(value: float) -> float:
+    """Round half away from zero to one decimal, as a table printed with .1f is read
+    (Python's round() would round 0.25 to 0.2)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN and is not counted)."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    m = len(indexed)
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+@dataclass
+class LanguageCell:
+    values: list[float]  # x100, one per seed
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values, ddof=0))
+
+
+@dataclass
+class TableRow:
+    model: str
+    task: str
+    method: str
+    freeze: str
+    aligner: str
+    metric: str
+    mean: float  # Average, x100 (unrounded)
+    std: float  # population std over seeds of the per-seed average over languages, x100
+    n_languages: int
+    n_seeds: int
+    n_down: int | None = None
+    n_up: int | None = None
+    sig_down: int | None = None
+    sig_up: int | None = None
+    languages: dict[str, LanguageCell] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return "baseline" if self.method == "baseline" else f"{self.method}/{self.freeze}/{self.aligner}"
+
+
+@dataclass
+class Total:
+    task: str  # a task, or "all"
+    method: str
+    n_down: int
+    n_up: int
+
+
+def _metric_rows(rows: Sequence[dict], metrics: dict[str, str]) -> list[dict]:
+    out = []
+    for r in rows:
+        if r.get("stage", "finetuned") != "finetuned":
+            continue
+        if r["metric"] == metrics.get(r["task"], PRIMARY.get(r["task"])):
+            out.append(r)
+    return out
+
+
+def paper_table(
+    rows: Sequence[dict],
+    baseline: str = "baseline",
+    metrics: dict[str, str] | None = None,
+    source_languages: Sequence[str] = ("en",),
+    alpha: float = 0.05,
+) -> tuple[list[TableRow], list[Total]]:
+    """The table rows and the totals (see the module docstring)."""
+    from scipy.stats import ttest_ind
+
+    metrics = {**PRIMARY, **(metrics or {})}
+    skip = set(source_languages) | NOT_TARGETS
+    cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    identity: dict[tuple, dict] = {}
+    per_seed: dict[tuple, dict[int, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in _metric_rows(rows, metrics):
+        if r["language"] in skip:
+            continue
+        key = (r["model"], r["task"], method_label(r))
+        seed = int(r["seed"])
+        if seed in cells[key][r["language"]]:
+            raise AlignfreezeError(f"two values for {key[0]}, {key[1]}, {key[2]}, {r['language']}, seed {seed} "
+                                   "(the same run in two results files?)")  # fmt: skip
+        value = 100 * float(r["value"])
+        cells[key][r["language"]][seed] = value
+        per_seed[key][seed][r["language"]] = value
+        identity[key] = {"method": r["method"], "freeze": r["freeze"], "aligner": r["aligner"], "metric": r["metric"]}
+    if not cells:
+        raise AlignfreezeError("no result rows with the tasks' metrics on a target language "
+                               f"(metrics: {', '.join(f'{t}={m}' for t, m in metrics.items())})")  # fmt: skip
+    table = []
+    for key in sorted(cells, key=lambda k: (k[0], TASK_ORDER.index(k[1]) if k[1] in TASK_ORDER else 9, k[2] != baseline, k[2])):
+        model, task, label = key
+        languages = {lang: LanguageCell([v for _, v in sorted(seeds.items())]) for lang, seeds in sorted(cells[key].items())}
+        seed_averages = [np.mean(list(values.values())) for _, values in sorted(per_seed[key].items())]
+        row = TableRow(model, task, identity[key]["method"], identity[key]["freeze"], identity[key]["aligner"],
+                       identity[key]["metric"], float(np.mean([c.mean for c in languages.values()])),
+                       float(np.std(seed_averages, ddof=0)), len(languages),
+                       max(len(c.values) for c in languages.values()), languages=languages)  # fmt: skip
+        base = cells.get((model, task, baseline))
+        if base is not None and label != baseline:
+            down = up = 0
+            p_values, signs = [], []
+            for lang, cell in languages.items():
+                if lang not in base:
+                    continue
+                ref = LanguageCell(list(base[lang].values()))
+                m, bm, bs = round1(cell.mean), round1(ref.mean), round1(ref.std)
+                down += m < bm - bs
+                up += m > bm + bs
+                if len(cell.values) >= 2 and len(ref.values) >= 2 and (np.ptp(cell.values) > 0 or np.ptp(ref.values) > 0):
+                    with warnings.catch_warnings():  # seeds with identical scores on one side are expected
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        p_values.append(float(ttest_ind(cell.values, ref.values, equal_var=False).pvalue))
+                else:
+                    p_values.append(math.nan)
+                signs.append(cell.mean - ref.mean)
+            adjusted = holm(p_values)
+            row.n_down, row.n_up = int(down), int(up)
+            row.sig_down = sum(1 for p, s in zip(adjusted, signs) if not math.isnan(p) and p < alpha and s < 0)
+            row.sig_up = sum(1 for p, s in zip(adjusted, signs) if not math.isnan(p) and p < alpha and s > 0)
+        table.append(row)
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for row in table:
+        if row.n_down is None:
+            continue
+        for task in (row.task, "all"):
+            totals[(task, row.label)][0] += row.n_down
+            totals[(task, row.label)][1] += row.n_up
+    total_rows = [Total(task, label, d, u) for (task, label), (d, u) in
+                  sorted(totals.items(), key=lambda kv: (kv[0][0] == "all", TASK_ORDER.index(kv[0][0]) if kv[0][0] in TASK_ORDER else 9, kv[0][1]))]  # fmt: skip
+    return table, total_rows
+
+
+def table_json(table: Sequence[TableRow], totals: Sequence[Total]) -> list[dict]:
+    """``{model, task, method, freeze, aligner, metric, mean, std, n_down, n_up, n_languages,
+    n_seeds}`` per row (plus the significance counts), then the totals with ``model: "total"``."""
+    out = []
+    for r in table:
+        out.append({"model": r.model, "task": r.task, "method": r.method, "freeze": r.freeze, "aligner": r.aligner,
+                    "metric": r.metric, "mean": round(r.mean, 4), "std": round(r.std, 4), "n_down": r.n_down,
+                    "n_up": r.n_up, "n_languages": r.n_languages, "n_seeds": r.n_seeds,
+                    "n_significant_down": r.sig_down, "n_significant_up": r.sig_up,
+                    "languages": {lang: {"mean": round(c.mean, 4), "std": round(c.std, 4), "n": len(c.values)}
+                                  for lang, c in r.languages.items()}})  # fmt: skip
+    for t in totals:
+        method, freeze, aligner = (t.method.split("/") + ["", ""])[:3] if t.method != "baseline" else ("baseline", "none", "none")
+        out.append({"model": "total", "task": t.task, "method": method, "freeze": freeze, "aligner": aligner,
+                    "metric": None, "mean": None, "std": None, "n_down": t.n_down, "n_up": t.n_up,
+                    "n_languages": None, "n_seeds": None})  # fmt: skip
+    return out

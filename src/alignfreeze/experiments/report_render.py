@@ -1,0 +1,283 @@
+"""``alignfreeze report``: the paper table as markdown, CSV, JSON or one self-contained HTML
+file, with figures (heat maps of per-language deltas, averages with error bars, per-layer
+alignment curves when the results contain them)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from alignfreeze.experiments.paper_table import TASK_ORDER, TableRow, Total, table_json
+
+TASK_NAMES = {"pos": "PoS", "ner": "NER", "nli": "NLI", "qa": "QA"}
+
+
+def _fmt(value, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _count(value) -> str:
+    return "–" if value is None else str(value)
+
+
+def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
+    lines = ["| model | task | method | metric | Average | #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in table:
+        lines.append(f"| {r.model} | {TASK_NAMES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} | "
+                     f"{_count(r.n_down)} | {_count(r.n_up)} | {_count(r.sig_down)} | {_count(r.sig_up)} | "
+                     f"{r.n_languages} | {r.n_seeds} |")  # fmt: skip
+    if totals:
+        tasks = [t for t in TASK_ORDER if any(x.task == t for x in totals)] + sorted(
+            {x.task for x in totals} - set(TASK_ORDER) - {"all"}) + ["all"]  # fmt: skip
+        methods = list(dict.fromkeys(x.method for x in totals))
+        by = {(x.task, x.method): x for x in totals}
+        lines += ["", "Totals over models (#↓ / #↑):", "",
+                  "| method | " + " | ".join(TASK_NAMES.get(t, t) if t != "all" else "all tasks" for t in tasks) + " |",
+                  "|---|" + "---:|" * len(tasks)]  # fmt: skip
+        for m in methods:
+            cells = [f"{by[(t, m)].n_down} / {by[(t, m)].n_up}" if (t, m) in by else "" for t in tasks]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += ["", "Average: mean over target languages of the mean over seeds, x100. #↓/#↑: languages where the "
+              "rounded mean is below/above the rounded baseline mean minus/plus its rounded standard deviation "
+              "(ddof=0). sig.: Welch t-test against the baseline per language, Holm-corrected, p < 0.05."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
+    fields = ["model", "task", "method", "freeze", "aligner", "metric", "mean", "std", "n_down", "n_up",
+              "n_significant_down", "n_significant_up", "n_languages", "n_seeds"]  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(table_json(table, totals))
+    return buffer.getvalue()
+
+
+def render_json(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
+    return json.dumps(table_json(table, totals), indent=2, ensure_ascii=False) + "\n"
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _png(fig) -> bytes:
+    from alignfreeze.analysis.plots import _pyplot
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def heatmap_figures(table: Sequence[TableRow], baseline: str = "baseline") -> dict[str, bytes]:
+    """Per (model, task): methods x languages, delta of the mean over seeds to the baseline (points)."""
+    from alignfreeze.analysis.plots import _pyplot
+
+    plt = _pyplot()
+    groups: dict[tuple[str, str], list[TableRow]] = defaultdict(list)
+    for r in table:
+        groups[(r.model, r.task)].append(r)
+    out = {}
+    for (model, task), rows in groups.items():
+        base = next((r for r in rows if r.label == baseline), None)
+        methods = [r for r in rows if r.label != baseline]
+        if base is None or not methods:
+            continue
+        languages = sorted(base.languages)
+        delta = np.array([[r.languages[l].mean - base.languages[l].mean if l in r.languages else np.nan for l in languages]
+                          for r in methods])  # fmt: skip
+        fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(languages) + 2.5), 0.5 * len(methods) + 1.6))
+        bound = max(0.5, float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 0.5)
+        image = ax.imshow(delta, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+        ax.set_xticks(range(len(languages)), languages, fontsize=8)
+        ax.set_yticks(range(len(methods)), [r.label for r in methods], fontsize=8)
+        if len(languages) <= 20:
+            for i in range(len(methods)):
+                for j in range(len(languages)):
+                    if np.isfinite(delta[i, j]):
+                        ax.text(j, i, f"{delta[i, j]:+.1f}", ha="center", va="center", fontsize=6)
+        fig.colorbar(image, ax=ax, label=f"Δ {base.metric} vs {baseline} (points)")
+        ax.set_title(f"{model} – {TASK_NAMES.get(task, task)}", fontsize=10)
+        out[f"heatmap_{model}_{task}"] = _png(fig)
+    return out
+
+
+def error_bar_figures(table: Sequence[TableRow]) -> dict[str, bytes]:
+    """Per task: the Average of every (model, method), with its standard deviation over seeds."""
+    from alignfreeze.analysis.plots import _pyplot
+
+    plt = _pyplot()
+    out = {}
+    for task in dict.fromkeys(r.task for r in table):
+        rows = [r for r in table if r.task == task]
+        models = list(dict.fromkeys(r.model for r in rows))
+        methods = list(dict.fromkeys(r.label for r in rows))
+        fig, ax = plt.subplots(figsize=(max(4.5, 1.2 * len(models) * len(methods) ** 0.5 + 2), 3.4))
+        width = 0.8 / len(methods)
+        for k, method in enumerate(methods):
+            xs, ys, es = [], [], []
+            for i, model in enumerate(models):
+                r = next((r for r in rows if r.model == model and r.label == method), None)
+                if r is not None:
+                    xs.append(i + (k - (len(methods) - 1) / 2) * width)
+                    ys.append(r.mean)
+                    es.append(r.std)
+            ax.bar(xs, ys, width * 0.95, yerr=es, capsize=3, label=method)
+        ax.set_xticks(range(len(models)), models, fontsize=8)
+        low = min(r.mean - r.std for r in rows)
+        ax.set_ylim(max(0.0, low - 5), min(100.0, max(r.mean + r.std for r in rows) + 3))
+        ax.set_ylabel(f"Average ({rows[0].metric}, x100)")
+        ax.set_title(f"{TASK_NAMES.get(task, task)}: average over target languages ± std over seeds", fontsize=10)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+        out[f"averages_{task}"] = _png(fig)
+    return out
+
+
+ALIGNMENT = re.compile(r"alignment_(weak|strong)_(fwd|bwd)_L(\d+)$")
+
+
+def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, bytes]:
+    """Per (model, task): retrieval accuracy against layer (mean over languages, seeds and
+    directions), one line per method and stage."""
+    from alignfreeze.analysis.plots import _pyplot
+    from alignfreeze.experiments.paper_table import method_label
+
+    values: dict[tuple, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        found = ALIGNMENT.match(r["metric"])
+        if found and found.group(1) == mode:
+            key = (r["model"], r["task"], method_label(r), r.get("stage", "finetuned"))
+            values[key][int(found.group(3))].append(100 * float(r["value"]))
+    if not values:
+        return {}
+    plt = _pyplot()
+    out = {}
+    for model, task in dict.fromkeys((k[0], k[1]) for k in values):
+        fig, ax = plt.subplots(figsize=(6.0, 3.6))
+        styles = {"initial": ":", "realigned": "--", "finetuned": "-"}
+        for (m, t, label, stage), by_layer in sorted(values.items()):
+            if (m, t) != (model, task) or (stage == "initial" and label != "baseline" and any(
+                    k[2] == "baseline" and k[3] == "initial" and k[:2] == (m, t) for k in values)):  # fmt: skip
+                continue  # every run starts from the same model: draw "initial" once
+            layers = sorted(by_layer)
+            ax.plot(layers, [np.mean(by_layer[layer]) for layer in layers], styles.get(stage, "-"), marker="o",
+                    markersize=2.5, label=f"{label} ({stage})")  # fmt: skip
+        ax.set_xlabel("hidden state (0 = embeddings)")
+        ax.set_ylabel(f"{mode} retrieval accuracy (%)")
+        ax.set_title(f"{model} – {TASK_NAMES.get(task, task)}: word alignment per layer", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+        out[f"alignment_{model}_{task}"] = _png(fig)
+    return out
+
+
+def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
+    esc = html.escape
+    out = ["<table><thead><tr><th>model</th><th>task</th><th>method</th><th>metric</th><th>Average</th><th>#↓</th>"
+           "<th>#↑</th><th>sig. ↓</th><th>sig. ↑</th><th>languages</th><th>seeds</th></tr></thead><tbody>"]  # fmt: skip
+    for r in table:
+        down = f'<td class="down">{r.n_down}</td>' if r.n_down else f"<td>{_count(r.n_down)}</td>"
+        up = f'<td class="up">{r.n_up}</td>' if r.n_up else f"<td>{_count(r.n_up)}</td>"
+        out.append(f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_NAMES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
+                   f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{down}{up}<td>{_count(r.sig_down)}</td>"
+                   f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td></tr>")  # fmt: skip
+    out.append("</tbody></table>")
+    if totals:
+        tasks = list(dict.fromkeys(t.task for t in totals))
+        by = {(t.task, t.method): t for t in totals}
+        out.append("<h2>Totals over models (#↓ / #↑)</h2><table><thead><tr><th>method</th>"
+                   + "".join(f"<th>{esc(TASK_NAMES.get(t, t) if t != 'all' else 'all tasks')}</th>" for t in tasks)
+                   + "</tr></thead><tbody>")  # fmt: skip
+        for m in dict.fromkeys(t.method for t in totals):
+            cells = "".join(f"<td>{by[(t, m)].n_down} / {by[(t, m)].n_up}</td>" if (t, m) in by else "<td></td>" for t in tasks)
+            out.append(f"<tr><td>{esc(m)}</td>{cells}</tr>")
+        out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _languages_html(table: Sequence[TableRow]) -> str:
+    esc = html.escape
+    out = []
+    for (model, task) in dict.fromkeys((r.model, r.task) for r in table):
+        rows = [r for r in table if (r.model, r.task) == (model, task)]
+        languages = sorted({lang for r in rows for lang in r.languages})
+        out.append(f"<h3>{esc(model)} – {esc(TASK_NAMES.get(task, task))}: mean ± std over seeds (x100)</h3>")
+        out.append("<table class='small'><thead><tr><th>method</th>" + "".join(f"<th>{esc(l)}</th>" for l in languages)
+                   + "</tr></thead><tbody>")  # fmt: skip
+        for r in rows:
+            cells = "".join(f"<td>{r.languages[l].mean:.1f} ± {r.languages[l].std:.1f}</td>" if l in r.languages else "<td></td>"
+                            for l in languages)  # fmt: skip
+            out.append(f"<tr><td>{esc(r.label)}</td>{cells}</tr>")
+        out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
+table { border-collapse: collapse; margin: 0.8em 0 1.6em; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+th { background: #f2f2f2; }
+td.num { text-align: right; }
+td.down { background: #f6d5d5; }
+td.up { background: #d5ecd5; }
+table.small { font-size: 12px; }
+figure { display: inline-block; margin: 0.5em 1em 1em 0; vertical-align: top; }
+figcaption { font-size: 12px; color: #555; }
+p.note { font-size: 13px; color: #444; max-width: 60em; }
+"""
+
+
+def html_page(table: Sequence[TableRow], totals: Sequence[Total], figures: dict[str, bytes], title: str,
+              sources: Sequence[str], note: str) -> str:  # fmt: skip
+    """One self-contained page: the table, totals, per-language details and the figures as
+    data: URIs (no external file, script or font)."""
+    esc = html.escape
+    images = "\n".join(
+        f'<figure><img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        f"<figcaption>{esc(name.replace('_', ' '))}</figcaption></figure>"
+        for name, png in figures.items()
+    )
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
+            f"<style>{STYLE}</style></head><body>\n<h1>{esc(title)}</h1>\n"
+            f"<p class='note'>Sources: {esc(', '.join(sources))}</p>\n{_table_html(table, totals)}\n"
+            f"<p class='note'>{esc(note)}</p>\n<h2>Figures</h2>\n{images}\n<h2>Per language</h2>\n{_languages_html(table)}\n"
+            "</body></html>\n")  # fmt: skip
+
+
+def write_report(rows: Sequence[dict], table, totals, fmt: str, out: Path | None, title: str, sources: Sequence[str],
+                 baseline: str = "baseline") -> tuple[str, list[Path]]:  # fmt: skip
+    """Render ``fmt``; with ``out``, write ``report.<fmt>`` (and the figures as PNG files for
+    md/csv/json). Returns the rendered text and the files written."""
+    note = render_markdown([], []).strip()
+    if fmt == "md":
+        text = render_markdown(table, totals)
+    elif fmt == "csv":
+        text = render_csv(table, totals)
+    elif fmt == "json":
+        text = render_json(table, totals)
+    else:
+        figures = {**heatmap_figures(table, baseline), **error_bar_figures(table), **alignment_figures(rows)}
+        text = html_page(table, totals, figures, title, sources, note.split("\n")[-1])
+    written: list[Path] = []
+    if out is not None:
+        from alignfreeze.fileio import atomic_write_text
+
+        out.mkdir(parents=True, exist_ok=True)
+        written.append(atomic_write_text(out / f"report.{fmt}", text))
+        if fmt != "html":
+            for name, png in {**heatmap_figures(table, baseline), **error_bar_figures(table), **alignment_figures(rows)}.items():
+                path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+                path.write_bytes(png)
+                written.append(path)
+    return text, written
