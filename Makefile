@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,aligners
+EXTRAS ?= dev,aligners,ray
 
 .PHONY: setup model demo test test-all clean
 

@@ -119,3 +119,15 @@ def test_grid_cli_dry_run_lists_runs_and_estimates(toy):
     assert result.exit_code == 0, result.output
     assert "6 run(s)" in result.output and "estimated cost" in result.output
     assert not (tmp / "out" / "results.csv").exists()
+
+
+def test_local_executor_runs_processes_in_parallel_and_the_cli_reports(toy):
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": "front"}])
+    result = CliRunner().invoke(app, ["grid", str(cfg), "--out", str(tmp / "out"), "--max-parallel", "2", "--data-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "2 run(s) done now, 0 already done" in result.output
+    rows = list(csv.DictReader(open(tmp / "out" / "results.csv")))
+    assert len({r["run_id"] for r in rows}) == 2
+    again = CliRunner().invoke(app, ["grid", str(cfg), "--out", str(tmp / "out"), "--data-dir", str(root)])
+    assert again.exit_code == 0 and "0 run(s) done now, 2 already done" in again.output
