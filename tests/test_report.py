@@ -145,3 +145,18 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     red = sum(n for (r, g, b), n in counts.items() if r > 150 and g < 90 and b < 90)
     blue = sum(n for (r, g, b), n in counts.items() if b > 120 and r < 80)
     assert red > 500 and blue > 500, (red, blue)
+
+
+def test_alignment_curves_appear_when_results_hold_alignment_rows():
+    from alignfreeze.experiments.report_render import alignment_figures
+
+    rows = []
+    for method, freeze in (("baseline", "none"), ("before", "front")):
+        for stage in ("initial", "finetuned") if method == "baseline" else ("initial", "realigned", "finetuned"):
+            for layer in range(4):
+                rows.append({"run_id": method, "model": "m", "task": "pos", "method": method, "aligner": "dictionary",
+                             "freeze": freeze, "seed": 0, "language": "fr", "stage": stage,
+                             "metric": f"alignment_strong_fwd_L{layer}", "value": 0.1 * layer})  # fmt: skip
+    figures = alignment_figures(rows)
+    assert list(figures) == ["alignment_m_pos"] and figures["alignment_m_pos"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert alignment_figures([{**r, "metric": "accuracy"} for r in rows]) == {}

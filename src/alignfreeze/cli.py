@@ -305,7 +305,7 @@ def measure_alignment_cmd(
                                                           "excluded automatically).")] = None,
     label: Annotated[Optional[str], typer.Option(help="Name of this model in the CSV and plots.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the word-pair sample.")] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per forward pass.")] = 64,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per forward pass.")] = 16,
     data_dir: DataDir = None,
 ) -> None:
     """Word retrieval accuracy of translated word pairs in context, at every layer."""

@@ -73,7 +73,7 @@ def measure_corpora(
     seed: int = 0,
     exclude: SentenceSet | None = None,
     label: str | None = None,
-    batch_size: int = 64,
+    batch_size: int = 16,
     max_length: int = 256,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> tuple[list[dict], dict]:

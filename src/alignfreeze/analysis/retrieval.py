@@ -77,7 +77,7 @@ def word_vectors(
     sentence_of_word: Sequence[int],
     word_index: Sequence[int],
     layers: Sequence[int],
-    batch_size: int = 64,
+    batch_size: int = 16,
     max_length: int = 256,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
@@ -199,7 +199,7 @@ def measure_alignment(
     directions: Sequence[str] = DIRECTIONS,
     csls_k: int = 0,
     center: bool = False,
-    batch_size: int = 64,
+    batch_size: int = 16,
     max_length: int = 256,
     progress: Callable[[int], None] | None = None,
 ) -> AlignmentScores:
