@@ -16,8 +16,19 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_validates(path):
-    runs = load_experiment(path).runs()
+    from alignfreeze.experiments.grid import load_grid
+
+    _, runs, _ = load_grid(path)  # grid files and plain experiment files alike
     assert runs and len({r.run_id for r in runs}) == len(runs)
+    if path.stem != "grid-demo":
+        assert [r.run_id for r in load_experiment(path).runs()] == [r.run_id for r in runs]
+
+
+def test_run_points_grid_files_to_the_grid_command():
+    from alignfreeze.errors import AlignfreezeError
+
+    with pytest.raises(AlignfreezeError, match="alignfreeze grid"):
+        load_experiment(Path(CONFIGS[0]).parent / "grid-demo.yaml")
 
 
 def test_paper_presets_cover_the_grid():

@@ -303,7 +303,8 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         experiment = ExperimentConfig(**data)
         experiment.runs()  # validates every expanded run (and its resolved settings)
     except ValidationError as exc:
-        raise AlignfreezeError(validation_message(exc, str(path))) from None
+        hint = " (this looks like a grid file: run it with `alignfreeze grid`)" if {"exclude", "resources"} & set(data) else ""
+        raise AlignfreezeError(validation_message(exc, str(path)) + hint) from None
     except ValueError as exc:
         raise AlignfreezeError(f"invalid configuration in {path}: {exc}") from None
     return experiment
