@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -86,7 +87,8 @@ def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):
     assert proc.poll() is None, "the grid ended before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the cluster it started
     proc.wait()
-    subprocess.run(["ray", "stop", "--force"], env=env, capture_output=True, check=False)
+    ray_cli = Path(sys.executable).with_name("ray")  # the venv's, which need not be on PATH
+    subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, check=False)
     done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/metrics.json")}
     assert 2 <= len(done_before) < 8
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
