@@ -617,8 +617,7 @@ def grid(
 
         summary = run_grid(runs, out, data_dir, executor, max_parallel, address, resources, retry_failed,
                            progress=True, on_result=on_result)  # fmt: skip
-        progress.update(bar, completed=summary.total - (summary.total - summary.skipped - summary.done - summary.failed),
-                        description=describe(summary))  # fmt: skip
+        progress.update(bar, completed=summary.skipped + summary.done + summary.failed, description=describe(summary))
     console.print(f"{summary.done} run(s) done now, {summary.skipped} already done or failed before, {summary.failed} failed now")
     if summary.failures:
         console.print(f"[red]{len(summary.failures)} failed run(s)[/red] (traceback in runs/<run_id>/error.txt; "
@@ -644,6 +643,8 @@ def report(
 
     if fmt not in ("md", "csv", "json", "html"):
         raise AlignfreezeError(f"--format {fmt!r}: use md, csv, json or html")
+    if fmt == "html" and out is None:
+        raise AlignfreezeError("--format html needs --out DIR (the page is one file with its figures embedded)")
     metrics = {}
     for item in metric or []:
         task, sep, name = item.partition("=")
@@ -657,8 +658,6 @@ def report(
         raise AlignfreezeError(f"no {baseline!r} rows to compare with (methods found: {', '.join(labels)}); use --baseline")
     text, written = write_report(rows, table, totals, fmt, out, title, [str(p) for p in results], baseline)
     if out is None:
-        if fmt == "html":
-            raise AlignfreezeError("--format html needs --out DIR (the page is one file with its figures embedded)")
         sys.stdout.write(text)
     else:
         for path in written:

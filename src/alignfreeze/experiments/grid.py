@@ -19,7 +19,9 @@ run id and are kept once.
 
 from __future__ import annotations
 
+import copy
 import itertools
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ def _is_list_type(annotation) -> bool:
     origin = typing.get_origin(annotation)
     if origin is list:
         return True
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return any(_is_list_type(a) for a in typing.get_args(annotation) if a is not type(None))
     return False
 
@@ -125,8 +127,6 @@ def expand_grid(data: dict, source: str = "") -> list[RunConfig]:
         data["methods"] = _expand_methods(data["methods"])
     axes = _axes(data, ExperimentConfig)
     runs: dict[str, RunConfig] = {}
-    import copy
-
     for combo in itertools.product(*(values for _, values in axes)):
         cell = copy.deepcopy(data)
         for (path, _), value in zip(axes, combo):
