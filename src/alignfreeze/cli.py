@@ -8,6 +8,7 @@ line and exit with status 2, without a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -25,7 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
+# Piped or logged output is not cut to 80 columns: wide tables (a sweep's 13 layers) stay whole.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+console = Console(width=_WIDTH)
 err_console = Console(stderr=True)
 
 DataDir = Annotated[
