@@ -185,3 +185,18 @@ def test_alignment_on_the_realignment_sentences_is_refused(toy):
     cfg = experiment_yaml(tmp / "leak.yaml", model, [{"method": "baseline"}], analysis=analysis)
     with pytest.raises(AlignfreezeError, match="were used for realignment"):
         run_experiment(load_experiment(cfg), tmp / "out", data_dir=root, progress=False)
+
+
+def test_default_alignment_pairs_avoid_the_realignment_corpora(toy):
+    from alignfreeze.data import DataCatalog
+    from alignfreeze.experiments.runner import analysis_pairs
+
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "d.yaml", model, [{"method": "baseline"}], analysis={"alignment": True})
+    run = load_experiment(cfg).runs()[0]
+    # The toy catalog has UN dev (used for realignment) and UN test for en-fr.
+    assert [(r.pair, r.dataset, r.split) for r in analysis_pairs(run, DataCatalog(root))] == [("en-fr", "un", "test")]
+    cfg = experiment_yaml(tmp / "d2.yaml", model, [{"method": "baseline"}], analysis={"alignment": True},
+                          realignment={"pairs": [{"pair": "en-fr", "dataset": "un", "split": "test"}], "steps": 2})  # fmt: skip
+    run = load_experiment(cfg).runs()[0]
+    assert [(r.pair, r.dataset, r.split) for r in analysis_pairs(run, DataCatalog(root))] == [("en-fr", "un", "dev")]

@@ -102,10 +102,11 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
                 if run.aligner == "dictionary":
                     catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
         if run.analysis.alignment:
-            for ref in [*analysis_pairs(run), *run.analysis.exclude_pairs]:
+            sources = analysis_pairs(run, catalog)
+            for ref in [*sources, *run.analysis.exclude_pairs]:
                 try:
                     catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
-                    if ref in analysis_pairs(run):
+                    if ref in sources:
                         catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
                 except AlignfreezeError as exc:
                     raise AlignfreezeError(f"alignment analysis (analysis.pairs): {exc}") from None
@@ -134,16 +135,30 @@ def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCor
     return corpora
 
 
-def analysis_pairs(run: RunConfig) -> list:
-    """The word-pair sources of a run's alignment analysis (explicit, or the default:
-    training language paired with every other eval language, test split)."""
+def analysis_pairs(run: RunConfig, catalog: DataCatalog | None = None) -> list:
+    """The word-pair sources of a run's alignment analysis: ``analysis.pairs``, or by
+    default the training language paired with every other eval language, from the first
+    parallel corpus of the catalog (test split first) that realignment does not use."""
     from alignfreeze.experiments.config import ParallelRef
 
     if run.analysis.pairs:
         return list(run.analysis.pairs)
     source = run.train[0].language
     targets = dict.fromkeys(ref.language for ref in run.eval if ref.language != source)
-    return [ParallelRef(pair=f"{source}-{target}", split="test") for target in targets]
+    used = [*run.analysis.exclude_pairs, *run.realignment.pairs]
+    refs = []
+    for target in targets:
+        pair = f"{source}-{target}"
+        choice = ParallelRef(pair=pair, split="test")
+        if catalog is not None:
+            entries = sorted((e for e in catalog.entries() if e.kind == "parallel" and e.language == pair),
+                             key=lambda e: (e.split != "test", e.dataset, e.split))  # fmt: skip
+            for e in entries:
+                if not any(u.pair == pair and u.split == e.split and u.dataset in (None, e.dataset) for u in used):
+                    choice = ParallelRef(pair=pair, split=e.split, dataset=e.dataset)
+                    break
+        refs.append(choice)
+    return refs
 
 
 def alignment_samples(run: RunConfig, catalog: DataCatalog) -> list:
@@ -160,7 +175,7 @@ def alignment_samples(run: RunConfig, catalog: DataCatalog) -> list:
             exclusion.add(split_words(p.src))
             exclusion.add(split_words(p.tgt))
     samples = []
-    for ref in analysis_pairs(run):
+    for ref in analysis_pairs(run, catalog):
         corpus = dictionary_aligned(catalog, ref.pair, ref.split, ref.dataset, ref.limit)
         samples.append(sample_word_pairs(corpus, run.analysis.n_pairs, run.analysis.sample_seed, exclusion))
     return samples
