@@ -75,6 +75,16 @@ def test_spearman_matches_a_hand_computation_and_the_ci_brackets_it():
     assert low <= rho <= high and high <= 1.0 and p < 0.01
 
 
+def test_small_samples_get_the_exact_permutation_p_value():
+    # 5 perfectly ranked points: 2 of the 5! = 120 pairings reach |rho| = 1, so p = 2/120.
+    # (scipy's t approximation says ~1e-24 here.)
+    rho, p, _, _ = spearman_with_ci([1, 2, 3, 4, 5], [2, 3, 4, 5, 9], n_resamples=50)
+    assert rho == pytest.approx(1.0) and p == pytest.approx(2 / 120)
+    rho, p, _, _ = spearman_with_ci([1, 2, 3, 4], [1, 3, 2, 4], n_resamples=50)
+    # rho = 0.8; pairings of 4 with |rho| >= 0.8: rho = 1, 0.8 (x3) and their mirrors = 8 of 24.
+    assert rho == pytest.approx(0.8) and p == pytest.approx(8 / 24)
+
+
 def test_errors_name_what_is_missing():
     rows = monotone_rows()
     with pytest.raises(AlignfreezeError, match="no nli rows"):
