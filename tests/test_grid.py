@@ -92,8 +92,17 @@ def test_a_failed_run_is_recorded_the_grid_goes_on_and_retry_reruns_it(toy, monk
 
     monkeypatch.setattr(finetune_module, "finetune", finetune_failing_for_one_run)
     monkeypatch.setattr(grid_runner, "run_one", tracking)
-    summary = run_grid(runs, tmp / "out", root, progress=False)
+    statuses: list[tuple[str, dict | None]] = []
+    summary = run_grid(runs, tmp / "out", root, progress=False, on_status=lambda run_id, s: statuses.append((run_id, s)))
     assert (summary.done, summary.failed) == (2, 1)
+    # In this process every run's bars report straight to on_status, phase by phase, and a
+    # finished run (done or failed) is announced with None.
+    phases = {run.run_id: [s["desc"] for rid, s in statuses if rid == run.run_id and s] for run in runs}
+    assert phases[runs[0].run_id][0] == "loading model and data" and phases[runs[0].run_id][-1] == "evaluate"
+    assert "realign (front)" in phases[runs[1].run_id] and "evaluate" not in phases[broken]
+    ends = [s for rid, s in statuses if rid == runs[2].run_id and s and s["desc"].startswith("fine-tune")]
+    assert ends[-1]["done"] == ends[-1]["total"] > 0 and "loss=" in ends[-1]["postfix"]
+    assert [rid for rid, s in statuses if s is None] == [r.run_id for r in runs]
     failed = json.loads((tmp / "out" / "runs" / broken / "failed.json").read_text())
     assert failed["error"] == "RuntimeError: simulated out-of-memory"
     assert "simulated out-of-memory" in (tmp / "out" / "runs" / broken / "error.txt").read_text()
@@ -131,3 +140,27 @@ def test_local_executor_runs_processes_in_parallel_and_the_cli_reports(toy):
     assert len({r["run_id"] for r in rows}) == 2
     again = CliRunner().invoke(app, ["grid", str(cfg), "--out", str(tmp / "out"), "--data-dir", str(root)])
     assert again.exit_code == 0 and "0 run(s) done now, 2 already done" in again.output
+
+
+def test_pool_workers_report_progress_through_files(toy):
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": "front"}])
+    from alignfreeze.experiments.grid import load_grid
+
+    _, runs, _ = load_grid(cfg)
+    statuses: list[tuple[str, dict | None]] = []
+    summary = run_grid(runs, tmp / "out", root, max_parallel=2, progress=False,
+                       on_status=lambda run_id, s: statuses.append((run_id, s)))  # fmt: skip
+    assert (summary.done, summary.failed) == (2, 0)
+    # Each worker left its last state in runs/<id>/progress.json ...
+    for run in runs:
+        last = json.loads((tmp / "out" / "runs" / run.run_id / "progress.json").read_text())
+        assert last["desc"] == "evaluate" and last["done"] == last["total"] == len(run.eval)
+    # ... and the driver passed on what it saw while the runs were going (it polls every
+    # second; a spawned worker takes several seconds to import torch and load the model).
+    seen = [(rid, s) for rid, s in statuses if s is not None]
+    assert seen and {rid for rid, _ in seen} <= {r.run_id for r in runs}
+    assert all({"desc", "done", "total", "postfix"} <= set(s) for _, s in seen)
+    assert [rid for rid, s in statuses if s is None and rid in {r.run_id for r in runs}]
+    finished_at = {rid: i for i, (rid, s) in enumerate(statuses) if s is None}
+    assert all(i < finished_at[rid] for i, (rid, s) in enumerate(statuses) if s is not None)

@@ -62,7 +62,9 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     try:
         killer = threading.Thread(target=kill_one_worker)
         killer.start()
-        summary = run_grid(runs, tmp / "out", root, executor="ray", resources=resources, progress=False)
+        statuses: list = []
+        summary = run_grid(runs, tmp / "out", root, executor="ray", resources=resources, progress=False,
+                           on_status=lambda run_id, status: statuses.append((run_id, status)))  # fmt: skip
         killer.join()
     finally:
         ray.shutdown()
@@ -71,6 +73,9 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     counts = rows_per_run(tmp / "out" / "results.csv")
     assert set(counts) == {r.run_id for r in runs}
     assert len(set(counts.values())) == 1  # every run has all its rows
+    # The workers' progress files reached the driver while the runs were going.
+    assert any(status and status["desc"] in ("loading model and data", "evaluate") or status and
+               status["desc"].startswith(("realign", "fine-tune")) for _, status in statuses)  # fmt: skip
 
 
 def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):

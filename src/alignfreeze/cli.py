@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -603,24 +603,44 @@ def grid(
                       + (f"; {unknown} run(s) use hub data and are not estimated" if unknown else ""))  # fmt: skip
         return
     console.print(f"[bold]{name}[/bold]: {len(runs)} run(s) -> {out} ({executor} executor)")
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    # The grid's bar, and under it one bar per running run (its phase, step and loss), fed
+    # from the workers' progress files or, in this process, straight from the run's bars.
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console)  # fmt: skip
+    run_bars: dict[str, tuple[Any, str]] = {}  # run_id -> (rich task id, phase)
 
     def describe(summary) -> str:
         remaining = summary.total - summary.skipped - summary.done - summary.failed
         return f"grid: {summary.done} done, {summary.failed} failed, {remaining} remaining"
 
     with progress:
-        bar = progress.add_task("grid", total=len(runs))
+        bar = progress.add_task("grid", total=len(runs), count=f"0/{len(runs)}")
 
         def on_result(result: dict, summary) -> None:
-            progress.update(bar, completed=summary.skipped + summary.done + summary.failed, description=describe(summary))
+            finished = summary.skipped + summary.done + summary.failed
+            progress.update(bar, completed=finished, description=describe(summary), count=f"{finished}/{len(runs)}")
             state = "done" if result["status"] == "done" else f"[red]failed[/red]: {result['error']}"
             progress.console.print(f"  {result['run_id']}: {state}", highlight=False)
 
+        def on_status(run_id: str, status: dict | None) -> None:
+            if status is None:  # the run has finished: its bar goes, the grid's bar moves
+                if run_id in run_bars:
+                    progress.remove_task(run_bars.pop(run_id)[0])
+                return
+            description = f"  {run_id} {status['desc']}" + (f" ({status['postfix']})" if status.get("postfix") else "")
+            total = status.get("total")
+            count = f"{status['done']}/{total}" if total else ""
+            if run_id not in run_bars:
+                run_bars[run_id] = (progress.add_task(description, total=total, count=count), status["desc"])
+            elif run_bars[run_id][1] != status["desc"]:  # a new phase restarts the bar and its ETA
+                progress.reset(run_bars[run_id][0], total=total)
+                run_bars[run_id] = (run_bars[run_id][0], status["desc"])
+            progress.update(run_bars[run_id][0], completed=status["done"], description=description, count=count)
+
         summary = run_grid(runs, out, data_dir, executor, max_parallel, address, resources, retry_failed,
-                           progress=True, on_result=on_result)  # fmt: skip
-        progress.update(bar, completed=summary.skipped + summary.done + summary.failed, description=describe(summary))
+                           progress=False, on_result=on_result, on_status=on_status)  # fmt: skip
+        finished = summary.skipped + summary.done + summary.failed
+        progress.update(bar, completed=finished, description=describe(summary), count=f"{finished}/{len(runs)}")
     console.print(f"{summary.done} run(s) done now, {summary.skipped} already done or failed before, {summary.failed} failed now")
     if summary.failures:
         console.print(f"[red]{len(summary.failures)} failed run(s)[/red] (traceback in runs/<run_id>/error.txt; "

@@ -14,10 +14,14 @@
   (``max_retries``), and recorded as failed when the retries run out.
 * **Threads.** A CPU run in parallel with others uses ``num_cpus`` torch threads (1 by
   default), so that N runs on N cores do not oversubscribe them.
+* **Progress.** A worker writes its run's current phase and step to ``runs/<id>/progress.json``
+  (at most once a second); the driver polls those files and passes them to ``on_status``,
+  which the CLI draws as one bar per running run under the grid's bar.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -30,8 +34,11 @@ from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import RunConfig
 from alignfreeze.experiments.results import append_rows, reconcile
 from alignfreeze.fileio import atomic_write_text
+from alignfreeze.progress import file_reporter, reporting_to
 
 FAILED_FILE = "failed.json"
+PROGRESS_FILE = "progress.json"
+POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -73,10 +80,12 @@ def grid_state(out_dir: Path) -> GridState:
     return GridState(done, failed)
 
 
-def run_one(run_data: dict, out_dir: str, data_dir: str | None, threads: int | None, progress: bool) -> dict:
+def run_one(run_data: dict, out_dir: str, data_dir: str | None, threads: int | None, progress: bool,
+            report_progress: bool = False) -> dict:  # fmt: skip
     """Execute one run and report the outcome as plain data (the worker side of every
     executor). Exceptions become a ``failed`` outcome with the traceback written to
-    ``runs/<id>/error.txt``; nothing else is written outside the run's folder."""
+    ``runs/<id>/error.txt``; nothing else is written outside the run's folder.
+    ``report_progress`` writes the run's phase and step to ``runs/<id>/progress.json``."""
     if threads:
         import torch
 
@@ -87,8 +96,11 @@ def run_one(run_data: dict, out_dir: str, data_dir: str | None, threads: int | N
     run = RunConfig(**run_data)
     run_dir = Path(out_dir) / "runs" / run.run_id
     t0 = time.perf_counter()
+    # (Without report_progress the caller's reporter, if any, stays in charge.)
+    reporting = reporting_to(file_reporter(run_dir / PROGRESS_FILE)) if report_progress else contextlib.nullcontext()
     try:
-        outcome = execute_run(run, Path(out_dir), DataCatalog(data_dir), progress=progress, append_results=False)
+        with reporting:
+            outcome = execute_run(run, Path(out_dir), DataCatalog(data_dir), progress=progress, append_results=False)
         return {"run_id": run.run_id, "status": "done", "rows": outcome.rows, "seconds": outcome.seconds}
     except Exception as exc:  # noqa: BLE001 -- any failure of one run is recorded and the grid goes on
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -110,26 +122,38 @@ def _record(out_dir: Path, result: dict) -> None:
         atomic_write_text(run_dir / FAILED_FILE, json.dumps(info, indent=2) + "\n")
 
 
-def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, progress: bool) -> Iterator[dict]:
+def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, progress: bool,
+           on_status: Callable[[str, dict | None], None] | None) -> Iterator[dict | None]:  # fmt: skip
+    """Outcomes as runs finish; ``None`` every ``POLL_SECONDS`` while waiting on a pool."""
+    data = str(data_dir) if data_dir else None
     if max_parallel <= 1:
-        for run in runs:
-            yield run_one(run.model_dump(mode="json"), str(out_dir), str(data_dir) if data_dir else None, None, progress)
+        for run in runs:  # in this process: the run's bars report straight to on_status
+            callback = (lambda status, run_id=run.run_id: on_status(run_id, status)) if on_status else (lambda status: None)
+            with reporting_to(callback):
+                outcome = run_one(run.model_dump(mode="json"), str(out_dir), data, None, progress)
+            yield outcome  # outside the block: the driver's own code must not report as this run
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(max_parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, run.model_dump(mode="json"), str(out_dir), str(data_dir) if data_dir else None,
-                               resources.torch_threads, False): run for run in runs}  # fmt: skip
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 -- a worker process died
-                yield {"run_id": futures[future].run_id, "status": "failed", "error": f"worker died: {exc}"}
+        futures = {pool.submit(run_one, run.model_dump(mode="json"), str(out_dir), data, resources.torch_threads, False,
+                               True): run for run in runs}  # fmt: skip
+        while futures:
+            finished, _ = wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            if not finished:
+                yield None
+            for future in finished:
+                run = futures.pop(future)
+                try:
+                    yield future.result()
+                except Exception as exc:  # noqa: BLE001 -- a worker process died
+                    yield {"run_id": run.run_id, "status": "failed", "error": f"worker died: {exc}"}
 
 
 def _ray(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, address: str | None,
-         max_retries: int) -> Iterator[dict]:  # fmt: skip
+         max_retries: int) -> Iterator[dict | None]:  # fmt: skip
+    """Outcomes as runs finish; ``None`` every ``POLL_SECONDS`` while waiting."""
     try:
         import ray
     except ImportError:
@@ -149,9 +173,11 @@ def _ray(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, m
         while queue and len(pending) < limit:
             run = queue.pop(0)
             ref = remote.remote(run.model_dump(mode="json"), str(out_dir.resolve()),
-                                str(Path(data_dir).resolve()) if data_dir else None, threads, False)  # fmt: skip
+                                str(Path(data_dir).resolve()) if data_dir else None, threads, False, True)  # fmt: skip
             pending[ref] = run
-        ready, _ = ray.wait(list(pending), num_returns=1)
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+        if not ready:
+            yield None
         for ref in ready:
             run = pending.pop(ref)
             try:
@@ -181,8 +207,13 @@ def run_grid(
     progress: bool = True,
     max_retries: int = 3,
     on_result: Callable[[dict, GridSummary], None] | None = None,
+    on_status: Callable[[str, dict | None], None] | None = None,
 ) -> GridSummary:
-    """Run every run of a grid that is not done yet (see the module docstring)."""
+    """Run every run of a grid that is not done yet (see the module docstring).
+
+    ``on_result(outcome, summary)`` is called as each run finishes; ``on_status(run_id,
+    status)`` as a running run moves on (``status``: ``{"desc", "done", "total", "postfix"}``;
+    ``None`` once the run has finished)."""
     from alignfreeze.data.catalog import DataCatalog
     from alignfreeze.experiments.runner import preflight
 
@@ -198,11 +229,22 @@ def run_grid(
     summary.failures = {rid: info.get("error", "") for rid, info in state.failed.items() if not retry_failed}
     if not todo:
         return summary
+    for run in todo:  # a progress file left by an earlier invocation must not show as running
+        (out_dir / "runs" / run.run_id / PROGRESS_FILE).unlink(missing_ok=True)
     if executor == "ray":
         results = _ray(todo, out_dir, data_dir, resources, max_parallel, address, max_retries)
     else:
-        results = _local(todo, out_dir, data_dir, resources, max_parallel, progress)
+        results = _local(todo, out_dir, data_dir, resources, max_parallel, progress, on_status)
+    running = list(todo)
+    seen: dict[str, float] = {}
     for result in results:
+        if result is None:
+            if on_status:
+                _poll_progress(out_dir, running, seen, on_status)
+            continue
+        running = [r for r in running if r.run_id != result["run_id"]]
+        if on_status:
+            on_status(result["run_id"], None)
         _record(out_dir, result)
         if result["status"] == "done":
             summary.done += 1
@@ -213,6 +255,22 @@ def run_grid(
         if on_result:
             on_result(result, summary)
     return summary
+
+
+def _poll_progress(out_dir: Path, runs: list[RunConfig], seen: dict[str, float],
+                   on_status: Callable[[str, dict | None], None]) -> None:  # fmt: skip
+    """Pass on the progress files of unfinished runs written since the last poll."""
+    for run in runs:
+        path = out_dir / "runs" / run.run_id / PROGRESS_FILE
+        try:
+            mtime = path.stat().st_mtime
+            if mtime == seen.get(run.run_id):
+                continue
+            status = json.loads(path.read_text())
+        except (OSError, ValueError):  # not started, finished and cleaned, or being replaced
+            continue
+        seen[run.run_id] = mtime
+        on_status(run.run_id, status)
 
 
 #: Seconds per unit of work for e5-small on a 2-core CPU, from the README demo's runs

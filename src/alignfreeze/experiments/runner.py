@@ -31,6 +31,7 @@ from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import ExperimentConfig, RunConfig
 from alignfreeze.experiments.results import append_rows, reconcile
 from alignfreeze.fileio import atomic_write_text
+from alignfreeze.progress import progress_bar, report
 
 log = logging.getLogger("alignfreeze.run")
 
@@ -205,7 +206,7 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
 
     rows = []
     settings = run.analysis
-    for sample in samples:
+    for sample in progress_bar(samples, desc=f"alignment ({stage})", disable=True):
         scores = measure_alignment(encoder_of(model), tokenizer, sample, settings.layers, settings.modes,
                                    csls_k=settings.csls_k, center=settings.center, batch_size=settings.batch_size)  # fmt: skip
         rows.extend(_rows(run, sample.tgt_lang, scores.metrics(), stage))
@@ -240,6 +241,7 @@ def execute_run(
     t0 = time.perf_counter()
     try:
         log.info("run %s: %s %s %s seed %d", run.run_id, run.model, run.task, run.label, run.seed)
+        report("loading model and data")
         task = get_task(run.task, doc_stride=run.training.doc_stride) if run.task == "qa" else get_task(run.task)
         train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
         log.info("training on %d examples (%s)", len(train), ", ".join(f"{r.language}:{r.dataset or ''}:{r.split}" for r in run.train))
@@ -281,7 +283,7 @@ def execute_run(
             alignment_rows += measure_stage(run, model, tokenizer, samples, "finetuned", alignment_diagnostics)
         rows: list[dict] = []
         diagnostics: dict[str, Any] = {}
-        for ref in run.eval:
+        for ref in progress_bar(run.eval, desc="evaluate", disable=not progress):
             records = load_records(catalog, run.task, ref)
             start = time.perf_counter()
             scores = task.evaluate(model, tokenizer, records, ref.language, run.training.eval_max_length,
