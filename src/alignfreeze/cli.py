@@ -146,12 +146,17 @@ def read_data(
         console.print(record, highlight=False)
 
 
-def _progress_bar(description: str, total: float):
-    """A rich progress bar for library calls that report progress as a count callback."""
+def _count_progress():
+    """Rich progress bars (description, bar, done/total, ETA) on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=err_console)  # fmt: skip
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err_console)  # fmt: skip
+
+
+def _progress_bar(description: str, total: float):
+    """A rich progress bar for library calls that report progress as a count callback."""
+    progress = _count_progress()
     task = progress.add_task(description, total=total)
     return progress, (lambda n: progress.advance(task, n))
 
@@ -323,10 +328,7 @@ def measure_alignment_cmd(
     catalog = DataCatalog(data_dir)
     corpora = [load_pairs_argument(spec, catalog, split, dataset) for spec in pairs]
     excluded = SentenceSet.of(AlignedCorpus.load(p) for p in exclude or [])
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err_console)  # fmt: skip
+    bar = _count_progress()
     with bar:
 
         def progress(pair: str, total: int):
@@ -360,8 +362,9 @@ def plot_alignment_cmd(
     from alignfreeze.analysis.measure import read_rows_csv
     from alignfreeze.analysis.plots import plot_curves_by_language
 
-    rows = [row for path in csv_files for row in read_rows_csv(path)]
-    labels = [read_rows_csv(path)[0]["label"] for path in csv_files]
+    per_file = [read_rows_csv(path) for path in csv_files]
+    rows = [row for file_rows in per_file for row in file_rows]
+    labels = [file_rows[0]["label"] for file_rows in per_file]
     if len(set(labels)) < len(labels):
         raise AlignfreezeError(f"two CSV files share a label ({', '.join(labels)}); measure with distinct --label values")
     console.print(f"wrote {plot_curves_by_language(rows, out, mode, direction, title)}")
@@ -610,15 +613,14 @@ def grid(
     run_bars: dict[str, tuple[Any, str]] = {}  # run_id -> (rich task id, phase)
 
     def describe(summary) -> str:
-        remaining = summary.total - summary.skipped - summary.done - summary.failed
-        return f"grid: {summary.done} done, {summary.failed} failed, {remaining} remaining"
+        return f"grid: {summary.done} done, {summary.failed} failed, {summary.remaining} remaining"
 
     with progress:
         bar = progress.add_task("grid", total=len(runs), count=f"0/{len(runs)}")
 
         def on_result(result: dict, summary) -> None:
-            finished = summary.skipped + summary.done + summary.failed
-            progress.update(bar, completed=finished, description=describe(summary), count=f"{finished}/{len(runs)}")
+            progress.update(bar, completed=summary.finished, description=describe(summary),
+                            count=f"{summary.finished}/{len(runs)}")  # fmt: skip
             state = "done" if result["status"] == "done" else f"[red]failed[/red]: {result['error']}"
             progress.console.print(f"  {result['run_id']}: {state}", highlight=False)
 
@@ -639,8 +641,7 @@ def grid(
 
         summary = run_grid(runs, out, data_dir, executor, max_parallel, address, resources, retry_failed,
                            progress=False, on_result=on_result, on_status=on_status)  # fmt: skip
-        finished = summary.skipped + summary.done + summary.failed
-        progress.update(bar, completed=finished, description=describe(summary), count=f"{finished}/{len(runs)}")
+        progress.update(bar, completed=summary.finished, description=describe(summary), count=f"{summary.finished}/{len(runs)}")
     console.print(f"{summary.done} run(s) done now, {summary.skipped} already done or failed before, {summary.failed} failed now")
     if summary.failures:
         console.print(f"[red]{len(summary.failures)} failed run(s)[/red] (traceback in runs/<run_id>/error.txt; "

@@ -5,12 +5,14 @@ folder, then rename -- a crash leaves the old version or the new one, never half
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, Sequence
 
 
 def sha256_file(path: str | Path) -> str:
@@ -22,6 +24,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def atomic_write_csv(path: str | Path, rows: Iterable[dict], columns: Sequence[str]) -> Path:
+    """Write ``rows`` (only ``columns``, in that order, with a header) as one atomic CSV."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: r[k] for k in columns} for r in rows)
+    return atomic_write_text(path, buffer.getvalue())
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -21,7 +21,7 @@ from alignfreeze.analysis.retrieval import DIRECTIONS, MODES, AlignmentScores, m
 from alignfreeze.analysis.word_pairs import sample_word_pairs
 from alignfreeze.data.fingerprints import SentenceSet
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.fileio import atomic_write_text
+from alignfreeze.fileio import atomic_write_csv, atomic_write_text
 
 CSV_COLUMNS = ("label", "model", "src_lang", "language", "layer", "mode", "direction", "scoring", "centred", "n_pairs",
                "accuracy")  # fmt: skip
@@ -39,14 +39,6 @@ def score_rows(scores: AlignmentScores, label: str, model: str, csls_k: int, cen
          "accuracy": round(value, 6)}
         for (layer, mode, direction), value in sorted(scores.scores.items())
     ]  # fmt: skip
-
-
-def write_rows_csv(rows: Sequence[dict], path: str | Path) -> Path:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: r[k] for k in CSV_COLUMNS} for r in rows)
-    return atomic_write_text(path, buffer.getvalue())
 
 
 def read_rows_csv(path: str | Path) -> list[dict]:
@@ -113,7 +105,7 @@ def measure_corpora(
         meta["pairs"][sample.pair] = {**scores.stats, "seconds": round(scores.seconds, 2)}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_rows_csv(rows, out_dir / "alignment.csv")
+    atomic_write_csv(out_dir / "alignment.csv", rows, CSV_COLUMNS)
     atomic_write_text(out_dir / "alignment.json", json.dumps(meta, indent=2) + "\n")
     plot_layer_curves(rows, out_dir / "alignment.png", title=f"word retrieval: {label} ({scoring_name(csls_k)}"
                       + (", centred" if center else "") + ")")  # fmt: skip

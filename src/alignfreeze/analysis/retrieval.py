@@ -64,12 +64,6 @@ def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
     return sorted(set(layers))
 
 
-def encoder_layer_count(model) -> int:
-    from alignfreeze.models.layers import num_layers
-
-    return num_layers(model)
-
-
 def word_vectors(
     model,
     tokenizer,
@@ -85,6 +79,7 @@ def word_vectors(
     ``sentences[sentence_of_word[k]][word_index[k]]``, and a mask of the words that kept a
     subword (a word cut off by ``max_length`` has none; its vector is zero)."""
     from alignfreeze.models.layers import first_layers_only
+    from alignfreeze.realign.batches import pad_ids
     from alignfreeze.realign.trainer import encoder_of
 
     encoder = encoder_of(model)
@@ -103,12 +98,7 @@ def word_vectors(
         for start in range(0, len(needed), batch_size):
             batch = needed[start : start + batch_size]
             encoding, mappings = encode_words(tokenizer, [sentences[s] for s in batch], max_length)
-            width = max(len(ids) for ids in encoding["input_ids"])
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for b, row in enumerate(encoding["input_ids"]):
-                ids[b, : len(row)] = torch.tensor(row)
-                mask[b, : len(row)] = 1
+            ids, mask = pad_ids(encoding["input_ids"], pad_id)
             hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
             stacked = torch.stack([hidden[layer] for layer in layers])  # [layers, batch, tokens, hidden]
             rows, positions, targets = [], [], []
@@ -204,10 +194,11 @@ def measure_alignment(
     progress: Callable[[int], None] | None = None,
 ) -> AlignmentScores:
     """Retrieval accuracy of ``sample`` at every requested layer, mode and direction."""
+    from alignfreeze.models.layers import num_layers
     from alignfreeze.realign.trainer import encoder_of
 
     t0 = time.perf_counter()
-    layers = parse_layers(layers, encoder_layer_count(encoder_of(model)))
+    layers = parse_layers(layers, num_layers(encoder_of(model)))
     for d in directions:
         if d not in DIRECTIONS:
             raise AlignfreezeError(f"unknown direction {d!r} (allowed: fwd, bwd)")

@@ -28,7 +28,7 @@ from alignfreeze.analysis.retrieval import measure_alignment
 from alignfreeze.analysis.word_pairs import sample_word_pairs
 from alignfreeze.data.fingerprints import SentenceSet
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.fileio import atomic_write_text
+from alignfreeze.fileio import atomic_write_csv, atomic_write_text
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.config import RealignConfig
 
@@ -55,14 +55,6 @@ def _read(path: Path) -> list[dict]:
     text = path.read_text(encoding="utf-8")
     text = text[: text.rfind("\n") + 1]  # a torn last line (crash mid-write) is dropped
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def _write(path: Path, rows: Sequence[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
-    atomic_write_text(path, buffer.getvalue())
 
 
 def sweep_freeze(
@@ -126,7 +118,7 @@ def sweep_freeze(
             if on_k:
                 on_k(k, result.seconds)
         rows += measure(k)
-        _write(out_dir / "sweep.csv", rows)
+        atomic_write_csv(out_dir / "sweep.csv", rows, COLUMNS)
     return rows
 
 

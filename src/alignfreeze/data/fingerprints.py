@@ -39,8 +39,8 @@ class SentenceSet:
 
     def add_corpus(self, corpus) -> "SentenceSet":
         for pair in corpus.pairs:
-            self.fingerprints.add(sentence_fingerprint(pair.src))
-            self.fingerprints.add(sentence_fingerprint(pair.tgt))
+            self.add(pair.src)
+            self.add(pair.tgt)
         return self
 
     @classmethod

@@ -288,7 +288,8 @@ def validation_message(exc: ValidationError, source: str = "") -> str:
     return f"invalid configuration{f' in {source}' if source else ''}: " + "; ".join(parts)
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+def read_config_mapping(path: str | Path, overrides: list[str] | None = None) -> dict:
+    """The top-level mapping of a YAML config file, with ``--set a.b=value`` overrides applied."""
     from alignfreeze.data.textfile import read_text
 
     try:
@@ -299,6 +300,11 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         raise AlignfreezeError(f"{path}: expected a mapping of settings at the top level")
     for assignment in overrides or []:
         apply_override(data, assignment)
+    return data
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    data = read_config_mapping(path, overrides)
     try:
         experiment = ExperimentConfig(**data)
         experiment.runs()  # validates every expanded run (and its resolved settings)

@@ -26,11 +26,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.experiments.config import ExperimentConfig, MethodSpec, RunConfig, apply_override, validation_message
+from alignfreeze.experiments.config import ExperimentConfig, MethodSpec, RunConfig, read_config_mapping, validation_message
 
 
 def _is_list_type(annotation) -> bool:
@@ -152,15 +151,6 @@ def load_grid(path: str | Path, overrides: list[str] | None = None):
     any run's identity."""
     from alignfreeze.experiments.grid_runner import Resources
 
-    from alignfreeze.data.textfile import read_text
-
-    try:
-        data = yaml.safe_load(read_text(path))
-    except yaml.YAMLError as exc:
-        raise AlignfreezeError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise AlignfreezeError(f"{path}: expected a mapping of settings at the top level")
-    for assignment in overrides or []:
-        apply_override(data, assignment)
+    data = read_config_mapping(path, overrides)
     resources = Resources.parse(data.pop("resources", None))
     return str(data.get("name", Path(path).stem)), expand_grid(data, str(path)), resources

@@ -194,6 +194,15 @@ class GridSummary:
     failed: int = 0
     failures: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def finished(self) -> int:
+        """Runs that need nothing more from this invocation: skipped, done or failed now."""
+        return self.skipped + self.done + self.failed
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.finished
+
 
 def run_grid(
     runs: list[RunConfig],
@@ -235,14 +244,14 @@ def run_grid(
         results = _ray(todo, out_dir, data_dir, resources, max_parallel, address, max_retries)
     else:
         results = _local(todo, out_dir, data_dir, resources, max_parallel, progress, on_status)
-    running = list(todo)
+    running = {run.run_id for run in todo}
     seen: dict[str, float] = {}
     for result in results:
         if result is None:
             if on_status:
                 _poll_progress(out_dir, running, seen, on_status)
             continue
-        running = [r for r in running if r.run_id != result["run_id"]]
+        running.discard(result["run_id"])
         if on_status:
             on_status(result["run_id"], None)
         _record(out_dir, result)
@@ -257,20 +266,20 @@ def run_grid(
     return summary
 
 
-def _poll_progress(out_dir: Path, runs: list[RunConfig], seen: dict[str, float],
+def _poll_progress(out_dir: Path, run_ids: set[str], seen: dict[str, float],
                    on_status: Callable[[str, dict | None], None]) -> None:  # fmt: skip
     """Pass on the progress files of unfinished runs written since the last poll."""
-    for run in runs:
-        path = out_dir / "runs" / run.run_id / PROGRESS_FILE
+    for run_id in sorted(run_ids):
+        path = out_dir / "runs" / run_id / PROGRESS_FILE
         try:
             mtime = path.stat().st_mtime
-            if mtime == seen.get(run.run_id):
+            if mtime == seen.get(run_id):
                 continue
             status = json.loads(path.read_text())
         except (OSError, ValueError):  # not started, finished and cleaned, or being replaced
             continue
-        seen[run.run_id] = mtime
-        on_status(run.run_id, status)
+        seen[run_id] = mtime
+        on_status(run_id, status)
 
 
 #: Seconds per unit of work for e5-small on a 2-core CPU, from the README demo's runs

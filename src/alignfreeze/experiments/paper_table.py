@@ -93,7 +93,7 @@ class TableRow:
 
     @property
     def label(self) -> str:
-        return "baseline" if self.method == "baseline" else f"{self.method}/{self.freeze}/{self.aligner}"
+        return method_label(vars(self))
 
 
 @dataclass

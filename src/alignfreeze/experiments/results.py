@@ -104,7 +104,10 @@ def reconcile(out_dir: Path) -> dict[str, list[dict]]:
         else:
             wanted.extend(rows)
     # Keep the file's order for runs already in it, new ones after.
-    old_header = results.exists() and results.open(encoding="utf-8").readline().strip() != ",".join(COLUMNS)
+    old_header = False
+    if results.exists():
+        with results.open(encoding="utf-8") as f:
+            old_header = f.readline().strip() != ",".join(COLUMNS)
     if torn or old_header or [key(r) for r in existing] != [key(r) for r in wanted]:
         order = {run_id: i for i, run_id in enumerate(dict.fromkeys(r["run_id"] for r in existing))}
         wanted.sort(key=lambda r: order.get(r["run_id"], len(order)))

@@ -77,15 +77,21 @@ def encode_corpus(corpus: AlignedCorpus, tokenizer, max_length: int = 96, word_v
     return out
 
 
-def collate(pairs: Sequence[EncodedPair], pad_id: int, language_pair: str) -> PairBatch:
-    seqs = [p.src_ids for p in pairs] + [p.tgt_ids for p in pairs]
-    n = len(pairs)
-    width = max(len(s) for s in seqs)
-    input_ids = torch.full((2 * n, width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((2 * n, width), dtype=torch.long)
-    for row, s in enumerate(seqs):
+def pad_ids(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)``, right-padded to the longest sequence."""
+    width = max(len(s) for s in sequences)
+    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, s in enumerate(sequences):
         input_ids[row, : len(s)] = torch.tensor(s)
         attention_mask[row, : len(s)] = 1
+    return input_ids, attention_mask
+
+
+def collate(pairs: Sequence[EncodedPair], pad_id: int, language_pair: str) -> PairBatch:
+    n = len(pairs)
+    input_ids, attention_mask = pad_ids([p.src_ids for p in pairs] + [p.tgt_ids for p in pairs], pad_id)
+    width = input_ids.shape[1]
 
     def gather(side: str, row_offset: int):
         token_index, token_word, word_offset, offsets = [], [], 0, []
