@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,13 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     counts = rows_per_run(tmp / "out" / "results.csv")
     assert set(counts) == {r.run_id for r in runs}
     assert len(set(counts.values())) == 1  # every run has all its rows
+    # Without --max-parallel, Ray runs as many tasks as the cluster fits: two at once here.
+    spans = []
+    for run in runs:
+        lines = (tmp / "out" / "runs" / run.run_id / "log.txt").read_text().splitlines()
+        stamp = lambda line: datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")  # noqa: E731
+        spans.append((stamp(lines[0]), stamp(lines[-1])))
+    assert any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1 :]), spans
     # The workers' progress files reached the driver while the runs were going.
     assert any(status and status["desc"] in ("loading model and data", "evaluate") or status and
                status["desc"].startswith(("realign", "fine-tune")) for _, status in statuses)  # fmt: skip

@@ -566,7 +566,8 @@ def grid(
     out: Annotated[Path, typer.Option(help="Output folder: results.csv and runs/<run_id>/.")],
     executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="ray: join this cluster (e.g. auto, or host:6379).")] = None,
-    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Runs at a time (ray: 0 = as many as fit).")] = 1,
+    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="Runs at a time (default: 1 locally; on "
+                                                        "ray as many as the cluster fits, also 0).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs and their estimated cost; run nothing.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run the runs that failed before again.")] = False,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: a.b=value (YAML value).")] = None,

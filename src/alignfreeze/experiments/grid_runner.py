@@ -209,7 +209,7 @@ def run_grid(
     out_dir: str | Path,
     data_dir: str | Path | None = None,
     executor: str = "local",
-    max_parallel: int = 1,
+    max_parallel: int | None = None,
     address: str | None = None,
     resources: Resources | None = None,
     retry_failed: bool = False,
@@ -220,6 +220,8 @@ def run_grid(
 ) -> GridSummary:
     """Run every run of a grid that is not done yet (see the module docstring).
 
+    ``max_parallel``: runs at a time; by default 1 with the local executor and, on Ray, as
+    many as the cluster's resources fit (``0`` says the same explicitly).
     ``on_result(outcome, summary)`` is called as each run finishes; ``on_status(run_id,
     status)`` as a running run moves on (``status``: ``{"desc", "done", "total", "postfix"}``;
     ``None`` once the run has finished)."""
@@ -228,6 +230,9 @@ def run_grid(
 
     if executor not in ("local", "ray"):
         raise AlignfreezeError(f"unknown executor {executor!r} (allowed: local, ray)")
+    if max_parallel is None:
+        # On Ray the tasks' num_cpus/num_gpus already bound what runs at once.
+        max_parallel = 0 if executor == "ray" else 1
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resources = resources or Resources()
