@@ -21,14 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import alternate, machine, save  # noqa: E402
 
 from alignfreeze.data import DataCatalog  # noqa: E402
-from alignfreeze.finetune import get_task  # noqa: E402
+from alignfreeze.finetune import TrainingSettings, get_task  # noqa: E402
 from alignfreeze.models import resolve_model  # noqa: E402
 
 
 def bench_step(rounds: int) -> dict:
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-    from alignfreeze.realign.trainer import make_adamw
+    from alignfreeze.realign.trainer import make_optimizer
 
     torch.set_num_threads(2)
     path = resolve_model("e5-small")
@@ -40,8 +40,8 @@ def bench_step(rounds: int) -> dict:
     model.train()
     features = task.encode([s for s in train if 20 <= len(s.words) <= 30][:32], tok, 96, labels)
     batch = task.collate(features, tok.pad_token_id)
-    opt_bare = make_adamw(model.parameters(), 1e-5, 0.0)
-    opt_ft = make_adamw(model.parameters(), 1e-5, 0.0)
+    opt_bare = make_optimizer(model.parameters(), 1e-5, 0.0)
+    opt_ft = make_optimizer(model.parameters(), 1e-5, 0.0)
     sched = get_linear_schedule_with_warmup(opt_ft, 10, 10_000)
     params = [p for p in model.parameters() if p.requires_grad]
 
@@ -91,7 +91,7 @@ def bench_eval(n: int) -> dict:
     }
     rows = {}
     for name, (lang, split, dataset, max_length, batch_size) in cases.items():
-        task = get_task(name, doc_stride=64) if name == "qa" else get_task(name)
+        task = get_task(name, TrainingSettings(doc_stride=64))
         records = catalog.resolve(name, lang, split, dataset=dataset).load()[: n if name != "qa" else n // 4]
         labels = task.label_list(catalog.resolve(name, "en", "dev" if name != "qa" else "test",
                                                  dataset={"pos": "ewt", "ner": "panx", "nli": "xnli", "qa": "xquad"}[name]).load())  # fmt: skip

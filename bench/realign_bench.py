@@ -44,7 +44,7 @@ def load_e5():
 def bench_step(rounds: int) -> dict:
     from alignfreeze.realign import RealignConfig, RealignmentObjective, frozen
     from alignfreeze.realign.batches import collate, encode_corpus
-    from alignfreeze.realign.trainer import make_adamw
+    from alignfreeze.realign.trainer import make_optimizer
 
     torch.set_num_threads(2)
     catalog = DataCatalog()
@@ -57,8 +57,8 @@ def bench_step(rounds: int) -> dict:
     config = RealignConfig(batch_size=16)
     objective = RealignmentObjective(model, tok, [corpus], config)
 
-    opt_bare = make_adamw(model.parameters(), 2e-5, 0.01)
-    opt_full = make_adamw(list(model.parameters()) + list(objective.head.parameters()), 2e-5, 0.01)
+    opt_bare = make_optimizer(model.parameters(), 2e-5, 0.01)
+    opt_full = make_optimizer(list(model.parameters()) + list(objective.head.parameters()), 2e-5, 0.01)
 
     def bare():
         out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
@@ -73,7 +73,7 @@ def bench_step(rounds: int) -> dict:
 
     def frozen_step(spec: str):
         with frozen(model, spec):
-            opt = make_adamw([p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters()), 2e-5, 0.01)
+            opt = make_optimizer([p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters()), 2e-5, 0.01)
 
         def step():
             with frozen(model, spec):
@@ -113,7 +113,7 @@ def bench_memory(steps: int) -> dict:
     corpora = [dictionary_corpus(catalog, lang) for lang in ("fr", "zh", "ar")]
     model, tok = load_e5()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = realign(model, tok, corpora, RealignConfig(steps=steps, freeze="front"))
+    result = realign(model, tok, corpora, RealignConfig(steps=steps), freeze="front")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {"steps": steps, "freeze": "front", "peak_rss_mib": peak, "rss_after_model_load_mib": rss_before,
            "seconds": result.seconds, "seconds_per_step": result.seconds / steps,

@@ -56,7 +56,8 @@ def experiment_yaml(path: Path, model: Path, methods: list[dict], **extra) -> Pa
         "train": {"language": "en", "split": "train", "dataset": "toy"},
         "eval": [{"language": "en", "split": "test", "dataset": "toy"}],
         "eval_languages": ["fr"], "eval_dataset": "toy",
-        "realignment": {"pairs": [{"pair": "en-fr", "dataset": "un", "split": "dev"}], "steps": 2, "batch_size": 4},
+        "realignment_pairs": [{"pair": "en-fr", "dataset": "un", "split": "dev"}],
+        "realignment": {"steps": 2, "batch_size": 4},
         "training": {"epochs": 1, "batch_size": 8, "micro_batch_size": 4, "learning_rate": 1e-3},
         **extra,
     }  # fmt: skip

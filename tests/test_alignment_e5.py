@@ -26,8 +26,8 @@ def test_front_realignment_leaves_alignment_below_the_boundary_unchanged(e5_smal
     layers = list(range(13))
     before = measure_alignment(model, tok, sample, layers)
     vectors_before, _ = word_vectors(model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, layers)
-    config = RealignConfig(steps=8, batch_size=8, freeze="front+embeddings", learning_rate=1e-4, seed=0)
-    realign(model, tok, [train], config, progress=False)
+    config = RealignConfig(steps=8, batch_size=8, learning_rate=1e-4)
+    realign(model, tok, [train], config, freeze="front+embeddings", seed=0, progress=False)
     after = measure_alignment(model, tok, sample, layers)
     vectors_after, _ = word_vectors(model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, layers)
     # front freezes layers 0-5, whose outputs are hidden states 1-6 (0 is the embeddings).

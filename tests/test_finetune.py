@@ -42,7 +42,7 @@ def test_pos_labels_only_on_first_subwords(xlmr_tokenizer):
 def test_qa_windows_point_at_the_answer(xlmr_tokenizer):
     context = "Alignment matters. " * 20 + "The capital of France is Paris, a large city." + " Filler text." * 20
     example = QaExample("q", "", context, "What is the capital of France?", [QaAnswer("Paris", context.index("Paris"))])
-    task = get_task("qa", doc_stride=16)
+    task = get_task("qa", TrainingSettings(doc_stride=16))
     features = task.encode([example], xlmr_tokenizer, 48, [])
     assert len(features) > 3  # several windows
     hits = [f for f in features if f["start_positions"] > 0]

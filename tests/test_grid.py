@@ -17,7 +17,7 @@ from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
 
 BASE = {
     "model": "e5-small", "task": "pos", "train": {"language": "en", "split": "train"}, "eval_languages": ["fr"],
-    "realignment": {"pairs": [{"pair": "en-fr"}]},
+    "realignment_pairs": [{"pair": "en-fr"}],
 }  # fmt: skip
 
 
@@ -25,11 +25,11 @@ def test_lists_are_axes_and_exclude_drops_partial_matches():
     grid = {**BASE, "task": ["pos", "ner"], "seeds": [0, 1],
             "methods": [{"method": "baseline", "freeze": ["none", "front"]},
                         {"method": "before", "freeze": ["front", "back"], "aligner": ["dictionary", "eflomal"]}],
-            "realignment": {"pairs": [{"pair": "en-fr"}], "steps": [100, 200]},
+            "realignment": {"steps": [100, 200]},
             "exclude": [{"task": "ner", "aligner": "eflomal"}, {"realignment.steps": 100, "freeze": ["back"]}]}  # fmt: skip
     runs = expand_grid(grid)
     assert len({r.run_id for r in runs}) == len(runs)  # no duplicate ids
-    labels = Counter((r.task, r.method, r.freeze, r.aligner, r.realignment.steps) for r in runs)
+    labels = Counter((r.task, r.method, r.freeze, r.aligner_name, r.realignment.steps) for r in runs)
     # baseline: the freeze axis and the realignment axis collapse (a baseline has neither): 2 tasks x 2 seeds
     assert sum(n for (t, m, *_), n in labels.items() if m == "baseline") == 4
     assert ("ner", "before", "front", "eflomal", 200) not in labels

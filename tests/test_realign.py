@@ -32,7 +32,7 @@ def config(**kw) -> RealignConfig:
 def test_front_freezing_keeps_lower_layers_bit_identical(xlmr_tokenizer):
     model = tiny_model(layers=4)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    result = realign(model, xlmr_tokenizer, [corpus()], config(freeze="front"), progress=False)
+    result = realign(model, xlmr_tokenizer, [corpus()], config(), freeze="front", progress=False)
     after = model.state_dict()
     for k in before:
         if k.startswith(("encoder.layer.0.", "encoder.layer.1.")):
@@ -45,9 +45,9 @@ def test_front_freezing_keeps_lower_layers_bit_identical(xlmr_tokenizer):
 
 
 def test_same_seed_same_run_and_loss_decreases(xlmr_tokenizer):
-    runs = [realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15, seed=7), progress=False).losses for _ in range(2)]
+    runs = [realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15), seed=7, progress=False).losses for _ in range(2)]
     assert runs[0] == runs[1]
-    other = realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15, seed=8), progress=False).losses
+    other = realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15), seed=8, progress=False).losses
     assert other != runs[0]
     assert sum(runs[0][-3:]) < sum(runs[0][:3])
 
@@ -106,9 +106,16 @@ def test_empty_and_out_of_range_pairs_files(tmp_path):
 
 
 def test_config_rejects_bad_values():
-    with pytest.raises(ValueError, match="unknown freeze spec"):
-        RealignConfig(freeze="middle")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mode"):
         RealignConfig(mode="medium")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="stpes"):
         RealignConfig(stpes=3)
+    with pytest.raises(ValueError, match="at least 1"):
+        RealignConfig(steps=0)
+    with pytest.raises(ValueError, match="positive"):
+        RealignConfig(learning_rate=0.0)
+    assert RealignConfig(steps="match", learning_rate="match").resolved_learning_rate(3e-5) == 3e-5
+    with pytest.raises(AlignfreezeError, match="unknown freeze spec 'middle'"):
+        realign(tiny_model(), None, [corpus()], config(), freeze="middle", progress=False)
+    with pytest.raises(AlignfreezeError, match="'match' need a fine-tuning run"):
+        realign(tiny_model(), None, [corpus()], config(steps="match"), progress=False)

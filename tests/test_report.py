@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from alignfreeze.cli import app
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.paper_table import holm, paper_table, round1
-from alignfreeze.experiments.reference import convert, map_method
+from alignfreeze.experiments.reference import METHOD_FORMS, ImportSummary, convert, map_method, reference_method
 
 HEADER = ("seed,model,task,method,finetuning_steps,realignment_steps,eval_ar_accuracy,eval_de_accuracy,"
           "final_eval_ar_accuracy,final_eval_fr_accuracy,final_eval_avg_accuracy,final_eval_same_accuracy")  # fmt: skip
@@ -75,28 +75,100 @@ def test_hand_computed_example_through_the_cli(tmp_path):
         assert {"model", "task", "method", "freeze", "aligner", "metric", "mean", "std", "n_down", "n_up", "n_languages",
                 "n_seeds"} <= set(o)  # fmt: skip
     md = runner.invoke(app, ["report", str(tmp_path / "results.csv")]).output
-    assert "| mbert | PoS | before/front/dictionary | accuracy | 72.8 | 2 | 1 |" in md
+    # The released average (each run's own avg column, 0.5 here) sits beside ours.
+    assert "| mbert | PoS | before/front/dictionary | accuracy | 72.8 | 50.0 | 2 | 1 |" in md
     assert "| before/front/dictionary | 3 / 1 |" in md
 
 
-def test_import_maps_names_prefers_final_eval_and_drops_avg(tmp_path):
-    rows = convert(reference_csv(tmp_path / "reference.csv"))
+def test_import_maps_names_prefers_final_eval_and_keeps_avg(tmp_path):
+    summary = ImportSummary()
+    rows = convert(reference_csv(tmp_path / "reference.csv"), summary)
     first = [r for r in rows if r["run_id"] == rows[0]["run_id"]]
-    assert {r["language"]: r["value"] for r in first} == {"ar": 0.60, "de": 0.70, "fr": 0.86, "en": 0.97}
-    assert map_method("before_fastalign") == ("before", "none", "fastalign")
-    assert map_method("before_awesome") == ("before", "none", "awesome")
-    assert map_method("freeze_realign_unfreeze_last_6_dico") == ("before", "back", "dictionary")
-    with pytest.raises(AlignfreezeError, match="unknown reference method 'sideways_dico'"):
-        map_method("sideways_dico")
+    # eval_ar (0.1) loses to final_eval_ar; de has eval_ only; same -> en; avg kept as "avg".
+    assert {r["language"]: r["value"] for r in first} == {"ar": 0.60, "de": 0.70, "fr": 0.86, "en": 0.97, "avg": 0.5}
+    assert (summary.runs, summary.duplicated_cells, summary.differing_cells) == (21, 9, 9)  # 9 mbert pos runs have both ar columns
     bad = tmp_path / "bad.csv"
     bad.write_text("seed,model,task,method,final_eval_ar_accuracy\n1,m,udpos,baseline,61.0\n")
-    with pytest.raises(AlignfreezeError, match=r"bad.csv:2: column final_eval_ar_accuracy: 61.0 is not a fraction"):
+    with pytest.raises(AlignfreezeError, match=r"bad.csv:2:5: column final_eval_ar_accuracy: 61.0 is not a fraction"):
         convert(bad)
+
+
+def test_every_reference_method_name_maps_both_ways():
+    assert map_method("baseline") == ("baseline", "none", "none")
+    assert map_method("before_fastalign") == ("before", "none", "fastalign")
+    assert map_method("during_awesome") == ("during", "none", "awesome")
+    assert map_method("freeze_realign_unfreeze_dico") == ("before", "front", "dictionary")
+    assert map_method("freeze_realign_unfreeze_last_half_awesome") == ("before", "back", "awesome")
+    assert map_method("freeze_realign_unfreeze_last_6_dico") == ("before", "back", "dictionary")
+    assert map_method("during_partial_freeze_front_fastalign") == ("during", "front", "fastalign")
+    assert map_method("during_partial_freeze_back_dico") == ("during", "back", "dictionary")
+    for form in METHOD_FORMS:
+        for aligner in ("dico", "fastalign", "awesome"):
+            name = f"{form}_{aligner}"
+            back = reference_method(*map_method(name))
+            # last_6 is XLM-R's spelling of last_half: both read back as last_half.
+            assert back == name.replace("last_6", "last_half"), name
+    assert reference_method("baseline", "none", "none") == "baseline"
+    assert reference_method("before", "front", "eflomal") is None  # eflomal stands in for FastAlign but is not it
+    assert reference_method("before", "layers:0-3", "dictionary") is None
+    for bad in ("sideways_dico", "before_giza", "freeze_realign_unfreeze_last_4_dico", "during_partial_freeze_middle_dico"):
+        with pytest.raises(ValueError, match="unknown reference method"):
+            map_method(bad)
+
+
+def test_qa_and_ner_files_import_every_metric(tmp_path):
+    qa = tmp_path / "xquad.csv"
+    qa.write_text("seed,model,task,method,finetuning_steps,realignment_steps,distinct_realignment_samples,"
+                  "repeated_realignment_samples,train_loss,realignment_loss,task_loss,eval_ar_em,eval_ar_f1,eval_avg_em,"
+                  "eval_avg_f1,eval_same_em,eval_same_f1\n"
+                  "31,xlm-roberta-base,xquad,before_dico,10,10,5,160,0.5,0,0.5,0.25,0.5,0.25,0.5,0.75,0.875\n")  # fmt: skip
+    rows = convert(qa)
+    got = {(r["language"], r["metric"]): r["value"] for r in rows}
+    assert got == {("ar", "exact_match"): 0.25, ("ar", "f1"): 0.5, ("avg", "exact_match"): 0.25, ("avg", "f1"): 0.5,
+                   ("en", "exact_match"): 0.75, ("en", "f1"): 0.875}  # fmt: skip
+    assert {r["task"] for r in rows} == {"qa"}
+    ner = tmp_path / "wikiann.csv"
+    ner.write_text("seed,model,task,method,final_eval_fr_precision,final_eval_fr_recall,final_eval_fr_f1,final_eval_fr_accuracy\n"
+                   "17,m,wikiann,during_partial_freeze_back_dico,0.8,0.6,0.6857,0.9\n")  # fmt: skip
+    rows = convert(ner)
+    assert sorted((r["metric"], r["value"]) for r in rows) == [("accuracy", 0.9), ("f1", 0.6857), ("precision", 0.8), ("recall", 0.6)]
+    assert {(r["method"], r["freeze"], r["aligner"]) for r in rows} == {("during", "back", "dictionary")}
+
+
+def test_unknown_names_and_columns_stop_with_file_line_column(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("seed,model,task,method,eval_ar_accuracy,wall_clock\n1,m,udpos,baseline,0.5,3\n")
+    with pytest.raises(AlignfreezeError, match=r"r.csv:1:6: unknown column 'wall_clock'"):
+        convert(path)
+    path.write_text("seed,model,task,method,eval_ar_bleu\n1,m,udpos,baseline,0.5\n")
+    with pytest.raises(AlignfreezeError, match=r"r.csv:1:5: column 'eval_ar_bleu': unknown metric 'bleu'"):
+        convert(path)
+    path.write_text("seed,model,task,method,eval_ar_accuracy\n1,m,udpos,baseline,0.5\n1,m,udpos,sideways_dico,0.5\n")
+    with pytest.raises(AlignfreezeError, match=r"r.csv:3:4: unknown reference method 'sideways_dico'"):
+        convert(path)
+    path.write_text("seed,model,task,method,eval_ar_accuracy\n1,m,squad2,baseline,0.5\n")
+    with pytest.raises(AlignfreezeError, match=r"r.csv:2:3: unknown task 'squad2'"):
+        convert(path)
+
+
+def test_rounding_follows_the_notebook():
+    # .1f rounds the binary value half to even: 60.25 is exact in binary (-> 60.2), 77.05 is
+    # stored as 77.0499... (-> 77.0). Decimal half-up reads the repr and gives 60.3 and 77.1.
+    assert (round1(60.25), round1(77.05), round1(60.17)) == (60.2, 77.0, 60.2)
+    assert (round1(60.25, "half_up"), round1(77.05, "half_up")) == (60.3, 77.1)
+    # A case the two rules decide differently: baseline 0.6025 on 3 seeds (std 0), method 0.6031.
+    rows = [{"run_id": f"{m}{s}", "model": "m", "task": "pos", "method": m, "aligner": "dictionary", "freeze": "front",
+             "seed": s, "language": "ar", "metric": "accuracy", "value": v}
+            for m, v in (("baseline", 0.6025), ("before", 0.6031)) for s in range(3)]  # fmt: skip
+    notebook = next(r for r in paper_table(rows)[0] if r.method == "before")
+    half_up = next(r for r in paper_table(rows, rounding="half_up")[0] if r.method == "before")
+    # notebook: baseline 60.25 -> 60.2, method 60.31 -> 60.3 > 60.2 + 0.0: up; half-up: 60.3 vs 60.3: not up.
+    assert (notebook.n_up, half_up.n_up) == (1, 0)
 
 
 def test_significance_counts_use_welch_and_holm():
     assert holm([0.01, 0.04, 0.03, float("nan")])[:3] == pytest.approx([0.03, 0.06, 0.06])
-    assert round1(60.25) == 60.3 and round1(100 * 0.6017) == 60.2
+    assert round1(100 * 0.6017) == 60.2
     rows = []
     for method, shift in (("baseline", 0.0), ("before", 0.05)):
         for seed, noise in enumerate((0.0, 0.002, -0.002, 0.001, -0.001)):

@@ -155,7 +155,7 @@ def test_alignment_is_measured_at_three_stages_on_held_out_sentences(toy):
     analysis = {"alignment": True, "n_pairs": 8, "pairs": [{"pair": "en-fr", "dataset": "un", "split": "test"}]}
     cfg = experiment_yaml(tmp / "align.yaml", model, methods, analysis=analysis)
     experiment = load_experiment(cfg)
-    assert all(r.analysis.exclude_pairs == experiment.realignment.pairs for r in experiment.runs())
+    assert all(r.analysis.exclude_pairs == experiment.realignment_pairs for r in experiment.runs())
     outcomes = run_experiment(experiment, tmp / "out", data_dir=root, progress=False)
     rows = read_results(tmp / "out" / "results.csv")
     alignment = [r for r in rows if r["metric"].startswith("alignment_")]
@@ -197,6 +197,6 @@ def test_default_alignment_pairs_avoid_the_realignment_corpora(toy):
     # The toy catalog has UN dev (used for realignment) and UN test for en-fr.
     assert [(r.pair, r.dataset, r.split) for r in analysis_pairs(run, DataCatalog(root))] == [("en-fr", "un", "test")]
     cfg = experiment_yaml(tmp / "d2.yaml", model, [{"method": "baseline"}], analysis={"alignment": True},
-                          realignment={"pairs": [{"pair": "en-fr", "dataset": "un", "split": "test"}], "steps": 2})  # fmt: skip
+                          realignment_pairs=[{"pair": "en-fr", "dataset": "un", "split": "test"}])  # fmt: skip
     run = load_experiment(cfg).runs()[0]
     assert [(r.pair, r.dataset, r.split) for r in analysis_pairs(run, DataCatalog(root))] == [("en-fr", "un", "dev")]

@@ -31,6 +31,80 @@ _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
 console = Console(width=_WIDTH)
 err_console = Console(stderr=True)
 
+def _metavar(annotation) -> str:
+    """``a|b`` for a Literal, ``INT|match`` for a union, ``FLOAT`` for a type."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "|".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        return "|".join(_metavar(a) for a in args if a is not type(None))
+    return getattr(annotation, "__name__", str(annotation)).upper()
+
+
+def _option_annotation(name: str, field, flag: str):
+    """A typer option for one pydantic field: its flag, help text and default come from the
+    field, and the value (a string, or a bool for flags) is validated by the config class."""
+    default = field.get_default(call_default_factory=True)
+    shown = "null" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
+    help_text = f"{field.description or name.replace('_', ' ')} (default: {shown})"
+    if field.annotation is bool:
+        return Annotated[Optional[bool], typer.Option(f"{flag}/--no-{flag[2:]}", help=help_text, show_default=False)]
+    return Annotated[Optional[str], typer.Option(flag, help=help_text, show_default=False, metavar=_metavar(field.annotation))]
+
+
+def config_options(*configs: tuple[str, type], rename: dict[str, str] | None = None):
+    """Give a command one ``--option`` per field of each config class, and pass the command
+    the built configs: ``@config_options(("realignment", RealignConfig))`` fills the
+    command's ``realignment`` argument with a ``RealignConfig`` made of the options given
+    (defaults for the others). ``rename`` maps a field to another option name where two
+    would clash. A setting and its default are thereby written once, in the config class."""
+    import functools
+    import inspect
+
+    rename = rename or {}
+
+    def decorate(command):
+        signature = inspect.signature(command, eval_str=True)
+        kept = [p for p in signature.parameters.values() if p.name not in {name for name, _ in configs}]
+        fields: dict[str, tuple[str, str]] = {}  # parameter -> (config argument, field)
+        added = []
+        for argument, cls in configs:
+            for name, field in cls.model_fields.items():
+                parameter = rename.get(name, name)
+                fields[parameter] = (argument, name)
+                annotation = _option_annotation(name, field, "--" + parameter.replace("_", "-"))
+                added.append(inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+
+        @functools.wraps(command)
+        def wrapper(**kwargs):
+            from pydantic import ValidationError
+
+            from alignfreeze.experiments.config import validation_message
+
+            values: dict[str, dict] = {argument: {} for argument, _ in configs}
+            for parameter, (argument, name) in fields.items():
+                value = kwargs.pop(parameter, None)
+                if value is not None:
+                    values[argument][name] = value
+            for argument, cls in configs:
+                try:
+                    kwargs[argument] = cls(**values[argument])
+                except ValidationError as exc:
+                    raise AlignfreezeError(validation_message(exc)) from None
+            return command(**kwargs)
+
+        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + added
+        wrapper.__signature__ = signature.replace(parameters=parameters)
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        del wrapper.__wrapped__  # typer must read the new signature, not the command's
+        return wrapper
+
+    return decorate
+
+
 DataDir = Annotated[
     Optional[Path], typer.Option("--data-dir", help="Data root (default: $ALIGNFREEZE_DATA, else ../shared/data).")
 ]
@@ -170,22 +244,28 @@ def align(
     src_file: Annotated[Optional[Path], typer.Option("--src-file", help="Source side, one sentence a line.")] = None,
     tgt_file: Annotated[Optional[Path], typer.Option("--tgt-file", help="Target side, line-aligned with --src-file.")] = None,
     parallel_file: Annotated[Optional[Path], typer.Option("--parallel-file", help="One 'src ||| tgt' file instead.")] = None,
-    dictionary: Annotated[Optional[Path], typer.Option(help="dictionary: a MUSE dictionary file.")] = None,
+    dictionary: Annotated[Optional[Path], typer.Option(help="dictionary: a MUSE file (default: the data catalog's "
+                                                       "<src>-<tgt> dictionary).")] = None,
+    unique_source: Annotated[str, typer.Option("--unique-source", help="dictionary: linked, or any_translation "
+                                               "(the reference's stricter one-to-one rule).")] = "linked",
+    reverse_dictionary: Annotated[str, typer.Option("--reverse-dictionary", help="dictionary: none, file (<tgt>-<src> too) "
+                                                    "or forward_copy (the reference's).")] = "none",
     links: Annotated[Optional[Path], typer.Option(help="pharaoh: links file from an external aligner.")] = None,
     links_one_based: Annotated[bool, typer.Option("--links-one-based", help="pharaoh: indices start at 1.")] = False,
     model: Annotated[str, typer.Option(help="embedding: encoder ('e5-small', hub id or path).")] = "e5-small",
     layer: Annotated[int, typer.Option(help="embedding: hidden state to use (0 = embeddings).")] = 8,
     embedding_method: Annotated[str, typer.Option("--embedding-method", help="embedding: argmax or itermax.")] = "argmax",
     word_vector: Annotated[str, typer.Option("--word-vector", help="embedding: subwords, first or mean.")] = "subwords",
-    one_to_one: Annotated[bool, typer.Option("--one-to-one", help="eflomal: keep one-to-one links only.")] = False,
+    one_to_one: Annotated[bool, typer.Option("--one-to-one", help="Drop every link of a word that has several.")] = False,
     drop_identical: Annotated[bool, typer.Option("--drop-identical", help="Drop links between identical strings.")] = False,
     pretokenized: Annotated[bool, typer.Option("--pretokenized", help="Split on whitespace only; keep tokens.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute even if cached.")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentence pairs.")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Word-align a parallel corpus and write the linked sentence pairs."""
-    from alignfreeze.align import DictionaryAligner, EflomalAligner, EmbeddingAligner, PharaohAligner, align_corpus
-    from alignfreeze.data import read_muse, read_parallel
+    from alignfreeze.align import ALIGNER_CONFIGS, align_with, parse_aligner
+    from alignfreeze.data import DataCatalog, read_parallel
 
     if parallel_file is not None:
         pairs = read_parallel(parallel_file)
@@ -194,23 +274,20 @@ def align(
     else:
         raise AlignfreezeError("give --src-file and --tgt-file, or --parallel-file")
     pairs = pairs[:limit] if limit else pairs
-    if method == "dictionary":
-        if dictionary is None:
-            raise AlignfreezeError("--method dictionary needs --dictionary FILE")
-        aligner = DictionaryAligner(read_muse(dictionary), source=str(dictionary))
-    elif method == "eflomal":
-        aligner = EflomalAligner(one_to_one_filter=one_to_one)
-    elif method == "embedding":
-        aligner = EmbeddingAligner(model, layer, embedding_method, word_vector)
-    elif method == "pharaoh":
-        if links is None:
-            raise AlignfreezeError("--method pharaoh needs --links FILE")
-        aligner = PharaohAligner(links, one_based=links_one_based)
-    else:
-        raise AlignfreezeError(f"unknown alignment method {method!r} (allowed: dictionary, eflomal, embedding, pharaoh)")
+    if method == "pharaoh" and links is None:
+        raise AlignfreezeError("--method pharaoh needs --links FILE")
+    settings = {
+        "dictionary": {"dictionary": dictionary, "unique_source": unique_source, "reverse_dictionary": reverse_dictionary},
+        "eflomal": {},
+        "embedding": {"model": model, "layer": layer, "method": embedding_method, "word_vector": word_vector},
+        "pharaoh": {"links": {f"{src_lang}-{tgt_lang}": links}, "one_based": links_one_based},
+    }
+    if method not in ALIGNER_CONFIGS:
+        raise AlignfreezeError(f"unknown alignment method {method!r} (allowed: {', '.join(ALIGNER_CONFIGS)})")
+    config = parse_aligner({"name": method, "keep_one_to_one": one_to_one, "drop_identical": drop_identical, **settings[method]})
     bar, advance = _progress_bar(f"aligning ({method})", len(pairs))
     with bar:
-        corpus = align_corpus(pairs, aligner, src_lang, tgt_lang, pretokenized, drop_identical, not no_cache, advance)
+        corpus = align_with(config, pairs, src_lang, tgt_lang, DataCatalog(data_dir), model, pretokenized, not no_cache, advance)
     corpus.save(out)
     console.print(
         f"{len(corpus.pairs)} aligned pairs from {corpus.n_sentence_pairs} sentence pairs, "
@@ -247,37 +324,35 @@ def align_eval(
     print(json.dumps(alignment_scores(gold_links, predicted).as_dict(), indent=2))
 
 
+def _realign_options(command):
+    from alignfreeze.data.subwords import TokenizationSettings
+    from alignfreeze.realign import RealignConfig
+
+    return config_options(("realignment", RealignConfig), ("tokenization", TokenizationSettings))(command)
+
+
 @app.command()
+@_realign_options
 def realign(
     pairs: Annotated[list[Path], typer.Option("--pairs", help="Aligned-pairs file(s) from `alignfreeze align`.")],
+    realignment: Any = None,
+    tokenization: Any = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder to save the realigned encoder to.")] = None,
     model: Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")] = "e5-small",
     freeze: Annotated[str, typer.Option(help="none, front, back, layers:A-B, bottom:K, embeddings; join with '+'.")] = "none",
-    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 200,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentence pairs per batch.")] = 16,
-    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 2e-5,
-    mode: Annotated[str, typer.Option(help="strong or weak alignment.")] = "strong",
-    projection: Annotated[str, typer.Option(help="mlp, linear or none.")] = "mlp",
-    layer: Annotated[str, typer.Option(help="top, or penultimate (the reference code's quirk).")] = "top",
-    word_vector: Annotated[str, typer.Option("--word-vector", help="first or mean subword.")] = "first",
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the batch order, the head's initialisation and dropout.")] = 0,
 ) -> None:
-    """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers)."""
-    from pydantic import ValidationError
+    """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers).
 
-    from alignfreeze.experiments.config import validation_message
-    from alignfreeze.realign import RealignConfig, realign_from_config
+    Every realignment setting has an option here (see RealignConfig); the defaults are ours,
+    the reference code's values are in the README's protocol table."""
+    from alignfreeze.realign import realign_files
 
-    try:
-        config = RealignConfig(model=model, pairs=pairs, freeze=freeze, steps=steps, batch_size=batch_size,
-                               learning_rate=learning_rate, mode=mode, projection=projection, layer=layer,
-                               word_vector=word_vector, seed=seed)  # fmt: skip
-    except ValidationError as exc:
-        raise AlignfreezeError(validation_message(exc)) from None
-    result = realign_from_config(config, out)
-    first, last = result.losses[: max(1, len(result.losses) // 10)], result.losses[-max(1, len(result.losses) // 10):]
+    result = realign_files(model, pairs, realignment, freeze, seed, tokenization, out)
+    tenth = max(1, len(result.losses) // 10)
+    first, last = result.losses[:tenth], result.losses[-tenth:]
     console.print(
-        f"realigned {config.model} for {config.steps} steps (freeze {config.freeze}): loss "
+        f"realigned {model} for {len(result.losses)} steps (freeze {freeze}): loss "
         f"{sum(first) / len(first):.3f} (first 10%) -> {sum(last) / len(last):.3f} (last 10%), "
         f"{result.seconds:.0f}s" + (f"; saved to {out}" if out else "")
     )
@@ -429,20 +504,25 @@ def correlate(
     console.print(f"written to {out}/correlation.{{md,csv,json,png}}")
 
 
+def _sweep_options(command):
+    from alignfreeze.realign import RealignConfig
+
+    # --mode is the retrieval measured; the loss's mode becomes --realign-mode.
+    return config_options(("realignment", RealignConfig), rename={"mode": "realign_mode"})(command)
+
+
 @app.command("sweep-freeze")
+@_sweep_options
 def sweep_freeze_cmd(
     realign_pairs: Annotated[list[str], typer.Option("--realign-pairs", help="Realignment data: aligned-pairs files, or "
                                                      "catalog language pairs (en-fr), dictionary-aligned.")],
     eval_pairs: Annotated[list[str], typer.Option("--eval-pairs", help="Alignment test data: aligned-pairs files or "
                                                   "catalog language pairs (held out from the realignment data).")],
     out: Annotated[Path, typer.Option(help="Folder for sweep.csv, sweep.json, sweep.png (resumable).")],
+    realignment: Any = None,
     model: Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")] = "e5-small",
     step: Annotated[int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.")] = 1,
     with_embeddings: Annotated[bool, typer.Option("--with-embeddings", help="Freeze the embeddings too (k >= 0).")] = False,
-    steps: Annotated[int, typer.Option(help="Realignment steps per k.")] = 200,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
-    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 2e-5,
-    realign_mode: Annotated[str, typer.Option("--realign-mode", help="Realignment loss: strong or weak.")] = "strong",
     n_pairs: Annotated[int, typer.Option("--n-pairs", help="Test word pairs per language pair.")] = 1000,
     mode: Annotated[str, typer.Option(help="Retrieval measured: weak or strong.")] = "strong",
     direction: Annotated[str, typer.Option(help="Direction shown in the figure: fwd or bwd.")] = "fwd",
@@ -455,23 +535,16 @@ def sweep_freeze_cmd(
     seed: int = 0,
     data_dir: DataDir = None,
 ) -> None:
-    """Realign with the bottom k layers frozen for every k; map per-layer alignment changes."""
-    from pydantic import ValidationError
+    """Realign with the bottom k layers frozen for every k; map per-layer alignment changes.
 
+    Every realignment setting has an option (the loss's --mode is --realign-mode here)."""
     from alignfreeze.analysis.plots import plot_sweep
     from alignfreeze.analysis.sweep import downstream_experiment, downstream_scores, sweep_freeze, sweep_matrix
     from alignfreeze.analysis.word_pairs import load_pairs_argument
     from alignfreeze.data import DataCatalog
-    from alignfreeze.experiments.config import validation_message
-    from alignfreeze.realign import RealignConfig
 
     if mode not in ("weak", "strong") or direction not in ("fwd", "bwd"):
         raise AlignfreezeError("--mode weak|strong and --direction fwd|bwd")
-    try:
-        config = RealignConfig(model=model, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
-                               mode=realign_mode, seed=seed)  # fmt: skip
-    except ValidationError as exc:
-        raise AlignfreezeError(validation_message(exc)) from None
     catalog = DataCatalog(data_dir)
     train = [load_pairs_argument(spec, catalog, realign_split, realign_dataset) for spec in realign_pairs]
     test = [load_pairs_argument(spec, catalog, eval_split, eval_dataset) for spec in eval_pairs]
@@ -480,7 +553,7 @@ def sweep_freeze_cmd(
         from alignfreeze.experiments import load_experiment
 
         loaded_experiment = load_experiment(experiment)  # fail on a bad config before hours of realignment
-    rows = sweep_freeze(config, train, test, out, step, with_embeddings, n_pairs, mode, seed,
+    rows = sweep_freeze(model, realignment, train, test, out, step, with_embeddings, n_pairs, mode, seed,
                         on_k=lambda k, seconds: console.print(f"  k = {k}: realigned in {seconds:.0f}s"))  # fmt: skip
     ks, layers, delta = sweep_matrix(rows, direction)
     downstream = None
@@ -492,7 +565,7 @@ def sweep_freeze_cmd(
         source = loaded_experiment.train[0].language
         downstream = downstream_scores([r for o in outcomes for r in o.rows], ks, with_embeddings, source)
     figure = plot_sweep(delta, ks, layers, out / "sweep.png", downstream=downstream,
-                        title=f"{model}: {mode} retrieval ({direction}) after {steps} realignment steps, bottom k layers frozen")  # fmt: skip
+                        title=f"{model}: {mode} retrieval ({direction}) after {realignment.steps} realignment steps, bottom k layers frozen")  # fmt: skip
     table = Table("k", *(str(layer) for layer in layers), *(["downstream"] if downstream else []),
                   title="change in retrieval accuracy vs pretrained (points), per hidden state")  # fmt: skip
     for k, row in zip(ks, delta):
@@ -560,6 +633,49 @@ def run(
     console.print(results_table(rows, f"{experiment.name}: {experiment.task} ({experiment.models[0] if len(experiment.models) == 1 else 'all models'})"))
 
 
+def _dry_run(name: str, runs: list, out: Path, catalog) -> None:
+    """List a grid's runs with their steps and estimated cost, and the data they need that
+    is not under the data root (with where it would come from)."""
+    from rich.markup import escape
+
+    from alignfreeze.experiments.grid_runner import estimate_cost, grid_state
+    from alignfreeze.experiments.runner import data_needs
+
+    state = grid_state(out) if out.exists() else None
+    estimates, basis = estimate_cost(runs, catalog, out)
+    table = Table("run_id", "model", "task", "method", "seed", "realign pairs", "realign steps", "fine-tune steps",
+                  "eval examples", "estimate", "state", title=f"{name}: {len(runs)} run(s)")  # fmt: skip
+    total, unknown = 0.0, 0
+    for e in estimates:
+        run = e["run"]
+        status = "done" if state and run.run_id in state.done else "failed" if state and run.run_id in state.failed else "to do"
+        if status != "done":
+            if e["seconds"] is None:
+                unknown += 1
+            else:
+                total += e["seconds"]
+        steps = "?" if e["finetune_steps"] is None else f"{e['finetune_steps']}" + ("" if e["exact_steps"] else " ~")
+        realign = e["realign_steps"]
+        realign_text = "= fine-tune (match)" if realign == "match" else str(realign)
+        if run.realignment.steps == "match" and isinstance(realign, int) and run.method != "baseline":
+            realign_text += " (match)"
+        table.add_row(run.run_id, run.model, run.task, run.label, str(run.seed),
+                      str(len(run.realignment_pairs)) if run.method != "baseline" else "", realign_text, steps,
+                      "?" if e["eval_examples"] is None else str(e["eval_examples"]),
+                      "?" if e["seconds"] is None else f"{e['seconds'] / 60:.1f} min", status)  # fmt: skip
+    console.print(table)
+    console.print("fine-tune steps: exact where the training data and the model's tokenizer are local; '~' estimated "
+                  "from the number of records; '?' training data not local")  # fmt: skip
+    missing = [need for need in data_needs(runs, catalog) if not need.files]
+    if missing:
+        fetch = Table("data", "source", title=f"{len(missing)} data set(s) not under {catalog.root}; a run would read them from:")
+        for need in missing:
+            fetch.add_row(escape(need.what), escape(need.remote or ""))
+        console.print(fetch)
+    console.print(f"estimated cost of the runs to do: {total / 3600:.2f} h of one worker ({basis})"
+                  + (f"; {unknown} run(s) not estimated (data not local)" if unknown else ""))  # fmt: skip
+
+
 @app.command()
 def grid(
     config: Annotated[Path, typer.Argument(help="Grid YAML: an experiment file whose settings may be lists (see README).")],
@@ -579,32 +695,12 @@ def grid(
 
     from alignfreeze.data import DataCatalog
     from alignfreeze.experiments.grid import load_grid
-    from alignfreeze.experiments.grid_runner import estimate_cost, grid_state, run_grid
+    from alignfreeze.experiments.grid_runner import run_grid
 
     transformers.logging.set_verbosity_error()
     name, runs, resources = load_grid(config, overrides)
     if dry_run:
-        catalog = DataCatalog(data_dir)
-        state = grid_state(out) if out.exists() else None
-        estimates, basis = estimate_cost(runs, catalog, out)
-        table = Table("run_id", "model", "task", "method", "seed", "realign steps", "fine-tune steps", "eval examples",
-                      "estimate", "state", title=f"{name}: {len(runs)} run(s)")  # fmt: skip
-        total, unknown = 0.0, 0
-        for e in estimates:
-            run = e["run"]
-            status = "done" if state and run.run_id in state.done else "failed" if state and run.run_id in state.failed else "to do"
-            if status != "done":
-                if e["seconds"] is None:
-                    unknown += 1
-                else:
-                    total += e["seconds"]
-            fmt = lambda v: "?" if v is None else str(v)  # noqa: E731
-            table.add_row(run.run_id, run.model, run.task, run.label, str(run.seed), str(e["realign_steps"]),
-                          fmt(e["finetune_steps"]), fmt(e["eval_examples"]),
-                          "?" if e["seconds"] is None else f"{e['seconds'] / 60:.1f} min", status)  # fmt: skip
-        console.print(table)
-        console.print(f"estimated cost of the runs to do: {total / 3600:.2f} h of one worker ({basis})"
-                      + (f"; {unknown} run(s) use hub data and are not estimated" if unknown else ""))  # fmt: skip
+        _dry_run(name, runs, out, DataCatalog(data_dir))
         return
     console.print(f"[bold]{name}[/bold]: {len(runs)} run(s) -> {out} ({executor} executor)")
     # The grid's bar, and under it one bar per running run (its phase, step and loss), fed
@@ -659,7 +755,10 @@ def report(
     metric: Annotated[Optional[list[str]], typer.Option("--metric", help="task=metric, e.g. ner=f1 (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="md, csv, json or html.")] = "md",
     out: Annotated[Optional[Path], typer.Option(help="Folder for report.<format> (and figures); default: print.")] = None,
-    source_language: Annotated[list[str], typer.Option("--source-language", help="Languages that are not targets.")] = ["en"],  # noqa: B006
+    source_language: Annotated[list[str], typer.Option("--source-language", help="Languages that are not targets "
+                                                       "(repeat; the authors' XNLI counts left out ru too).")] = ["en"],  # noqa: B006
+    rounding: Annotated[str, typer.Option(help="format: the authors' notebook (.1f, half to even on the binary value); "
+                                          "half_up: decimal half up.")] = "format",
     title: Annotated[str, typer.Option(help="HTML title.")] = "alignfreeze report",
 ) -> None:
     """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
@@ -677,7 +776,7 @@ def report(
             raise AlignfreezeError(f"--metric {item!r}: expected task=metric with task pos, ner, nli or qa")
         metrics[task] = name
     rows = _read_results(results)
-    table, totals = paper_table(rows, baseline, metrics, source_language)
+    table, totals = paper_table(rows, baseline, metrics, source_language, rounding=rounding)
     if not any(r.label == baseline for r in table):
         labels = sorted({r.label for r in table})
         raise AlignfreezeError(f"no {baseline!r} rows to compare with (methods found: {', '.join(labels)}); use --baseline")
@@ -697,9 +796,12 @@ def import_reference_cmd(
     """Convert the AlignFreeze paper's result CSVs into alignfreeze's long-format results."""
     from alignfreeze.experiments.reference import import_reference
 
-    rows = import_reference(csv_files, out)
-    runs = {r["run_id"] for r in rows}
-    console.print(f"{len(rows)} rows from {len(runs)} runs -> {out}")
+    rows, summary = import_reference(csv_files, out)
+    console.print(f"{summary.rows} rows from {summary.runs} runs in {len(csv_files)} file(s) -> {out}")
+    if summary.duplicated_cells:
+        same = summary.duplicated_cells - summary.differing_cells
+        console.print(f"eval_ and final_eval_ columns: {summary.duplicated_cells} cells have both, {same} identical"
+                      + (f", {summary.differing_cells} different (final_eval_ kept)" if summary.differing_cells else ""))
 
 
 @app.command()

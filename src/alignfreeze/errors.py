@@ -18,13 +18,16 @@ class AlignfreezeError(Exception):
 class DataFormatError(AlignfreezeError):
     """A data file is missing, empty, undecodable or malformed.
 
-    The message always names the file and, where one applies, the 1-based line number,
-    formatted like a compiler diagnostic: ``path:line: what is wrong``.
+    The message always names the file and, where one applies, the 1-based line number (and
+    column), formatted like a compiler diagnostic: ``path:line[:column]: what is wrong``.
     """
 
-    def __init__(self, path: str | PathLike[str], line: int | None, problem: str):
+    def __init__(self, path: str | PathLike[str], line: int | None, problem: str, column: int | None = None):
         self.path = str(path)
         self.line = line
+        self.column = column
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else self.path
+        if line is not None and column is not None:
+            where += f":{column}"
         super().__init__(f"{where}: {problem}")

@@ -2,9 +2,9 @@
 
 An aligner only turns word lists into 0-based links. :func:`align_corpus` does the rest,
 identically for every aligner: pre-tokenisation (:func:`alignfreeze.data.split_words`),
-optional removal of links between identical strings, a bounds check on every link,
-dropping of sentence pairs with no link, and an on-disk cache keyed by the corpus, the
-aligner and its settings.
+the optional link filters (one-to-one links only, then no link between identical strings,
+in the reference code's order), a bounds check on every link, dropping of sentence pairs
+with no link, and an on-disk cache keyed by the corpus, the aligner and its settings.
 """
 
 from __future__ import annotations
@@ -61,13 +61,18 @@ def align_corpus(
     drop_identical: bool = False,
     use_cache: bool = True,
     progress: Progress | None = None,
+    keep_one_to_one: bool = False,
 ) -> AlignedCorpus:
     """Align a parallel corpus; see the module docstring for the shared steps."""
+    from alignfreeze.align.symmetrize import one_to_one
+
     if not pairs:
         raise AlignfreezeError("no sentence pairs to align")
     src = [split_words(p.src, pretokenized) for p in pairs]
     tgt = [split_words(p.tgt, pretokenized) for p in pairs]
     options = {"pretokenized": pretokenized, "drop_identical": drop_identical}
+    if keep_one_to_one:  # only when on, so that caches written before this filter existed stay valid
+        options["keep_one_to_one"] = True
     path = cache_path(aligner, corpus_key(src, tgt), options) if use_cache else None
     if path is not None and path.is_file():
         try:
@@ -80,7 +85,7 @@ def align_corpus(
     links = aligner.align_words(src, tgt, progress)
     aligned = []
     for index, (s, t, ls) in enumerate(zip(src, tgt, links)):
-        ls = sorted(set(ls))
+        ls = sorted(one_to_one(ls) if keep_one_to_one else set(ls))
         if drop_identical:
             ls = [(i, j) for i, j in ls if s[i] != t[j]]
         if ls:

@@ -5,10 +5,18 @@ For each sentence pair, a link ``(i, j)`` is kept only when all of these hold:
 * the source word ``src[i]`` has exactly one dictionary translation present in the
   target sentence (matching is case-sensitive);
 * that target word occurs exactly once in the target sentence (its position ``j``);
-* exactly one source position maps to that target word (one-to-one).
+* exactly one source position maps to that target word (one-to-one). Which source
+  positions count is ``unique_source``: ``"linked"`` counts the positions that passed the
+  two rules above; ``"any_translation"`` counts every source position whose word the
+  dictionary translates to the target word, as the reference does
+  (``multilingual_eval/datasets/realignment_dataset.py`` lines 187-196), so a link is also
+  refused when another source word *could* translate to the same target word.
 
 Dictionary entries whose source and target are the same string are dropped: they would
-link numbers, names and punctuation, which the references exclude.
+link numbers, names and punctuation, which the references exclude. ``reverse_entries``
+adds entries read from a dictionary of the other direction (``tgt src`` lines): the
+reference reads ``<tgt>-<src>.txt`` that way (``multilingual_eval/data.py`` lines
+283-310).
 
 Text in scripts without spaces is split one character per word
 (:func:`alignfreeze.data.split_words`), while dictionaries hold multi-character words
@@ -52,30 +60,61 @@ def occurrences(words: list[str], vocabulary: set[str] | dict) -> dict[str, list
     return found
 
 
+UNIQUE_SOURCE = ("linked", "any_translation")
+
+
 class DictionaryAligner(WordAligner):
     name = "dictionary"
 
-    def __init__(self, entries: Iterable[DictionaryEntry], source: str = ""):
-        self.translations: dict[str, set[str]] = defaultdict(set)
+    def __init__(
+        self,
+        entries: Iterable[DictionaryEntry],
+        source: str = "",
+        unique_source: str = "linked",
+        reverse_entries: tuple[Iterable[DictionaryEntry], str] | None = None,
+    ):
+        if unique_source not in UNIQUE_SOURCE:
+            raise ValueError(f"unique_source {unique_source!r}: use one of {', '.join(UNIQUE_SOURCE)}")
+        self.translations: dict[str, set[str]] = defaultdict(set)  # source word -> target words
+        self.sources: dict[str, set[str]] = defaultdict(set)  # target word -> source words
         for e in entries:
             if e.src != e.tgt:
                 self.translations[e.src].add(e.tgt)
+                self.sources[e.tgt].add(e.src)
+        self.reverse_source = ""
+        if reverse_entries is not None:
+            reverse, self.reverse_source = reverse_entries
+            for e in reverse:  # a <tgt>-<src> line: e.src is a target-language word
+                if e.src != e.tgt:
+                    self.translations[e.tgt].add(e.src)
+                    self.sources[e.src].add(e.tgt)
         self.source = source
+        self.unique_source = unique_source
         self.n_entries = sum(len(v) for v in self.translations.values())
-        self.target_vocabulary = {t for ts in self.translations.values() for t in ts}
+        self.target_vocabulary = set(self.sources)
 
     def settings(self) -> dict:
-        return {"dictionary": self.source, "entries": self.n_entries}
+        out = {"dictionary": self.source, "entries": self.n_entries}
+        if self.unique_source != "linked":  # only when not the default: earlier caches stay valid
+            out["unique_source"] = self.unique_source
+        if self.reverse_source:
+            out["reverse"] = self.reverse_source
+        return out
 
     def align_sentence(self, src: list[str], tgt: list[str]) -> Links:
         in_target = occurrences(tgt, self.target_vocabulary)
+        in_source = occurrences(src, self.translations)
         chosen: dict[int, str] = {}
-        for word, starts in occurrences(src, self.translations).items():
+        for word, starts in in_source.items():
             present = [t for t in self.translations[word] if t in in_target]
             if len(present) == 1 and len(in_target[present[0]]) == 1:
                 for i in starts:
                     chosen[i] = present[0]
-        sources_per_target = Counter(chosen.values())
+        if self.unique_source == "linked":
+            sources_per_target = Counter(chosen.values())
+        else:
+            sources_per_target = Counter({t: sum(len(in_source[w]) for w in self.sources[t] if w in in_source)
+                                          for t in set(chosen.values())})  # fmt: skip
         return sorted((i, in_target[t][0]) for i, t in chosen.items() if sources_per_target[t] == 1)
 
     def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:

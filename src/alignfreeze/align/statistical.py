@@ -1,8 +1,8 @@
 """Statistical aligner: eflomal (Östling & Tiedemann, 2016), in place of FastAlign.
 
 eflomal is trained on the corpus being aligned, in both directions, and the two
-directional alignments are symmetrised with grow-diag-final-and. A one-to-one filter is
-optional. Installed with the ``aligners`` extra (``pip install eflomal``).
+directional alignments are symmetrised with grow-diag-final-and (the link filters every
+aligner shares, one-to-one included, are applied by :func:`~alignfreeze.align.align_corpus`). Installed with the ``aligners`` extra (``pip install eflomal``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from alignfreeze.align.base import Links, Progress, WordAligner
-from alignfreeze.align.symmetrize import grow_diag_final_and, one_to_one
+from alignfreeze.align.symmetrize import grow_diag_final_and
 from alignfreeze.data.pharaoh import parse_links
 from alignfreeze.errors import AlignfreezeError
 
@@ -20,13 +20,12 @@ from alignfreeze.errors import AlignfreezeError
 class EflomalAligner(WordAligner):
     name = "eflomal"
 
-    def __init__(self, one_to_one_filter: bool = False, model: int = 3, n_samplers: int = 3):
-        self.one_to_one_filter = one_to_one_filter
+    def __init__(self, model: int = 3, n_samplers: int = 3):
         self.model = model
         self.n_samplers = n_samplers
 
     def settings(self) -> dict:
-        return {"one_to_one": self.one_to_one_filter, "model": self.model, "n_samplers": self.n_samplers}
+        return {"model": self.model, "n_samplers": self.n_samplers}
 
     def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
         try:
@@ -50,10 +49,7 @@ class EflomalAligner(WordAligner):
         for row, k in enumerate(kept):
             fwd = parse_links(fwd_lines[row] if row < len(fwd_lines) else "", one_based=False).sure
             rev = parse_links(rev_lines[row] if row < len(rev_lines) else "", one_based=False).sure
-            links = grow_diag_final_and(fwd, rev)
-            if self.one_to_one_filter:
-                links = one_to_one(links)
-            out[k] = sorted(links)
+            out[k] = sorted(grow_diag_final_and(fwd, rev))
         if progress:
             progress(len(src))
         return out

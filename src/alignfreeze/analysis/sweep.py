@@ -58,6 +58,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def sweep_freeze(
+    model_name: str,
     realign_config: RealignConfig,
     realign_corpora: Sequence[AlignedCorpus],
     eval_corpora: Sequence[AlignedCorpus],
@@ -70,7 +71,9 @@ def sweep_freeze(
     progress: bool = True,
     on_k: Callable[[int, float], None] | None = None,
 ) -> list[dict]:
-    """Run (or resume) the sweep into ``out_dir``; return every row of ``sweep.csv``."""
+    """Run (or resume) the sweep into ``out_dir``; return every row of ``sweep.csv``.
+
+    ``seed`` seeds both the realignments and the word-pair samples."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -80,7 +83,7 @@ def sweep_freeze(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"realign": json.loads(realign_config.model_dump_json(exclude={"freeze"})), "step": step,
+    settings = {"model": model_name, "realign": json.loads(realign_config.model_dump_json()), "step": step,
                 "with_embeddings": with_embeddings, "n_pairs": n_pairs, "mode": mode, "seed": seed,
                 "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
                 "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora]}  # fmt: skip
@@ -89,7 +92,7 @@ def sweep_freeze(
         raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
     exclusion = SentenceSet.of(realign_corpora)
     samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in eval_corpora]
-    path = resolve_model(realign_config.model)
+    path = resolve_model(model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path)
     if torch.cuda.is_available():
@@ -113,8 +116,8 @@ def sweep_freeze(
     for k in progress_bar(todo, desc="freeze sweep", disable=not progress):
         if k != PRETRAINED:
             model.load_state_dict(pretrained)
-            config = realign_config.model_copy(update={"freeze": freeze_for(k, with_embeddings)})
-            result = realign(model, tokenizer, realign_corpora, config, progress=progress)
+            result = realign(model, tokenizer, realign_corpora, realign_config, freeze_for(k, with_embeddings), seed,
+                             progress=progress)  # fmt: skip
             if on_k:
                 on_k(k, result.seconds)
         rows += measure(k)

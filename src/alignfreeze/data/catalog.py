@@ -84,11 +84,23 @@ LAYOUTS: tuple[Layout, ...] = (
 
 @dataclass(frozen=True)
 class HubSource:
-    """A Hugging Face dataset reference (``load_dataset(path, name, split=...)``)."""
+    """A Hugging Face dataset reference (``load_dataset(path, name, split=..., revision=...)``)."""
 
     path: str
     name: str | None
     split: str
+    revision: str | None = None
+
+    def describe(self) -> str:
+        return (f"hub:{self.path}" + (f"/{self.name}" if self.name else "") + f"[{self.split}]"
+                + (f"@{self.revision}" if self.revision else ""))  # fmt: skip
+
+
+#: The parquet conversion of the script-based UD dataset (one config per treebank, e.g. en_ewt).
+UD_HUB = ("universal-dependencies/universal_dependencies", "refs/convert/parquet")
+#: Where the AlignFreeze reference downloads its MUSE dictionaries
+#: (``download_resources/muse_dictionaries.sh`` line 12).
+MUSE_URL = "https://dl.fbaipublicfiles.com/arrival/dictionaries/{pair}.txt"
 
 
 @dataclass
@@ -106,7 +118,7 @@ class DataSource:
         if self.files:
             return ", ".join(str(f) for f in self.files)
         assert self.hub is not None
-        return f"hub:{self.hub.path}" + (f"/{self.hub.name}" if self.hub.name else "") + f"[{self.hub.split}]"
+        return self.hub.describe()
 
     def load(self) -> list[Any]:
         """Read the records (see :mod:`alignfreeze.data.records`)."""
@@ -133,8 +145,38 @@ def _readers() -> dict[str, Callable[[Path], list[Any]]]:
 READERS = _readers()
 
 
+def remote_source(kind: str, language: str, split: str, dataset: str | None = None) -> str | None:
+    """Where data that is not under the data root can be had, as a short description
+    (``hub:path/config[split]`` or a URL), or None when alignfreeze knows no source."""
+    if kind == "parallel" and dataset == "opus100":
+        src, tgt = language.split("-")
+        hub_split = {"dev": "validation"}.get(split, split)
+        return f"hub:Helsinki-NLP/opus-100/{'-'.join(sorted((src, tgt)))}[{hub_split}]"
+    if kind == "dictionary" and dataset in (None, "muse") and split == "full":
+        return MUSE_URL.format(pair=language)
+    if kind in TASKS:
+        dataset = _reference_dataset(kind, language, dataset)
+        hub = _hub_source(kind, language, split, dataset) if dataset in HUB_DATASETS or kind == "pos" else None
+        return hub.describe() if hub else None
+    return None
+
+
+def _reference_dataset(task: str, language: str, dataset: str | None) -> str | None:
+    """``dataset: reference`` for pos: the reference code's treebank for ``language``."""
+    if task != "pos" or dataset != "reference":
+        return dataset
+    from alignfreeze.data.ud import REFERENCE_TREEBANKS
+
+    if language not in REFERENCE_TREEBANKS:
+        raise AlignfreezeError(f"the reference code has no UD treebank for {language!r} "
+                               f"(it has: {', '.join(sorted(REFERENCE_TREEBANKS))}); name a treebank as dataset")  # fmt: skip
+    return REFERENCE_TREEBANKS[language]
+
+
 def _hub_source(task: str, language: str, split: str, dataset: str | None = None) -> HubSource | None:
     hub_split = {"dev": "validation"}.get(split, split)
+    if task == "pos" and dataset not in (None, "xtreme"):  # one treebank: the UD parquet conversion
+        return HubSource(UD_HUB[0], f"{language}_{dataset}", hub_split, revision=UD_HUB[1])
     if task == "pos" and language in LANGUAGE_NAMES:
         return HubSource("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", hub_split)
     if task == "ner":
@@ -241,6 +283,7 @@ class DataCatalog:
         if task not in kinds:
             raise AlignfreezeError(f"unknown task {task!r} (allowed: {', '.join(kinds)})")
         split = _SPLIT_ALIASES.get(split, split)
+        dataset = _reference_dataset(task, language, dataset)
         matches = [
             e
             for e in self.entries()
@@ -249,7 +292,8 @@ class DataCatalog:
         if matches:
             files = [f for e in matches for f in e.files]
             return DataSource(task, language, split, files, dataset=dataset or matches[0].dataset)
-        hub = _hub_source(task, language, split, dataset) if allow_hub and dataset in HUB_DATASETS else None
+        hub_eligible = dataset in HUB_DATASETS or task == "pos"
+        hub = _hub_source(task, language, split, dataset) if allow_hub and hub_eligible else None
         if hub is not None:
             return DataSource(task, language, split, hub=hub, dataset=dataset)
         wanted = [str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task]

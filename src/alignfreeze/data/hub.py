@@ -16,11 +16,12 @@ def load_hub_records(task: str, hub) -> list[Any]:
     try:
         from datasets import load_dataset
 
-        ds = load_dataset(hub.path, hub.name, split=hub.split)
+        ds = load_dataset(hub.path, hub.name, split=hub.split, revision=hub.revision)
     except Exception as exc:  # offline, unknown config, ...: one clear line
         raise AlignfreezeError(f"could not load {hub.path}/{hub.name} [{hub.split}] from the hub: {exc}") from None
     if task in ("pos", "ner"):
-        column = "pos_tags" if task == "pos" else "ner_tags"
+        # XTREME's udpos has pos_tags; the UD treebanks' parquet conversion has upos.
+        column = ("upos" if "upos" in ds.features else "pos_tags") if task == "pos" else "ner_tags"
         names = ds.features[column].feature.names
         return [TaggedSentence(list(r["tokens"]), [names[t] for t in r[column]]) for r in ds]
     if task == "nli":

@@ -13,12 +13,20 @@ next piece of the same word. A word that is *only* a boundary piece keeps it. Wo
 
 A word that produced no subword (a stray control character, or one cut off by
 truncation) gets ``first_subword = -1`` and an empty span; callers skip it.
+
+The AlignFreeze reference code instead *removes* lone ``▁`` pieces from the input
+(``multilingual_eval/datasets/label_alignment.py`` lines 59-63 for tagging,
+``realignment_task.py`` lines 279-317 for realignment), so the model never sees them:
+:class:`TokenizationSettings` chooses between the two, and :func:`encode_word_windows`
+applies the choice (and, optionally, the reference's overflow windows for long sentences).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from alignfreeze.errors import AlignfreezeError
 
@@ -66,6 +74,25 @@ def map_words(word_ids: Sequence[int | None], n_words: int, tokens: Sequence[str
     return WordSubwords(list(word_ids), first, spans)
 
 
+def _tokenize(tokenizer, sentences, max_length, pair=None, **kwargs):
+    if not getattr(tokenizer, "is_fast", False):
+        raise AlignfreezeError(
+            f"{type(tokenizer).__name__} is a slow tokenizer; word-to-subword mapping needs a fast "
+            "tokenizer (load it with use_fast=True)"
+        )
+    for sentence in sentences:
+        if isinstance(sentence, str):
+            raise TypeError("encode_words takes lists of words; split sentences first (alignfreeze.data.split_words)")
+    args = (list(map(list, sentences)),) if pair is None else (list(map(list, sentences)), list(map(list, pair)))
+    return tokenizer(
+        *args,
+        is_split_into_words=True,
+        truncation=max_length is not None,
+        max_length=max_length,
+        **kwargs,
+    )
+
+
 def encode_words(
     tokenizer,
     sentences: Sequence[Sequence[str]],
@@ -79,22 +106,7 @@ def encode_words(
     sentence pairs; the mapping then covers the first sequence only. Extra keyword
     arguments go to the tokenizer (``padding``, ``return_tensors``...).
     """
-    if not getattr(tokenizer, "is_fast", False):
-        raise AlignfreezeError(
-            f"{type(tokenizer).__name__} is a slow tokenizer; word-to-subword mapping needs a fast "
-            "tokenizer (load it with use_fast=True)"
-        )
-    for sentence in sentences:
-        if isinstance(sentence, str):
-            raise TypeError("encode_words takes lists of words; split sentences first (alignfreeze.data.split_words)")
-    args = (list(map(list, sentences)),) if pair is None else (list(map(list, sentences)), list(map(list, pair)))
-    encoding = tokenizer(
-        *args,
-        is_split_into_words=True,
-        truncation=max_length is not None,
-        max_length=max_length,
-        **kwargs,
-    )
+    encoding = _tokenize(tokenizer, sentences, max_length, pair, **kwargs)
     mappings = []
     for i, words in enumerate(sentences):
         word_ids = encoding.word_ids(i)
@@ -104,3 +116,59 @@ def encode_words(
         tokens = encoding.tokens(i)
         mappings.append(map_words(word_ids, len(words), tokens))
     return encoding, mappings
+
+
+#: SentencePiece's word-boundary piece, as XLM-R's tokenizer spells it.
+LONE_BOUNDARY_PIECE = "▁"
+
+
+class TokenizationSettings(BaseModel):
+    """How words become model inputs, for the word-level tasks (pos, ner) and realignment."""
+
+    model_config = ConfigDict(extra="forbid")
+    lone_boundary_pieces: Literal["skip", "remove"] = Field(
+        "skip",
+        description="XLM-R's lone '▁' pieces: 'skip' keeps them in the input and gives the word's vector and label to "
+        "its next piece; 'remove' deletes them from the input, as the AlignFreeze reference code does",
+    )
+
+
+@dataclass(slots=True)
+class WordWindow:
+    """One model input built from one sentence (or one window of a long sentence)."""
+
+    sentence: int  # index of the sentence in the input list
+    input_ids: list[int]
+    mapping: WordSubwords  # over all the sentence's words; -1 / empty for words outside this window
+
+
+def encode_word_windows(
+    tokenizer,
+    sentences: Sequence[Sequence[str]],
+    max_length: int,
+    windows: bool = False,
+    lone_boundary_pieces: str = "skip",
+) -> list[WordWindow]:
+    """Tokenise pre-split sentences into model inputs of at most ``max_length`` tokens.
+
+    ``windows=False``: one input per sentence, truncated (words past the end get
+    ``first_subword = -1``). ``windows=True``: a long sentence becomes several inputs, as
+    the tokenizer's overflow splits it (no overlap), in order; a word cut by a window edge
+    has a first subword in each window that holds a piece of it, as in the reference code.
+    ``lone_boundary_pieces="remove"`` deletes lone ``▁`` pieces after tokenisation (so an
+    input may end up shorter than ``max_length``).
+    """
+    if lone_boundary_pieces not in ("skip", "remove"):
+        raise AlignfreezeError(f"lone_boundary_pieces {lone_boundary_pieces!r}: use skip or remove")
+    if not sentences:
+        return []
+    encoding = _tokenize(tokenizer, sentences, max_length, return_overflowing_tokens=windows)
+    origin = encoding["overflow_to_sample_mapping"] if windows else range(len(sentences))
+    out = []
+    for row, sentence in enumerate(origin):
+        ids, word_ids, tokens = list(encoding["input_ids"][row]), encoding.word_ids(row), encoding.tokens(row)
+        if lone_boundary_pieces == "remove":
+            keep = [k for k, token in enumerate(tokens) if token != LONE_BOUNDARY_PIECE]
+            ids, word_ids, tokens = [ids[k] for k in keep], [word_ids[k] for k in keep], [tokens[k] for k in keep]
+        out.append(WordWindow(int(sentence), ids, map_words(word_ids, len(sentences[sentence]), tokens)))
+    return out

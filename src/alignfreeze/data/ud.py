@@ -16,6 +16,17 @@ from alignfreeze.data.records import TaggedSentence
 from alignfreeze.data.textfile import numbered_lines
 from alignfreeze.errors import DataFormatError
 
+#: The one UD treebank per language that the AlignFreeze reference code loads (``udpos``
+#: task, ``multilingual_eval/datasets/xtreme_udpos.py`` lines 20-56), where XTREME's
+#: ``udpos`` concatenates every treebank of a language. ``dataset: reference`` picks these.
+REFERENCE_TREEBANKS = {
+    "en": "ewt", "af": "afribooms", "ar": "padt", "bg": "btb", "ca": "ancora", "cs": "pdt", "da": "ddt", "de": "gsd",
+    "el": "gdt", "es": "gsd", "fa": "perdt", "fi": "pud", "fr": "gsd", "he": "htb", "hi": "hdtb", "hu": "szeged",
+    "it": "isdt", "ja": "gsd", "ko": "gsd", "lv": "lvtb", "lt": "alksnis", "no": "bokmaal", "pl": "pdb", "pt": "gsd",
+    "ro": "rrt", "ru": "gsd", "sk": "snk", "sl": "ssj", "sv": "pud", "ta": "ttb", "th": "pud", "tr": "pud", "uk": "iu",
+    "vi": "vtb", "zh": "gsd",
+}  # fmt: skip
+
 UPOS_TAGS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
     "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X",

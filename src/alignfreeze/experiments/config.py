@@ -5,28 +5,124 @@ A YAML *experiment* file (:class:`ExperimentConfig`) lists models, methods and s
 fully describes one run (one model, task, method, freeze spec, aligner and seed). A run's id
 is a hash of its resolved config, so the same run always gets the same id, and resuming
 skips what is done. Paths to data are not part of a run (``--data-dir`` can move).
+
+Every setting lives once, in the config class of the stage it belongs to: realignment in
+:class:`~alignfreeze.realign.RealignConfig`, aligners in
+:mod:`alignfreeze.align.config`, word inputs in
+:class:`~alignfreeze.data.subwords.TokenizationSettings`, fine-tuning and scoring in
+:mod:`alignfreeze.finetune.config`. A run embeds them.
+
+**Protocols.** ``protocol: reference`` sets every setting on which our defaults differ from
+the AlignFreeze authors' code to the authors' value (:data:`PROTOCOLS`); ``corrected``
+(the default) keeps ours. A protocol is a bundle of settings that sits where it is written:
+in a file, under that file's own settings; on the command line (``--set
+protocol=reference``), over the file's settings and under the ``--set`` options after it.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from alignfreeze.align import METHODS as ALIGNERS
+from alignfreeze.align.config import ALIGNER_CONFIGS, AlignerConfig, aligner_mapping
 from alignfreeze.data.languages import LANGUAGE_NAMES
+from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.finetune.config import TrainingSettings, resolve_training
+from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
+from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec
 
 TASK_NAMES = ("pos", "ner", "nli", "qa")
 METHOD_NAMES = ("baseline", "before", "during", "before+during")
 LANGUAGES = tuple(sorted(LANGUAGE_NAMES))
+#: The AlignFreeze paper's seeds: the first five of ``multilingual_eval/seeds.py`` line 1.
+PAPER_SEEDS = (31, 42, 66, 23, 17)
+
+#: Settings whose reference value differs from ours, per protocol (nested as in a config
+#: file; ``aligner`` values apply to whichever aligner a run uses, where it has the field).
+#: "corrected" is empty: our values are the config classes' defaults. The README's protocol
+#: table cites the reference code for every value.
+PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
+    "corrected": {},
+    "reference": {
+        "realignment": {"steps": MATCH, "batching": "mixed", "optimizer": "adam", "learning_rate": MATCH,
+                        "weight_decay": 0.0, "layer": "penultimate"},
+        "tokenization": {"lone_boundary_pieces": "remove"},
+        "training": {"long_sentences": "windows", "max_grad_norm": None},
+        "evaluation": {"ner_bio_repair": True, "qa_scorer": "reference"},
+        "aligner": {"keep_one_to_one": True, "drop_identical": True, "unique_source": "any_translation",
+                    "reverse_dictionary": "forward_copy"},
+    },
+}  # fmt: skip
+SECTIONS = ("realignment", "tokenization", "training", "evaluation")
+
+
+def _governed() -> dict[str, set[str]]:
+    """Section -> every key some protocol sets (what ``--set protocol=...`` takes over)."""
+    out: dict[str, set[str]] = {}
+    for values in PROTOCOLS.values():
+        for section, settings in values.items():
+            out.setdefault(section, set()).update(settings)
+    return out
+
+
+def _aligner_entries(data: dict) -> list[tuple[Any, Any]]:
+    """``(container, key)`` of every aligner setting in an experiment mapping."""
+    places = [(data, "aligner")] if "aligner" in data else []
+    for method in data.get("methods") or []:
+        if isinstance(method, dict) and method.get("aligner") is not None:
+            places.append((method, "aligner"))
+    return places
+
+
+def apply_protocol(data: dict) -> dict:
+    """``data`` with its protocol's values filled in under the values it sets itself."""
+    name = data.get("protocol", "corrected")
+    if not isinstance(name, str) or name not in PROTOCOLS:
+        return data  # validation reports it
+    values = PROTOCOLS[name]
+    out = dict(data)
+    for section in SECTIONS:
+        if values.get(section):
+            settings = dict(out.get(section) or {})
+            for key, value in values[section].items():
+                settings.setdefault(key, value)
+            out[section] = settings
+    if values.get("aligner"):
+        out.setdefault("aligner", "dictionary")
+        out["methods"] = [dict(m) if isinstance(m, dict) else m for m in out.get("methods") or []]
+        for container, key in _aligner_entries(out):
+            if container[key] in (None, "none"):
+                continue
+            try:
+                mapping = dict(aligner_mapping(container[key]))
+            except ValueError:
+                continue  # validation reports it
+            fields = ALIGNER_CONFIGS[mapping.get("name", "")].model_fields if mapping.get("name") in ALIGNER_CONFIGS else {}
+            for setting, value in values["aligner"].items():
+                if setting in fields:
+                    mapping.setdefault(setting, value)
+            container[key] = mapping
+    return out
+
+
+def _release_governed(data: dict) -> None:
+    """Drop every setting a protocol governs from ``data`` (``--set protocol=X``: the
+    protocol's values replace the file's)."""
+    for section, keys in _governed().items():
+        if section == "aligner":
+            for container, key in _aligner_entries(data):
+                if isinstance(container[key], dict):
+                    container[key] = {k: v for k, v in container[key].items() if k not in keys}
+        elif isinstance(data.get(section), dict):
+            data[section] = {k: v for k, v in data[section].items() if k not in keys}
 
 
 def _check_language(code: str) -> str:
@@ -41,7 +137,11 @@ class DataRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     language: str
     split: str = "test"
-    dataset: str | None = None
+    dataset: str | None = Field(
+        None,
+        description="a dataset or UD treebank name (ewt, pud, xquad, squad...); 'reference' for pos: the treebank the "
+        "reference code loads for this language",
+    )
     limit: int | None = Field(None, ge=1, description="use the first N records only")
     premise_split: Literal["train", "test"] | None = Field(
         None,
@@ -73,22 +173,6 @@ class ParallelRef(BaseModel):
         for p in parts:
             _check_language(p)
         return v
-
-
-class RealignmentSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pairs: list[ParallelRef] = Field(default_factory=list)
-    steps: int = Field(200, ge=1)
-    batch_size: int = Field(16, ge=1)
-    max_length: int = Field(96, ge=8)
-    learning_rate: float = Field(2e-5, gt=0)
-    temperature: float = Field(0.1, gt=0)
-    mode: Literal["strong", "weak"] = "strong"
-    projection: Literal["mlp", "linear", "none"] = "mlp"
-    layer: Literal["top", "penultimate"] = "top"
-    word_vector: Literal["first", "mean"] = "first"
-    embedding_aligner_layer: int = Field(8, ge=0, description="embedding aligner: hidden state used")
-    eflomal_one_to_one: bool = False
 
 
 class AnalysisSettings(BaseModel):
@@ -124,6 +208,26 @@ def _check_model(name: str) -> str:
     return name
 
 
+def _migrate(data: Any) -> Any:
+    """Accept files written before ``realignment_pairs`` left ``realignment`` (where it was
+    ``realignment.pairs``), and ``aligner: none``."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    realignment = data.get("realignment")
+    if isinstance(realignment, dict) and "pairs" in realignment:
+        realignment = dict(realignment)
+        pairs = realignment.pop("pairs")
+        if "realignment_pairs" in data:
+            raise ValueError("give the realignment data once: realignment_pairs (realignment.pairs is the old name)")
+        data["realignment"], data["realignment_pairs"] = realignment, pairs
+    if data.get("aligner") == "none":
+        data["aligner"] = None
+    if isinstance(data.get("aligner"), str):
+        data["aligner"] = aligner_mapping(data["aligner"])
+    return data
+
+
 class RunConfig(BaseModel):
     """One run: everything that determines its results."""
 
@@ -131,16 +235,24 @@ class RunConfig(BaseModel):
     model: str
     task: Literal["pos", "ner", "nli", "qa"]
     method: Literal["baseline", "before", "during", "before+during"]
-    freeze: str = "none"
+    freeze: str = Field(
+        "none",
+        description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
+        "does not reach (the task's still does)",
+    )
     freeze_during_finetuning: bool = False
-    aligner: Literal["dictionary", "eflomal", "embedding", "pharaoh", "none"] = "none"
+    aligner: Optional[AlignerConfig] = None
     seed: int = 0
     train: list[DataRef] = Field(min_length=1, description="training data, concatenated")
     eval: list[DataRef]
-    realignment: RealignmentSettings = Field(default_factory=RealignmentSettings)
+    realignment: RealignConfig = Field(default_factory=RealignConfig)
+    realignment_pairs: list[ParallelRef] = Field(default_factory=list, description="parallel data to align and realign on")
+    tokenization: TokenizationSettings = Field(default_factory=TokenizationSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
+    _migrate = model_validator(mode="before")(classmethod(lambda cls, data: _migrate(data)))
     _model = field_validator("model")(classmethod(lambda cls, v: _check_model(v)))
     _train = field_validator("train", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v))
 
@@ -155,25 +267,34 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
-        uses_realignment = self.method != "baseline"
-        if uses_realignment and self.aligner == "none":
-            raise ValueError(f"method {self.method!r} needs an aligner (allowed: {', '.join(ALIGNERS)})")
-        if uses_realignment and not self.realignment.pairs:
-            raise ValueError(f"method {self.method!r} needs realignment.pairs")
-        if self.aligner == "pharaoh":
-            raise ValueError("the pharaoh aligner needs a links file per pair; align with `alignfreeze align` instead")
+        if self.method != "baseline":
+            if self.aligner is None:
+                raise ValueError(f"method {self.method!r} needs an aligner (allowed: {', '.join(ALIGNER_CONFIGS)})")
+            if not self.realignment_pairs:
+                raise ValueError(f"method {self.method!r} needs realignment_pairs")
+            if self.aligner.name == "pharaoh":
+                missing = [ref.pair for ref in self.realignment_pairs if ref.pair not in self.aligner.links]
+                if missing:
+                    raise ValueError(f"the pharaoh aligner has no links file for {', '.join(missing)}")
         if not self.eval:
             raise ValueError("eval lists no language")
         return self
 
     def resolved(self) -> "RunConfig":
-        """Defaults that depend on the model or task filled in, and the fields that cannot
-        matter for this method normalised (a baseline has no aligner, freeze or realignment)."""
+        """Defaults that depend on the model or task filled in (``learning_rate: match`` made
+        a number), and the fields that cannot matter for this method normalised: a baseline
+        has no aligner, freeze or realignment; a ``during`` run realigns once per fine-tuning
+        step (``steps: match``)."""
         values = self.model_dump()
-        values["training"] = resolve_training(self.training, self.model, self.task).model_dump()
+        training = resolve_training(self.training, self.model, self.task)
+        values["training"] = training.model_dump()
+        if self.realignment.learning_rate == MATCH:
+            values["realignment"]["learning_rate"] = training.learning_rate
+        if self.method == "during":
+            values["realignment"]["steps"] = MATCH
         if self.method == "baseline":
-            values.update(aligner="none", freeze="none", freeze_during_finetuning=False)
-            values["realignment"] = RealignmentSettings().model_dump()
+            values.update(aligner=None, freeze="none", freeze_during_finetuning=False, realignment_pairs=[])
+            values["realignment"] = RealignConfig().model_dump()
         return RunConfig(**values)
 
     @property
@@ -187,19 +308,31 @@ class RunConfig(BaseModel):
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
+    def aligner_name(self) -> str:
+        """The aligner as results name it (``none`` for a baseline)."""
+        return self.aligner.name if self.aligner is not None else "none"
+
+    @property
     def label(self) -> str:
         """Method as shown in tables: ``before/front/dictionary``."""
         if self.method == "baseline":
             return "baseline"
-        return f"{self.method}/{self.freeze}/{self.aligner}"
+        return f"{self.method}/{self.freeze}/{self.aligner_name}"
 
 
 class MethodSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["baseline", "before", "during", "before+during"]
     freeze: str = "none"
-    aligner: Literal["dictionary", "eflomal", "embedding", "pharaoh", "none"] | None = None
+    aligner: Optional[AlignerConfig] = Field(None, description="this method's aligner (default: the experiment's)")
     freeze_during_finetuning: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aligner_by_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("aligner"), str) and data["aligner"] != "none":
+            data = {**data, "aligner": aligner_mapping(data["aligner"])}
+        return data
 
 
 class ExperimentConfig(BaseModel):
@@ -207,10 +340,13 @@ class ExperimentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str = "experiment"
+    protocol: Literal["corrected", "reference"] = Field(
+        "corrected", description="'reference': every setting at the AlignFreeze authors' value (see the README)"
+    )
     models: list[str] = Field(min_length=1)
     task: Literal["pos", "ner", "nli", "qa"]
     methods: list[MethodSpec] = Field(min_length=1)
-    aligner: Literal["dictionary", "eflomal", "embedding", "pharaoh", "none"] = "dictionary"
+    aligner: Optional[AlignerConfig] = Field(default_factory=lambda: aligner_mapping("dictionary"))
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     train: list[DataRef] = Field(min_length=1)
     eval: list[DataRef] = Field(default_factory=list)
@@ -218,57 +354,75 @@ class ExperimentConfig(BaseModel):
     eval_split: str = "test"
     eval_dataset: str | None = None
     eval_limit: int | None = None
-    realignment: RealignmentSettings = Field(default_factory=RealignmentSettings)
+    eval_premise_split: Literal["train", "test"] | None = None
+    realignment: RealignConfig = Field(default_factory=RealignConfig)
+    realignment_pairs: list[ParallelRef] = Field(default_factory=list)
+    tokenization: TokenizationSettings = Field(default_factory=TokenizationSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
     @model_validator(mode="before")
     @classmethod
-    def _single_model(cls, data: Any) -> Any:
+    def _prepare(cls, data: Any) -> Any:
         if isinstance(data, dict) and "model" in data:
             data = dict(data)
             model = data.pop("model")
             data["models"] = model if isinstance(model, list) else [model]
+        if isinstance(data, dict):
+            data = apply_protocol(_migrate(data))
         return data
 
     _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [_check_language(x) for x in v]))
     _train = field_validator("train", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v))
-    eval_premise_split: Literal["train", "test"] | None = None
 
     def runs(self) -> list[RunConfig]:
         evals = list(self.eval) + [
             DataRef(language=lang, split=self.eval_split, dataset=self.eval_dataset, limit=self.eval_limit,
                     premise_split=self.eval_premise_split)
             for lang in self.eval_languages
-        ]
+        ]  # fmt: skip
         out = []
         analysis = self.analysis
         if analysis.alignment:
-            extra = [ref for ref in self.realignment.pairs if ref not in analysis.exclude_pairs]
+            extra = [ref for ref in self.realignment_pairs if ref not in analysis.exclude_pairs]
             analysis = analysis.model_copy(update={"exclude_pairs": list(analysis.exclude_pairs) + extra})
         for model in self.models:
             for spec in self.methods:
                 for seed in self.seeds:
-                    aligner = spec.aligner or (self.aligner if spec.method != "baseline" else "none")
+                    aligner = None if spec.method == "baseline" else (spec.aligner or self.aligner)
                     out.append(RunConfig(
                         model=model, task=self.task, method=spec.method, freeze=spec.freeze, aligner=aligner, seed=seed,
                         freeze_during_finetuning=spec.freeze_during_finetuning, train=self.train, eval=evals,
-                        realignment=self.realignment, training=self.training, analysis=analysis,
+                        realignment=self.realignment, realignment_pairs=self.realignment_pairs,
+                        tokenization=self.tokenization, training=self.training, evaluation=self.evaluation,
+                        analysis=analysis,
                     ).resolved())  # fmt: skip
         return out
 
 
 def apply_override(data: dict, assignment: str) -> None:
-    """Apply ``a.b.c=value`` (value parsed as YAML) to a nested dict/list in place."""
+    """Apply ``a.b.c=value`` (value parsed as YAML) to a nested dict/list in place.
+
+    ``protocol=X`` also drops the settings any protocol governs from ``data``, so that X's
+    values replace the file's (later overrides still apply on top)."""
     if "=" not in assignment:
         raise AlignfreezeError(f"--set {assignment!r}: expected key.path=value")
     path, raw = assignment.split("=", 1)
     keys = path.strip().split(".")
+    if keys == ["protocol"]:
+        migrated = _migrate(data)
+        data.clear()
+        data.update(migrated)
+        _release_governed(data)
     node: Any = data
     for key in keys[:-1]:
         if isinstance(node, list):
             node = node[int(key)]
         else:
+            if key == "aligner" and not isinstance(node.get(key), dict):
+                # `--set aligner.x=...` on an aligner given by name (or the default one)
+                node[key] = dict(aligner_mapping(node.get(key) or "dictionary"))
             node = node.setdefault(key, {})
     value = yaml.safe_load(raw)
     if isinstance(node, list):
@@ -294,6 +448,10 @@ def read_config_mapping(path: str | Path, overrides: list[str] | None = None) ->
 
     try:
         data = yaml.safe_load(read_text(path))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise AlignfreezeError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise AlignfreezeError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

@@ -6,7 +6,7 @@ A grid file is an experiment file (:class:`ExperimentConfig`) where
   ``training.learning_rate``, a method's ``freeze`` or ``aligner`` ... -- may hold a list:
   each list is an axis, and the grid is the cartesian product of all axes;
 * a field that is a list already (``models``, ``methods``, ``seeds``, ``eval_languages``,
-  ``realignment.pairs``, ...) keeps its meaning; give a list of lists to make it an axis
+  ``realignment_pairs``, ...) keeps its meaning; give a list of lists to make it an axis
   (``eval_languages: [[fr, de], [zh]]``);
 * ``resources: {num_cpus: 1, num_gpus: 0}`` is what each run asks of a Ray cluster;
 * ``exclude`` lists partial matches: a run is dropped when every key of one entry equals
@@ -97,6 +97,7 @@ def _flat(run: RunConfig) -> dict:
             out[prefix] = value
 
     walk(run.model_dump(mode="json"), "")
+    out["aligner"] = run.aligner_name  # `aligner: eflomal` matches whatever its settings
     return out
 
 

@@ -315,37 +315,78 @@ def observed_cost(out_dir: Path) -> dict[str, float] | None:
             "finetune_step": statistics.median(finetune), "eval_example": REFERENCE_COST["eval_example"]}  # fmt: skip
 
 
+def _tokenizer(model: str):
+    """The model's tokenizer if it can be had without a download, else None."""
+    from transformers import AutoTokenizer
+
+    from alignfreeze.models import resolve_model
+
+    try:
+        return AutoTokenizer.from_pretrained(resolve_model(model), local_files_only=True)  # a dry run downloads nothing
+    except Exception:  # noqa: BLE001 -- not local, not cached: the count is estimated instead
+        return None
+
+
 def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[dict], str]:
     """Per run: realignment steps, fine-tuning optimiser steps, evaluation examples and
-    estimated seconds; and where the per-unit costs came from."""
+    estimated seconds; and where the per-unit costs came from.
+
+    Fine-tuning steps are exact when the training data is local and the model's tokenizer
+    can be loaded offline (the training features are built as the run builds them), an
+    estimate from the record count otherwise (``exact_steps`` False), and None when the
+    training data is not local. ``realignment.steps: match`` realigns for as many steps."""
     import math
 
-    from alignfreeze.experiments.runner import load_records, resolve_data
+    from alignfreeze.experiments.runner import load_records
+    from alignfreeze.finetune import get_task, total_optimizer_steps
+    from alignfreeze.realign import MATCH
 
-    counts: dict[str, int | None] = {}
+    records: dict[str, list | None] = {}
+    features: dict[str, int | None] = {}
+    tokenizers: dict[str, object] = {}
 
-    def count(task: str, ref) -> int | None:
+    def load(task: str, ref) -> list | None:
         key = f"{task}:{ref.model_dump_json()}"
-        if key not in counts:
-            source = resolve_data(catalog, task, ref)
-            counts[key] = len(load_records(catalog, task, ref)) if source.files else None  # hub data: not downloaded here
-        return counts[key]
+        if key not in records:
+            try:
+                catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=False)
+                records[key] = load_records(catalog, task, ref)
+            except AlignfreezeError:  # not local: nothing is downloaded for a dry run
+                records[key] = None
+        return records[key]
+
+    def n_features(run: RunConfig, train: list) -> int | None:
+        key = json.dumps([run.model, run.task, [r.model_dump(mode="json") for r in run.train],
+                          run.training.model_dump(mode="json"), run.tokenization.model_dump(mode="json")])  # fmt: skip
+        if key not in features:
+            if run.model not in tokenizers:
+                tokenizers[run.model] = _tokenizer(run.model)
+            tokenizer = tokenizers[run.model]
+            task = get_task(run.task, run.training, run.evaluation, run.tokenization, run.train[0].language)
+            features[key] = len(task.encode(train, tokenizer, run.training.max_length, task.label_list(train))) if tokenizer else None
+        return features[key]
 
     cost = observed_cost(out_dir)
     basis = "measured on the runs already in this folder" if cost else "reference: e5-small on 2 CPU cores"
     cost = cost or REFERENCE_COST
     out = []
     for run in runs:
-        n_train = [count(run.task, ref) for ref in run.train]
-        n_eval = [count(run.task, ref) for ref in run.eval]
-        train = None if None in n_train else sum(n_train)
-        examples = None if None in n_eval else sum(n_eval)
-        steps = None if train is None else math.ceil(math.ceil(train / run.training.batch_size) * run.training.epochs)
-        realign = run.realignment.steps if run.method in ("before", "before+during") else 0
+        train_parts = [load(run.task, ref) for ref in run.train]
+        n_eval = [load(run.task, ref) for ref in run.eval]
+        train = None if any(t is None for t in train_parts) else [r for t in train_parts for r in t]
+        examples = None if any(e is None for e in n_eval) else sum(len(e) for e in n_eval)
+        steps, exact = None, False
+        if train is not None:
+            count = n_features(run, train)
+            exact = count is not None
+            steps = total_optimizer_steps(count if exact else len(train), run.training)
+        realign: int | str | None = 0
+        if run.method in ("before", "before+during"):
+            realign = (steps if steps is not None else MATCH) if run.realignment.steps == MATCH else int(run.realignment.steps)
         seconds = None
-        if steps is not None and examples is not None:
+        if steps is not None and examples is not None and isinstance(realign, int):
             joint = 1.0 + (0.5 if run.method in ("during", "before+during") else 0.0)  # one realignment batch per step
             seconds = realign * cost["realign_step"] + steps * cost["finetune_step"] * joint + examples * cost["eval_example"]
-        out.append({"run": run, "realign_steps": realign, "finetune_steps": steps, "eval_examples": examples,
-                    "seconds": seconds})  # fmt: skip
+        out.append({"run": run, "realign_steps": realign, "finetune_steps": steps, "exact_steps": exact,
+                    "eval_examples": examples, "seconds": seconds})  # fmt: skip
     return out, basis

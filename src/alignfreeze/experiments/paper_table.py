@@ -8,8 +8,16 @@ by default):
   deviation (ddof=0) over seeds, x100, each rounded to 0.1; a language counts ↓ when the
   method's rounded mean is strictly below the rounded baseline mean minus the rounded
   baseline standard deviation, and ↑ when strictly above the mean plus the deviation.
+  Rounding follows the authors' table notebook (``scripts/2025_naacl/analysis/tables.ipynb``
+  at commit 471e84d, deleted later; cells 0 and 4): ``np.mean`` and ``np.std`` of the
+  fractions, times 100, printed with ``.1f`` and read back. ``.1f`` rounds the binary value
+  half to even, so 77.25 becomes 77.2 and 77.05 (stored as 77.04999...) 77.0;
+  ``rounding="half_up"`` rounds the decimal half up instead (77.3, 77.1).
   The source language (English, ``en``), in-language rows (``same``) and per-run average
-  rows (``avg``) are not target languages.
+  rows (``avg``) are not target languages. (The notebook also left Russian out of its XNLI
+  counts: pass ``source_languages=("en", "ru")`` to reproduce them.)
+* **Released average**: when the results hold ``avg`` rows (imported reference results),
+  the mean over seeds of each run's own average, x100, beside ours.
 * **Totals**: #↓/#↑ of each method summed over models, per task and over all tasks.
 * **Significance** (beyond the paper): per language, Welch's t-test of the method's seeds
   against the baseline's, Holm-corrected across the languages of the row; significant
@@ -28,6 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.reference import reference_method
 
 PRIMARY = {"pos": "accuracy", "ner": "accuracy", "nli": "accuracy", "qa": "f1"}
 NOT_TARGETS = {"avg", "same"}
@@ -40,9 +49,16 @@ def method_label(row: dict) -> str:
     return f"{row['method']}/{row['freeze']}/{row['aligner']}"
 
 
-def round1(value: float) -> float:
-    """Round half away from zero to one decimal, as a table printed with .1f is read
-    (Python's round() would round 0.25 to 0.2)."""
+ROUNDINGS = ("format", "half_up")
+
+
+def round1(value: float, rounding: str = "format") -> float:
+    """One decimal. ``format``: ``float(f"{value:.1f}")``, the notebook's (half to even on
+    the binary value); ``half_up``: the decimal ``repr`` rounded half away from zero."""
+    if rounding == "format":
+        return float(f"{value:.1f}")
+    if rounding != "half_up":
+        raise AlignfreezeError(f"unknown rounding {rounding!r} (allowed: {', '.join(ROUNDINGS)})")
     from decimal import ROUND_HALF_UP, Decimal
 
     return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
@@ -62,15 +78,20 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 @dataclass
 class LanguageCell:
-    values: list[float]  # x100, one per seed
+    fractions: list[float]  # one per seed, as stored (0..1)
+
+    @property
+    def values(self) -> list[float]:
+        return [100 * v for v in self.fractions]
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.values))
+        """x100, computed as the notebook does: the mean of the fractions, times 100."""
+        return float(np.mean(self.fractions)) * 100
 
     @property
     def std(self) -> float:
-        return float(np.std(self.values, ddof=0))
+        return float(np.std(self.fractions, ddof=0)) * 100
 
 
 @dataclass
@@ -90,6 +111,7 @@ class TableRow:
     sig_down: int | None = None
     sig_up: int | None = None
     languages: dict[str, LanguageCell] = field(default_factory=dict)
+    released_mean: float | None = None  # x100: mean over seeds of the runs' own "avg" rows, when present
 
     @property
     def label(self) -> str:
@@ -120,26 +142,31 @@ def paper_table(
     metrics: dict[str, str] | None = None,
     source_languages: Sequence[str] = ("en",),
     alpha: float = 0.05,
+    rounding: str = "format",
 ) -> tuple[list[TableRow], list[Total]]:
     """The table rows and the totals (see the module docstring)."""
     from scipy.stats import ttest_ind
 
+    round1(0.0, rounding)  # an unknown rounding fails before any work
     metrics = {**PRIMARY, **(metrics or {})}
     skip = set(source_languages) | NOT_TARGETS
     cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     identity: dict[tuple, dict] = {}
     per_seed: dict[tuple, dict[int, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    released: dict[tuple, list[float]] = defaultdict(list)
     for r in _metric_rows(rows, metrics):
+        key = (r["model"], r["task"], method_label(r))
+        if r["language"] == "avg":
+            released[key].append(float(r["value"]))
         if r["language"] in skip:
             continue
-        key = (r["model"], r["task"], method_label(r))
         seed = int(r["seed"])
         if seed in cells[key][r["language"]]:
             raise AlignfreezeError(f"two values for {key[0]}, {key[1]}, {key[2]}, {r['language']}, seed {seed} "
                                    "(the same run in two results files?)")  # fmt: skip
-        value = 100 * float(r["value"])
+        value = float(r["value"])
         cells[key][r["language"]][seed] = value
-        per_seed[key][seed][r["language"]] = value
+        per_seed[key][seed][r["language"]] = 100 * value
         identity[key] = {"method": r["method"], "freeze": r["freeze"], "aligner": r["aligner"], "metric": r["metric"]}
     if not cells:
         raise AlignfreezeError("no result rows with the tasks' metrics on a target language "
@@ -152,7 +179,8 @@ def paper_table(
         row = TableRow(model, task, identity[key]["method"], identity[key]["freeze"], identity[key]["aligner"],
                        identity[key]["metric"], float(np.mean([c.mean for c in languages.values()])),
                        float(np.std(seed_averages, ddof=0)), len(languages),
-                       max(len(c.values) for c in languages.values()), languages=languages)  # fmt: skip
+                       max(len(c.values) for c in languages.values()), languages=languages,
+                       released_mean=float(np.mean(released[key])) * 100 if released.get(key) else None)  # fmt: skip
         base = cells.get((model, task, baseline))
         if base is not None and label != baseline:
             down = up = 0
@@ -161,7 +189,7 @@ def paper_table(
                 if lang not in base:
                     continue
                 ref = LanguageCell(list(base[lang].values()))
-                m, bm, bs = round1(cell.mean), round1(ref.mean), round1(ref.std)
+                m, bm, bs = round1(cell.mean, rounding), round1(ref.mean, rounding), round1(ref.std, rounding)
                 down += m < bm - bs
                 up += m > bm + bs
                 if len(cell.values) >= 2 and len(ref.values) >= 2 and (np.ptp(cell.values) > 0 or np.ptp(ref.values) > 0):
@@ -197,6 +225,8 @@ def table_json(table: Sequence[TableRow], totals: Sequence[Total]) -> list[dict]
                     "metric": r.metric, "mean": round(r.mean, 4), "std": round(r.std, 4), "n_down": r.n_down,
                     "n_up": r.n_up, "n_languages": r.n_languages, "n_seeds": r.n_seeds,
                     "n_significant_down": r.sig_down, "n_significant_up": r.sig_up,
+                    "released_mean": None if r.released_mean is None else round(r.released_mean, 4),
+                    "reference_method": reference_method(r.method, r.freeze, r.aligner),
                     "languages": {lang: {"mean": round(c.mean, 4), "std": round(c.std, 4), "n": len(c.values)}
                                   for lang, c in r.languages.items()}})  # fmt: skip
     for t in totals:

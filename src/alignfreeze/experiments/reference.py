@@ -1,17 +1,26 @@
 """``alignfreeze import-reference``: the AlignFreeze paper's released result CSVs, converted
 to our long format so that published numbers and new runs share one report.
 
-Input: one row per run, with ``seed, model, task, method`` and metric columns
-``eval_<lang>_<metric>`` and ``final_eval_<lang>_<metric>`` (``<lang>`` a two-letter code,
-``same`` for English in-language, ``avg`` for the run's average; xquad has ``eval_``
-columns only). Other columns (steps, learning rates...) are ignored.
+The authors released one CSV per model and task (``scripts/2025_naacl/results/`` in
+posos-tech/multilingual-alignment-and-transfer, 12 files, 435 runs): one row per run with
+``seed, model, task, method``, four bookkeeping columns of realignment and fine-tuning
+counts, three loss columns, and metric columns ``eval_<lang>_<metric>`` and
+``final_eval_<lang>_<metric>``.
 
-* ``final_eval_`` is preferred and ``eval_`` is the fallback, per language and metric.
-* ``same`` becomes ``en`` (unless the row also has ``en``, which then wins); ``avg`` is
-  dropped: it is not a language, and the report computes its own average.
-* Tasks: ``udpos`` -> ``pos``, ``wikiann``/``panx`` -> ``ner``, ``xnli`` -> ``nli``,
-  ``xquad`` -> ``qa``; methods: see :data:`METHODS` and :func:`map_method`.
-* Values must be fractions (0..1); anything else is refused with the file, line and column.
+* **Metrics:** ``accuracy``, ``f1``, ``precision``, ``recall`` and ``em`` (our
+  ``exact_match``). ``final_eval_`` (the final model) is preferred and ``eval_`` is the
+  fallback, per language and metric; in the released files the two are identical wherever
+  both exist, and :func:`convert` counts the cells where they differ.
+* **Languages:** ``<lang>`` is an ISO code; ``same`` (the training language, English)
+  becomes ``en`` unless the row also has ``en``; ``avg`` (the run's own unweighted average
+  over its evaluation languages) is kept as language ``avg``, which the report never counts
+  as a target language but shows as the released average.
+* **Tasks:** ``udpos`` -> ``pos``, ``wikiann``/``panx`` -> ``ner``, ``xnli`` -> ``nli``,
+  ``xquad`` -> ``qa``. **Methods:** :data:`METHOD_FORMS` (and :func:`reference_method`
+  maps back).
+* The bookkeeping and loss columns (:data:`BOOKKEEPING`) are not results and are not
+  imported. Any other column, any unknown method, task or metric, and any value that is
+  not a fraction stops the import with ``file:line:column``.
 """
 
 from __future__ import annotations
@@ -23,84 +32,148 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from alignfreeze.errors import AlignfreezeError, DataFormatError
+from alignfreeze.errors import DataFormatError
 
 TASKS = {"udpos": "pos", "pos": "pos", "wikiann": "ner", "panx": "ner", "pan-x": "ner", "ner": "ner", "xnli": "nli",
          "nli": "nli", "xquad": "qa", "qa": "qa"}  # fmt: skip
+#: Reference aligner names -> the aligner column of our results. FastAlign and AWESOME-align
+#: keep their names: our eflomal and embedding aligners stand in for them but are not them.
 ALIGNERS = {"dico": "dictionary", "fastalign": "fastalign", "awesome": "awesome"}
-COLUMN = re.compile(r"^(?P<prefix>final_eval|eval)_(?P<lang>[a-z]{2}|same|avg)_(?P<metric>[a-z_]+)$")
-METRICS = ("accuracy", "f1", "precision", "recall", "exact_match")
+METRICS = {"accuracy": "accuracy", "f1": "f1", "precision": "precision", "recall": "recall", "em": "exact_match"}
+COLUMN = re.compile(r"^(?P<prefix>final_eval|eval)_(?P<lang>[a-z]{2,3}|same|avg)_(?P<metric>[a-z0-9_]+)$")
+#: Columns of the released files that are not results (counts and losses of the run).
+BOOKKEEPING = ("finetuning_steps", "realignment_steps", "distinct_realignment_samples", "repeated_realignment_samples",
+               "train_loss", "realignment_loss", "task_loss")  # fmt: skip
+IDENTITY = ("seed", "model", "task", "method")
+
+#: Every method name of the released files, as ``<form>_<aligner>``: form -> (method, freeze).
+#: ``freeze_realign_unfreeze*`` realign before fine-tuning with half the layers frozen
+#: (``multilingual_eval/training/training_loops.py`` lines 357-438: the lower half, or the
+#: upper half -- ``last_half``, and ``last_6`` in the XLM-R PoS file, XLM-R's upper 6 of 12);
+#: ``during_partial_freeze_{front,back}`` realign during fine-tuning with the realignment
+#: gradient kept out of the lower/upper half (lines 720-762).
+METHOD_FORMS: dict[str, tuple[str, str]] = {
+    "before": ("before", "none"),
+    "during": ("during", "none"),
+    "freeze_realign_unfreeze": ("before", "front"),
+    "freeze_realign_unfreeze_last_half": ("before", "back"),
+    "freeze_realign_unfreeze_last_6": ("before", "back"),
+    "during_partial_freeze_front": ("during", "front"),
+    "during_partial_freeze_back": ("during", "back"),
+}
 
 
 def map_method(name: str) -> tuple[str, str, str]:
-    """Reference method name -> ``(method, freeze, aligner)``.
-
-    ``baseline``; ``before_<aligner>`` (dico, fastalign, awesome); ``during_<aligner>``;
-    ``freeze_realign_unfreeze_<aligner>`` = before with ``front``;
-    ``freeze_realign_unfreeze_last_half_<aligner>`` or ``..._last_<n>_<aligner>`` = before
-    with ``back``."""
+    """Reference method name -> ``(method, freeze, aligner)`` (see :data:`METHOD_FORMS`)."""
     if name == "baseline":
         return "baseline", "none", "none"
-    found = re.fullmatch(r"(before|during|freeze_realign_unfreeze(?P<back>_last_half|_last_\d+)?)_(?P<aligner>[a-z]+)", name)
-    if not found or found.group("aligner") not in ALIGNERS:
-        raise AlignfreezeError(f"unknown reference method {name!r} (known: baseline, before_<aligner>, during_<aligner>, "
-                               "freeze_realign_unfreeze[_last_half|_last_N]_<aligner>; aligners: dico, fastalign, awesome)")  # fmt: skip
-    aligner = ALIGNERS[found.group("aligner")]
-    if name.startswith("before"):
-        return "before", "none", aligner
-    if name.startswith("during"):
-        return "during", "none", aligner
-    return "before", "back" if found.group("back") else "front", aligner
+    form, _, aligner = name.rpartition("_")
+    if form not in METHOD_FORMS or aligner not in ALIGNERS:
+        known = ", ".join(f"{f}_<aligner>" for f in METHOD_FORMS)
+        raise ValueError(f"unknown reference method {name!r} (known: baseline, {known}; aligners: {', '.join(ALIGNERS)})")
+    method, freeze = METHOD_FORMS[form]
+    return method, freeze, ALIGNERS[aligner]
 
 
-def convert(path: str | Path) -> list[dict]:
+def reference_method(method: str, freeze: str, aligner: str) -> str | None:
+    """Our ``(method, freeze, aligner)`` -> the reference's method name, or None when the
+    reference has no such strategy (our eflomal and embedding aligners included)."""
+    if method == "baseline":
+        return "baseline"
+    names = {v: k for k, v in ALIGNERS.items()}
+    forms = {value: form for form, value in METHOD_FORMS.items() if form != "freeze_realign_unfreeze_last_6"}
+    if aligner not in names or (method, freeze) not in forms:
+        return None
+    return f"{forms[(method, freeze)]}_{names[aligner]}"
+
+
+class ImportSummary:
+    """What :func:`convert` read: runs, rows, and the ``eval_``/``final_eval_`` cells."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.rows = 0
+        self.duplicated_cells = 0  # eval_ cells that also have a final_eval_ value
+        self.differing_cells = 0  # ... whose values differ (final_eval_ is kept)
+
+
+def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict]:
     """Long-format rows (``alignfreeze.experiments.results.COLUMNS``) of one reference CSV."""
     from alignfreeze.data.textfile import read_text
 
+    summary = summary if summary is not None else ImportSummary()
     text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    required = {"seed", "model", "task", "method"}
-    missing = required - set(reader.fieldnames or [])
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise DataFormatError(path, None, "empty file")
+    missing = [c for c in IDENTITY if c not in header]
     if missing:
-        raise DataFormatError(path, 1, f"missing column(s) {', '.join(sorted(missing))} (a reference results CSV has "
+        raise DataFormatError(path, 1, f"missing column(s) {', '.join(missing)} (a reference results CSV has "
                                        "seed, model, task, method and eval_/final_eval_ columns)")  # fmt: skip
-    metric_columns = {}
-    for name in reader.fieldnames or []:
+    metric_columns: dict[int, tuple[str, str, str]] = {}
+    for index, name in enumerate(header):
+        if name in IDENTITY or name in BOOKKEEPING:
+            continue
         found = COLUMN.match(name)
-        if found and found.group("metric") in METRICS:
-            metric_columns[name] = (found.group("prefix"), found.group("lang"), found.group("metric"))
+        if not found:
+            raise DataFormatError(path, 1, f"unknown column {name!r} (known: {', '.join(IDENTITY + BOOKKEEPING)}, "
+                                           "eval_<lang>_<metric>, final_eval_<lang>_<metric>)", index + 1)  # fmt: skip
+        if found.group("metric") not in METRICS:
+            raise DataFormatError(path, 1, f"column {name!r}: unknown metric {found.group('metric')!r} "
+                                           f"(known: {', '.join(METRICS)})", index + 1)  # fmt: skip
+        metric_columns[index] = (found.group("prefix"), found.group("lang"), METRICS[found.group("metric")])
     if not metric_columns:
         raise DataFormatError(path, 1, "no eval_<lang>_<metric> or final_eval_<lang>_<metric> column")
+    position = {name: header.index(name) for name in IDENTITY}
     rows = []
     for line, record in enumerate(reader, start=2):
-        task_name = (record["task"] or "").strip().lower()
+        if not record:
+            continue
+        if len(record) != len(header):
+            raise DataFormatError(path, line, f"{len(record)} fields where the header has {len(header)}")
+
+        def field(name: str) -> str:
+            return record[position[name]].strip()
+
+        task_name = field("task").lower()
         if task_name not in TASKS:
-            raise DataFormatError(path, line, f"unknown task {record['task']!r} (known: {', '.join(sorted(TASKS))})")
+            raise DataFormatError(path, line, f"unknown task {field('task')!r} (known: {', '.join(sorted(TASKS))})",
+                                  position["task"] + 1)  # fmt: skip
         task = TASKS[task_name]
         try:
-            method, freeze, aligner = map_method(record["method"].strip())
-            seed = int(float(record["seed"]))
-        except (AlignfreezeError, ValueError) as exc:
-            raise DataFormatError(path, line, str(exc)) from None
+            method, freeze, aligner = map_method(field("method"))
+        except ValueError as exc:
+            raise DataFormatError(path, line, str(exc), position["method"] + 1) from None
+        try:
+            seed = int(float(field("seed")))
+        except ValueError:
+            raise DataFormatError(path, line, f"seed {field('seed')!r} is not a number", position["seed"] + 1) from None
         values: dict[tuple[str, str], tuple[str, float]] = {}  # (lang, metric) -> (prefix, value)
-        for column, (prefix, lang, metric) in metric_columns.items():
-            raw = (record.get(column) or "").strip()
-            if not raw or lang == "avg":
+        for index, (prefix, lang, metric) in metric_columns.items():
+            raw = record[index].strip()
+            if not raw:
                 continue
             try:
                 value = float(raw)
             except ValueError:
-                raise DataFormatError(path, line, f"column {column}: {raw!r} is not a number") from None
+                raise DataFormatError(path, line, f"column {header[index]}: {raw!r} is not a number", index + 1) from None
             if not 0.0 <= value <= 1.0:
-                raise DataFormatError(path, line, f"column {column}: {value} is not a fraction in 0..1")
+                raise DataFormatError(path, line, f"column {header[index]}: {value} is not a fraction in 0..1", index + 1)
             key = (lang, metric)
-            if key not in values or (prefix == "final_eval" and values[key][0] == "eval"):
+            if key in values:
+                summary.duplicated_cells += 1
+                summary.differing_cells += values[key][1] != value
+                if prefix == "final_eval":
+                    values[key] = (prefix, value)
+            else:
                 values[key] = (prefix, value)
-        model = record["model"].strip()
-        run_id = "ref-" + hashlib.sha256(f"{Path(path).name}:{line}:{model}:{task}:{record['method']}:{seed}".encode()).hexdigest()[:10]
+        model = field("model")
+        run_id = "ref-" + hashlib.sha256(f"{Path(path).name}:{line}:{model}:{task}:{field('method')}:{seed}".encode()).hexdigest()[:10]
+        summary.runs += 1
         for (lang, metric), (_, value) in sorted(values.items()):
             if lang == "same":
-                if (("en", metric) in values):
+                if ("en", metric) in values:
                     continue
                 lang = "en"
             rows.append({"run_id": run_id, "model": model, "task": task, "method": method, "aligner": aligner,
@@ -108,14 +181,16 @@ def convert(path: str | Path) -> list[dict]:
                          "value": value})  # fmt: skip
     if not rows:
         raise DataFormatError(path, None, "no result values in the file")
+    summary.rows += len(rows)
     return rows
 
 
-def import_reference(paths: Sequence[str | Path], out: str | Path) -> list[dict]:
+def import_reference(paths: Sequence[str | Path], out: str | Path) -> tuple[list[dict], ImportSummary]:
     """Convert every file and write one results CSV (atomically)."""
     from alignfreeze.experiments.results import rows_to_csv
     from alignfreeze.fileio import atomic_write_text
 
-    rows = [row for path in paths for row in convert(path)]
+    summary = ImportSummary()
+    rows = [row for path in paths for row in convert(path, summary)]
     atomic_write_text(out, rows_to_csv(rows, header=True))
-    return rows
+    return rows, summary

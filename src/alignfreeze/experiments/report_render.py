@@ -29,11 +29,18 @@ def _count(value) -> str:
     return "–" if value is None else str(value)
 
 
+def _has_released(table: Sequence[TableRow]) -> bool:
+    return any(r.released_mean is not None for r in table)
+
+
 def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
-    lines = ["| model | task | method | metric | Average | #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    released = _has_released(table)
+    extra_head, extra_rule = (" released avg |", "---:|") if released else ("", "")
+    lines = [f"| model | task | method | metric | Average |{extra_head} #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds |",
+             f"|---|---|---|---|---:|{extra_rule}---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in table:
-        lines.append(f"| {r.model} | {TASK_NAMES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} | "
+        extra = f" {_fmt(r.released_mean)} |" if released else ""
+        lines.append(f"| {r.model} | {TASK_NAMES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} |{extra} "
                      f"{_count(r.n_down)} | {_count(r.n_up)} | {_count(r.sig_down)} | {_count(r.sig_up)} | "
                      f"{r.n_languages} | {r.n_seeds} |")  # fmt: skip
     if totals:
@@ -47,15 +54,19 @@ def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
         for m in methods:
             cells = [f"{by[(t, m)].n_down} / {by[(t, m)].n_up}" if (t, m) in by else "" for t in tasks]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines += ["", "Average: mean over target languages of the mean over seeds, x100. #↓/#↑: languages where the "
-              "rounded mean is below/above the rounded baseline mean minus/plus its rounded standard deviation "
-              "(ddof=0). sig.: Welch t-test against the baseline per language, Holm-corrected, p < 0.05."]  # fmt: skip
+    lines += ["", "Average: mean over target languages of the mean over seeds, x100"
+              + (" (released avg: the mean over seeds of each released run's own average)" if released else "")
+              + ". #↓/#↑: languages where the rounded mean is below/above the rounded baseline mean minus/plus its "
+              "rounded standard deviation (ddof=0). sig.: Welch t-test against the baseline per language, "
+              "Holm-corrected, p < 0.05."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
 def render_csv(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     fields = ["model", "task", "method", "freeze", "aligner", "metric", "mean", "std", "n_down", "n_up",
               "n_significant_down", "n_significant_up", "n_languages", "n_seeds"]  # fmt: skip
+    if _has_released(table):
+        fields.insert(7, "released_mean")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -184,13 +195,16 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
 
 def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     esc = html.escape
-    out = ["<table><thead><tr><th>model</th><th>task</th><th>method</th><th>metric</th><th>Average</th><th>#↓</th>"
+    released = _has_released(table)
+    out = ["<table><thead><tr><th>model</th><th>task</th><th>method</th><th>metric</th><th>Average</th>"
+           + ("<th>released avg</th>" if released else "") + "<th>#↓</th>"
            "<th>#↑</th><th>sig. ↓</th><th>sig. ↑</th><th>languages</th><th>seeds</th></tr></thead><tbody>"]  # fmt: skip
     for r in table:
+        extra = f"<td class='num'>{_fmt(r.released_mean)}</td>" if released else ""
         down = f'<td class="down">{r.n_down}</td>' if r.n_down else f"<td>{_count(r.n_down)}</td>"
         up = f'<td class="up">{r.n_up}</td>' if r.n_up else f"<td>{_count(r.n_up)}</td>"
         out.append(f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_NAMES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
-                   f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{down}{up}<td>{_count(r.sig_down)}</td>"
+                   f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{extra}{down}{up}<td>{_count(r.sig_down)}</td>"
                    f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td></tr>")  # fmt: skip
     out.append("</tbody></table>")
     if totals:

@@ -89,6 +89,50 @@ def check_model_available(name: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class DataNeed:
+    """One data set a run reads: where it is (``files``), or where it could be had (``remote``)."""
+
+    kind: str  # a task, "parallel" or "dictionary"
+    language: str  # "en" for tasks, "en-fr" for pairs
+    split: str
+    dataset: str | None
+    files: tuple[Path, ...] = ()
+    remote: str | None = None
+
+    @property
+    def what(self) -> str:
+        return f"{self.kind} {self.language} {self.dataset or ''}:{self.split}".replace(" :", " ")
+
+
+def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
+    """Every data set the runs read, found under the data root or not (then with the
+    source it could be fetched from, when alignfreeze knows one). Nothing is downloaded."""
+    from alignfreeze.data.catalog import remote_source
+
+    wanted: dict[tuple, None] = {}
+    for run in runs:
+        for ref in [*run.train, *run.eval]:
+            wanted[(run.task, ref.language, ref.split, ref.dataset)] = None
+        if run.method != "baseline":
+            for ref in run.realignment_pairs:
+                wanted[("parallel", ref.pair, ref.split, ref.dataset)] = None
+                for kind, pair in aligner_files(run, ref.pair):
+                    wanted[(kind, pair, "full", None)] = None
+    needs = []
+    for kind, language, split, dataset in wanted:
+        try:
+            files = tuple(catalog.resolve(kind, language, split, dataset=dataset, allow_hub=False).files)
+            needs.append(DataNeed(kind, language, split, dataset, files))
+        except AlignfreezeError as exc:
+            try:
+                remote = remote_source(kind, language, split, dataset)
+            except AlignfreezeError:
+                remote = None
+            needs.append(DataNeed(kind, language, split, dataset, remote=remote or f"no known source ({exc})"))
+    return needs
+
+
 def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
     """Resolve every model, data set and dictionary the runs need, before any training."""
     for run in runs:
@@ -98,10 +142,14 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
         for ref in run.eval:
             resolve_data(catalog, run.task, ref)
         if run.method != "baseline":
-            for ref in run.realignment.pairs:
+            for ref in run.realignment_pairs:
                 catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
-                if run.aligner == "dictionary":
-                    catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
+                for kind, pair in aligner_files(run, ref.pair):
+                    catalog.resolve(kind, pair, "full", allow_hub=False)
+            if run.aligner is not None and run.aligner.name == "pharaoh":
+                for pair, path in run.aligner.links.items():
+                    if not Path(path).is_file():
+                        raise AlignfreezeError(f"pharaoh aligner: links file for {pair} not found: {path}")
         if run.analysis.alignment:
             sources = analysis_pairs(run, catalog)
             for ref in [*sources, *run.analysis.exclude_pairs]:
@@ -113,25 +161,26 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
                     raise AlignfreezeError(f"alignment analysis (analysis.pairs): {exc}") from None
 
 
+def aligner_files(run: RunConfig, pair: str) -> list[tuple[str, str]]:
+    """``(kind, language pair)`` of the catalog files the run's aligner needs for ``pair``."""
+    aligner = run.aligner
+    if aligner is None or aligner.name != "dictionary" or aligner.dictionary is not None:
+        return []
+    src, tgt = pair.split("-")
+    return [("dictionary", pair)] + ([("dictionary", f"{tgt}-{src}")] if aligner.reverse_dictionary == "file" else [])
+
+
 def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCorpus]:
-    from alignfreeze.align import DictionaryAligner, EflomalAligner, EmbeddingAligner, align_corpus
-    from alignfreeze.data import read_muse
+    from alignfreeze.align import align_with
 
     corpora = []
-    for ref in run.realignment.pairs:
+    for ref in run.realignment_pairs:
         src_lang, tgt_lang = ref.pair.split("-")
         pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
         pairs = pairs[: ref.limit] if ref.limit else pairs
-        if run.aligner == "dictionary":
-            path = catalog.resolve("dictionary", ref.pair, "full", allow_hub=False).files[0]
-            aligner = DictionaryAligner(read_muse(path), source=path.name)
-        elif run.aligner == "eflomal":
-            aligner = EflomalAligner(one_to_one_filter=run.realignment.eflomal_one_to_one)
-        else:
-            aligner = EmbeddingAligner(run.model, layer=run.realignment.embedding_aligner_layer)
-        corpus = align_corpus(pairs, aligner, src_lang, tgt_lang)
+        corpus = align_with(run.aligner, pairs, src_lang, tgt_lang, catalog, run.model)
         log.info("realignment data %s %s:%s: %d aligned pairs from %d (%d links, %s)", ref.pair, ref.dataset or "", ref.split,
-                 len(corpus.pairs), corpus.n_sentence_pairs, corpus.n_links, run.aligner)  # fmt: skip
+                 len(corpus.pairs), corpus.n_sentence_pairs, corpus.n_links, run.aligner_name)  # fmt: skip
         corpora.append(corpus)
     return corpora
 
@@ -146,7 +195,7 @@ def analysis_pairs(run: RunConfig, catalog: DataCatalog | None = None) -> list:
         return list(run.analysis.pairs)
     source = run.train[0].language
     targets = dict.fromkeys(ref.language for ref in run.eval if ref.language != source)
-    used = [*run.analysis.exclude_pairs, *run.realignment.pairs]
+    used = [*run.analysis.exclude_pairs, *run.realignment_pairs]
     refs = []
     for target in targets:
         pair = f"{source}-{target}"
@@ -170,7 +219,7 @@ def alignment_samples(run: RunConfig, catalog: DataCatalog) -> list:
     from alignfreeze.data.words import split_words
 
     exclusion = SentenceSet()
-    for ref in [*run.analysis.exclude_pairs, *run.realignment.pairs]:
+    for ref in [*run.analysis.exclude_pairs, *run.realignment_pairs]:
         pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
         for p in pairs[: ref.limit] if ref.limit else pairs:
             exclusion.add(split_words(p.src))
@@ -192,7 +241,7 @@ class RunOutcome:
 
 def _rows(run: RunConfig, language: str, metrics: dict[str, float], stage: str = "finetuned") -> list[dict]:
     return [
-        {"run_id": run.run_id, "model": run.model, "task": run.task, "method": run.method, "aligner": run.aligner,
+        {"run_id": run.run_id, "model": run.model, "task": run.task, "method": run.method, "aligner": run.aligner_name,
          "freeze": run.freeze, "seed": run.seed, "language": language, "stage": stage, "metric": metric,
          "value": round(float(value), 6)}
         for metric, value in metrics.items()
@@ -226,9 +275,9 @@ def execute_run(
     import torch
     from transformers import AutoTokenizer, set_seed
 
-    from alignfreeze.finetune import finetune, get_task
+    from alignfreeze.finetune import finetune, get_task, total_optimizer_steps
     from alignfreeze.models import resolve_model
-    from alignfreeze.realign import RealignConfig, RealignmentObjective, frozen, realign
+    from alignfreeze.realign import MATCH, FreezeSpec, RealignmentObjective, frozen, frozen_parameters, realign
     from alignfreeze.realign.trainer import encoder_of
 
     run_dir = out_dir / "runs" / run.run_id
@@ -242,7 +291,7 @@ def execute_run(
     try:
         log.info("run %s: %s %s %s seed %d", run.run_id, run.model, run.task, run.label, run.seed)
         report("loading model and data")
-        task = get_task(run.task, doc_stride=run.training.doc_stride) if run.task == "qa" else get_task(run.task)
+        task = get_task(run.task, run.training, run.evaluation, run.tokenization, source_language=run.train[0].language)
         train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
         log.info("training on %d examples (%s)", len(train), ", ".join(f"{r.language}:{r.dataset or ''}:{r.split}" for r in run.train))
         path = resolve_model(run.model)
@@ -252,10 +301,9 @@ def execute_run(
         model = task.load_model(path, labels)
         if torch.cuda.is_available():
             model.to("cuda")
-        realign_config = RealignConfig(
-            model=run.model, freeze=run.freeze, seed=run.seed,
-            **run.realignment.model_dump(exclude={"pairs", "embedding_aligner_layer", "eflomal_one_to_one"}),
-        )  # fmt: skip
+        # Features first: `realignment.steps: match` realigns for as many steps as fine-tuning takes.
+        features = task.encode(train, tokenizer, run.training.max_length, labels)
+        finetune_steps = total_optimizer_steps(len(features), run.training)
         corpora = realignment_corpora(run, catalog) if run.method != "baseline" else []
         samples = alignment_samples(run, catalog) if run.analysis.alignment else []
         alignment_rows: list[dict] = []
@@ -264,19 +312,25 @@ def execute_run(
             alignment_rows += measure_stage(run, model, tokenizer, samples, "initial", alignment_diagnostics)
         realign_stats: dict[str, Any] = {}
         if run.method in ("before", "before+during"):
-            result = realign(model, tokenizer, corpora, realign_config, progress)
-            realign_stats = {"losses": result.losses, "seconds": result.seconds, "frozen_parameters": result.frozen_parameters}
+            steps = finetune_steps if run.realignment.steps == MATCH else int(run.realignment.steps)
+            result = realign(model, tokenizer, corpora, run.realignment, run.freeze, run.seed, run.tokenization, steps=steps,
+                             learning_rate=run.realignment.resolved_learning_rate(run.training.learning_rate),
+                             progress=progress)  # fmt: skip
+            realign_stats = {"losses": result.losses, "seconds": result.seconds, "frozen_parameters": result.frozen_parameters,
+                             "steps": steps, "pairs_per_language": result.pairs_per_language}  # fmt: skip
             log.info("realigned %d steps in %.0fs: loss %.3f -> %.3f", len(result.losses), result.seconds,
                      result.losses[0], result.losses[-1])  # fmt: skip
             if samples:
                 alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
-        objective = None
+        objective, realignment_frozen = None, []
         if run.method in ("during", "before+during"):
-            objective = RealignmentObjective(model, tokenizer, corpora, realign_config)
-        features = task.encode(train, tokenizer, run.training.max_length, labels)
+            objective = RealignmentObjective(model, tokenizer, corpora, run.realignment, run.seed, run.tokenization)
+            # "during" with a freeze spec: the realignment gradient never reaches those layers.
+            realignment_frozen = frozen_parameters(encoder_of(model), FreezeSpec.parse(run.freeze))
         keep_frozen = run.freeze if run.freeze_during_finetuning else "none"
         with frozen(encoder_of(model), keep_frozen):
-            ft = finetune(model, tokenizer, task, features, run.training, run.seed, objective, progress)
+            ft = finetune(model, tokenizer, task, features, run.training, run.seed, objective, progress,
+                          realignment_frozen=realignment_frozen)  # fmt: skip
         log.info("fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f", ft.optimizer_steps,
                  ft.warmup_steps, ft.seconds, ft.losses[0], ft.losses[-1])  # fmt: skip
         if samples:
@@ -301,7 +355,7 @@ def execute_run(
         seconds = time.perf_counter() - t0
         metrics = {"run_id": run.run_id, "label": run.label, "rows": rows, "diagnostics": diagnostics, "labels": labels,
                    "finetune": {"losses": ft.losses, "optimizer_steps": ft.optimizer_steps, "warmup_steps": ft.warmup_steps,
-                                "seconds": ft.seconds},
+                                "seconds": ft.seconds, "features": len(features)},
                    "realign": realign_stats, "seconds": seconds}  # fmt: skip
         atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if append_results:

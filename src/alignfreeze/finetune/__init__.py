@@ -1,7 +1,10 @@
 """Fine-tuning on English (optionally with joint realignment) for the four tasks."""
 
-from alignfreeze.finetune.config import TrainingSettings, resolve_training
+from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
 from alignfreeze.finetune.tasks import TASKS, Scores, Task, get_task
-from alignfreeze.finetune.trainer import FinetuneResult, finetune
+from alignfreeze.finetune.trainer import FinetuneResult, finetune, total_optimizer_steps
 
-__all__ = ["TASKS", "FinetuneResult", "Scores", "Task", "TrainingSettings", "finetune", "get_task", "resolve_training"]
+__all__ = [
+    "TASKS", "EvaluationSettings", "FinetuneResult", "Scores", "Task", "TrainingSettings", "finetune", "get_task",
+    "resolve_training", "total_optimizer_steps",
+]  # fmt: skip

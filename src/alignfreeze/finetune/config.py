@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 #: The paper configuration.
@@ -23,10 +25,34 @@ class TrainingSettings(BaseModel):
     eval_batch_size: int = Field(64, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, le=1, description="of optimiser steps")
     weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float | None = Field(1.0, gt=0)
+    max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping; null: none (the reference code clips nothing)")
     max_steps: int | None = Field(None, ge=1, description="cap on optimiser steps (smoke tests)")
     group_by_length: bool = True
     doc_stride: int = Field(32, ge=1, description="qa: overlap between context windows, in tokens")
+    long_sentences: Literal["truncate", "windows"] = Field(
+        "truncate",
+        description="pos/ner sentences longer than max_length (eval_max_length when evaluating): 'truncate' cuts them "
+        "(cut words are not trained on, and are scored as wrong); 'windows' splits them into consecutive windows that "
+        "are trained on and scored as sequences of their own, as the reference code does",
+    )
+
+
+class EvaluationSettings(BaseModel):
+    """How predictions are scored (beyond the lengths and batch sizes in TrainingSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ner_bio_repair: bool = Field(
+        False,
+        description="ner: repair predicted BIO sequences before scoring (an I- tag after O becomes B-, a run takes the "
+        "type of its last I- tag), as the reference code does",
+    )
+    qa_scorer: Literal["squad", "reference"] = Field(
+        "squad",
+        description="qa: 'squad' = best span over windows by start+end logits, SQuAD v1.1 EM/F1 (max over gold answers) "
+        "after MLQA-style normalisation per language; 'reference' = the reference code's: question-answering pipeline "
+        "decoding (384-token windows, stride 128, answers of at most 15 tokens widened to whole words) and its own "
+        "EM/F1 (first gold answer, English-only normalisation, set-based F1, raw EM outside the training language)",
+    )
 
 
 def resolve_training(settings: TrainingSettings, model: str, task: str) -> TrainingSettings:

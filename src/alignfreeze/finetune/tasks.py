@@ -2,9 +2,12 @@
 head and its metrics.
 
 * ``pos`` / ``ner`` (token classification): a word's label goes on its first subword
-  (:func:`alignfreeze.data.encode_words`); other subwords get -100. Predictions are read at
-  first subwords. Words cut off by the evaluation length are scored as wrong (``O`` for
-  NER) and counted, so every method is scored on the same words.
+  (:func:`alignfreeze.data.encode_word_windows`, lone ``▁`` pieces skipped or removed per
+  the run's tokenization settings); other subwords get -100. Predictions are read at first
+  subwords. With ``long_sentences: truncate``, words cut off by the length limit are not
+  trained on, and are scored as wrong (``O`` for NER) and counted, so every method is
+  scored on the same words. With ``windows`` (the reference code's way), a long sentence
+  is split into consecutive windows, each trained on and scored as a sequence of its own.
 * ``nli``: premise/hypothesis pair classification into ``entailment``, ``neutral``,
   ``contradiction``.
 * ``qa``: extractive QA. Question + context windows of ``max_length`` with a stride
@@ -28,10 +31,11 @@ from typing import Any, Sequence
 import torch
 
 from alignfreeze.data.records import NLI_LABELS, NliExample, QaExample, TaggedSentence
-from alignfreeze.data.subwords import encode_words
+from alignfreeze.data.subwords import TokenizationSettings, encode_word_windows
 from alignfreeze.data.ud import UPOS_TAGS
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.evaluate.metrics import accuracy, ner_scores, qa_scores
+from alignfreeze.evaluate.metrics import accuracy, ner_scores, qa_scores, reference_qa_scores
+from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings
 
 IGNORE = -100
 
@@ -53,9 +57,25 @@ def _pad(sequences: Sequence[Sequence[int]], value: int) -> torch.Tensor:
 
 
 class Task(ABC):
+    """A task's preprocessing, head and scoring, under the run's settings: ``training``
+    (lengths, long sentences, QA stride), ``evaluation`` (scorers), ``tokenization`` (lone
+    ``▁`` pieces) and the ``source_language`` it is trained on."""
+
     name: str
     primary_metric: str
     metrics: tuple[str, ...]
+
+    def __init__(
+        self,
+        training: TrainingSettings | None = None,
+        evaluation: EvaluationSettings | None = None,
+        tokenization: TokenizationSettings | None = None,
+        source_language: str = "en",
+    ):
+        self.training = training or TrainingSettings()
+        self.evaluation = evaluation or EvaluationSettings()
+        self.tokenization = tokenization or TokenizationSettings()
+        self.source_language = source_language
 
     def label_list(self, train: Sequence[Any]) -> list[str]:
         return []
@@ -100,45 +120,61 @@ class TaggingTask(Task):
             path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
         )
 
+    def _windows(self, tokenizer, sentences, max_length: int):
+        return encode_word_windows(tokenizer, sentences, max_length, windows=self.training.long_sentences == "windows",
+                                   lone_boundary_pieces=self.tokenization.lone_boundary_pieces)  # fmt: skip
+
     def encode(self, records: Sequence[TaggedSentence], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         index = {label: i for i, label in enumerate(labels)}
         features = []
         for start in range(0, len(records), 1000):
             chunk = records[start : start + 1000]
-            enc, maps = encode_words(tokenizer, [r.words for r in chunk], max_length=max_length)
-            for k, (record, mp) in enumerate(zip(chunk, maps)):
-                ids = enc["input_ids"][k]
-                tags = [IGNORE] * len(ids)
-                for w, pos in enumerate(mp.first_subword):
+            for window in self._windows(tokenizer, [r.words for r in chunk], max_length):
+                record = chunk[window.sentence]
+                tags = [IGNORE] * len(window.input_ids)
+                for w, pos in enumerate(window.mapping.first_subword):
                     if pos >= 0:
                         tags[pos] = index.get(record.tags[w], IGNORE)
-                features.append({"input_ids": ids, "labels": tags})
+                features.append({"input_ids": window.input_ids, "labels": tags})
         return features
 
     def predict(self, model, tokenizer, records: Sequence[TaggedSentence], max_length: int, batch_size: int,
-                labels: list[str], fallback: str) -> tuple[list[list[str]], int]:  # fmt: skip
-        """Predicted tag per word, and how many words were cut off by ``max_length``."""
+                labels: list[str], fallback: str) -> tuple[list[list[str]], list[list[str]], int]:  # fmt: skip
+        """Scored sequences ``(gold, predicted)`` and how many words were cut off.
+
+        ``truncate``: one sequence per sentence; a word cut off by ``max_length`` is
+        predicted as ``fallback`` (and counted). ``windows``: one sequence per window, made
+        of the words whose first subword (in that window) is scored."""
         model.eval()
-        order = sorted(range(len(records)), key=lambda i: len(records[i].words))
-        predictions: list[list[str]] = [[] for _ in records]
-        truncated = 0
+        windows = self._windows(tokenizer, [r.words for r in records], max_length)
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k].input_ids))
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        best: list[list[int]] = [[] for _ in windows]
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                enc, maps = encode_words(tokenizer, [records[i].words for i in idx], max_length=max_length,
-                                         padding=True, return_tensors="pt")  # fmt: skip
-                enc = {k: v.to(_device(model)) for k, v in enc.items()}
-                best = model(**enc).logits.argmax(-1).cpu()
-                for row, (i, mp) in enumerate(zip(idx, maps)):
-                    tags = []
-                    for pos in mp.first_subword:
-                        if pos < 0:
-                            truncated += 1
-                            tags.append(fallback)
-                        else:
-                            tags.append(labels[int(best[row, pos])])
-                    predictions[i] = tags
-        return predictions, truncated
+                ids = _pad([windows[k].input_ids for k in idx], pad_id)
+                mask = _pad([[1] * len(windows[k].input_ids) for k in idx], 0)
+                logits = model(input_ids=ids.to(_device(model)), attention_mask=mask.to(_device(model))).logits
+                for row, k in enumerate(idx):
+                    best[k] = logits[row].argmax(-1).tolist()
+        gold_sequences, predicted_sequences, truncated = [], [], 0
+        split = self.training.long_sentences == "windows"
+        for window, predicted in zip(windows, best):
+            record = records[window.sentence]
+            gold, tags = [], []
+            for w, pos in enumerate(window.mapping.first_subword):
+                if pos >= 0:
+                    gold.append(record.tags[w])
+                    tags.append(labels[predicted[pos]])
+                elif not split:
+                    truncated += 1
+                    gold.append(record.tags[w])
+                    tags.append(fallback)
+            if gold or not split:
+                gold_sequences.append(gold)
+                predicted_sequences.append(tags)
+        return gold_sequences, predicted_sequences, truncated
 
     def _unseen(self, records: Sequence[TaggedSentence], labels: list[str]) -> dict[str, Any]:
         known = set(labels)
@@ -156,11 +192,12 @@ class PosTask(TaggingTask):
         return sorted(set(UPOS_TAGS) | {t for s in train for t in s.tags})
 
     def evaluate(self, model, tokenizer, records, language, max_length, batch_size, labels) -> Scores:
-        predicted, truncated = self.predict(model, tokenizer, records, max_length, batch_size, labels, fallback="")
-        gold = [t for r in records for t in r.tags]
+        gold, predicted, truncated = self.predict(model, tokenizer, records, max_length, batch_size, labels, fallback="")
+        flat_gold = [t for g in gold for t in g]
         flat = [t for p in predicted for t in p]
-        return Scores({"accuracy": accuracy(gold, flat)},
-                      {"words": len(gold), "truncated_words": truncated, **self._unseen(records, labels)})  # fmt: skip
+        return Scores({"accuracy": accuracy(flat_gold, flat)},
+                      {"words": len(flat_gold), "sequences": len(gold), "truncated_words": truncated,
+                       **self._unseen(records, labels)})  # fmt: skip
 
 
 class NerTask(TaggingTask):
@@ -169,10 +206,11 @@ class NerTask(TaggingTask):
     metrics = ("f1", "precision", "recall", "accuracy")
 
     def evaluate(self, model, tokenizer, records, language, max_length, batch_size, labels) -> Scores:
-        predicted, truncated = self.predict(model, tokenizer, records, max_length, batch_size, labels, fallback="O")
-        scores = ner_scores([r.tags for r in records], predicted)
-        words = sum(len(r.words) for r in records)
-        return Scores(scores, {"words": words, "truncated_words": truncated, **self._unseen(records, labels)})
+        gold, predicted, truncated = self.predict(model, tokenizer, records, max_length, batch_size, labels, fallback="O")
+        scores = ner_scores(gold, predicted, repair=self.evaluation.ner_bio_repair)
+        words = sum(len(g) for g in gold)
+        return Scores(scores, {"words": words, "sequences": len(gold), "truncated_words": truncated,
+                               **self._unseen(records, labels)})  # fmt: skip
 
 
 class NliTask(Task):
@@ -219,9 +257,12 @@ class QaTask(Task):
     primary_metric = "f1"
     metrics = ("f1", "exact_match")
 
-    def __init__(self, doc_stride: int = 32, max_answer_tokens: int = 30):
-        self.doc_stride = doc_stride
-        self.max_answer_tokens = max_answer_tokens
+    #: Longest answer, in tokens, of the "squad" scorer's span search.
+    max_answer_tokens = 30
+
+    @property
+    def doc_stride(self) -> int:
+        return self.training.doc_stride
 
     def load_model(self, path: str, labels: list[str]):
         from transformers import AutoModelForQuestionAnswering
@@ -255,6 +296,11 @@ class QaTask(Task):
         return features
 
     def evaluate(self, model, tokenizer, records, language, max_length, batch_size, labels) -> Scores:
+        if self.evaluation.qa_scorer == "reference":
+            predictions = pipeline_answers(model, tokenizer, records, batch_size)
+            firsts = [r.answers[0].text if r.answers else "" for r in records]
+            scores = reference_qa_scores(predictions, firsts, normalized_em=language == self.source_language)
+            return Scores(scores, {"questions": len(records), "scorer": "reference"})
         model.eval()
         best: list[tuple[float, str]] = [(float("-inf"), "") for _ in records]
         with torch.inference_mode():
@@ -294,10 +340,94 @@ class QaTask(Task):
         return best_score, best_text
 
 
+#: The question-answering pipeline's defaults that the reference code ran with
+#: (transformers 4.18, ``multilingual_eval/training/evaluation_loops.py`` lines 132-134).
+PIPELINE_MAX_LENGTH, PIPELINE_STRIDE, PIPELINE_MAX_ANSWER_TOKENS = 384, 128, 15
+
+
+def pipeline_answers(model, tokenizer, records: Sequence[QaExample], batch_size: int = 64) -> list[str]:
+    """Answers as the transformers question-answering pipeline picks them with its
+    defaults: question + context windows of ``min(384, model_max_length)`` tokens with an
+    overlap of half that (at most 128); in each window, softmax over the start logits and
+    over the end logits of the context tokens (and the first token, which is then zeroed),
+    the best ``p(start) * p(end)`` span of at most 15 tokens, widened to whole words of the
+    context (leading whitespace trimmed); the best window wins."""
+    import numpy as np
+
+    model.eval()
+    max_length = min(PIPELINE_MAX_LENGTH, getattr(tokenizer, "model_max_length", PIPELINE_MAX_LENGTH) or PIPELINE_MAX_LENGTH)
+    stride = min(max_length // 2, PIPELINE_STRIDE)
+    best: list[tuple[float, str]] = [(-1.0, "") for _ in records]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    with torch.inference_mode():
+        for start in range(0, len(records), batch_size):
+            chunk = list(range(start, min(start + batch_size, len(records))))
+            enc = tokenizer([records[i].question for i in chunk], [records[i].context for i in chunk], truncation="only_second",
+                            max_length=max_length, stride=stride, return_overflowing_tokens=True,
+                            return_offsets_mapping=True)  # fmt: skip
+            n = len(enc["input_ids"])
+            for w0 in range(0, n, batch_size):
+                rows = list(range(w0, min(w0 + batch_size, n)))
+                ids = _pad([enc["input_ids"][w] for w in rows], pad_id)
+                mask = _pad([[1] * len(enc["input_ids"][w]) for w in rows], 0)
+                out = model(input_ids=ids.to(_device(model)), attention_mask=mask.to(_device(model)))
+                starts, ends = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
+                for r, w in enumerate(rows):
+                    length = len(enc["input_ids"][w])
+                    sequence = enc.sequence_ids(w)
+                    allowed = np.array([s == 1 for s in sequence])
+                    allowed[[k for k, t in enumerate(enc["input_ids"][w]) if t == tokenizer.cls_token_id]] = True
+                    score, span = _pipeline_span(starts[r, :length], ends[r, :length], allowed)
+                    if span is None:
+                        continue
+                    i = chunk[enc["overflow_to_sample_mapping"][w]]
+                    begin, end = _word_chars(enc, w, span[0])[0], _word_chars(enc, w, span[1])[1]
+                    if score > best[i][0]:
+                        best[i] = (score, records[i].context[begin:end].lstrip())
+    return [text for _, text in best]
+
+
+def _word_chars(enc, row: int, token: int) -> tuple[int, int]:
+    """The context characters of the pre-tokenizer word that holds ``token`` (within this
+    window), from the offsets rather than ``word_to_chars``, whose treatment of the space
+    before a word changed across tokenizers versions. For XLM-R a word is a whitespace-
+    separated chunk, punctuation included; for BERT, punctuation is a word of its own."""
+    offsets, words, sequence = enc["offset_mapping"][row], enc.word_ids(row), enc.sequence_ids(row)
+    word = words[token]
+    if word is None:
+        return offsets[token][0], offsets[token][1]
+    members = [k for k in range(len(words)) if words[k] == word and sequence[k] == 1]
+    return min(offsets[k][0] for k in members), max(offsets[k][1] for k in members)
+
+
+def _pipeline_span(start_logits, end_logits, allowed, max_answer_tokens: int = PIPELINE_MAX_ANSWER_TOKENS):
+    """``(score, (start, end))`` of the pipeline's best span in one window, or ``(0, None)``."""
+    import numpy as np
+
+    def softmax(logits):
+        masked = np.where(allowed, logits, -10000.0)
+        exp = np.exp(masked - masked.max())
+        return exp / exp.sum()
+
+    p_start, p_end = softmax(start_logits), softmax(end_logits)
+    p_start[0] = p_end[0] = 0.0  # the pipeline masks the first ([CLS]/<s>) token after the softmax
+    candidates = np.tril(np.triu(np.outer(p_start, p_end)), max_answer_tokens - 1)
+    s, e = np.unravel_index(int(np.argmax(candidates)), candidates.shape)
+    if not (allowed[s] and allowed[e]):
+        return 0.0, None
+    return float(candidates[s, e]), (int(s), int(e))
+
+
 TASKS: dict[str, type[Task]] = {"pos": PosTask, "ner": NerTask, "nli": NliTask, "qa": QaTask}
 
 
-def get_task(name: str, **options) -> Task:
+def get_task(
+    name: str,
+    training: TrainingSettings | None = None,
+    evaluation: EvaluationSettings | None = None,
+    tokenization: TokenizationSettings | None = None,
+    source_language: str = "en",
+) -> Task:
     if name not in TASKS:
         raise AlignfreezeError(f"unknown task {name!r} (allowed: {', '.join(TASKS)})")
-    return TASKS[name](**options) if name == "qa" else TASKS[name]()
+    return TASKS[name](training, evaluation, tokenization, source_language)

@@ -8,7 +8,10 @@
   schedule by the accumulation factor.
 * Joint training: at every optimiser step, one realignment batch's loss times
   ``JOINT_COEFFICIENT`` (0.1) is added to the task loss, and the projection head is trained
-  with the model.
+  with the model. Its gradient is computed first; ``realignment_frozen`` parameters then
+  have it erased before the task's micro-batches add theirs, so those parameters are moved
+  by the task alone ("during" with a freeze spec: the reference's
+  ``during_partial_freeze_*``, ``multilingual_eval/training/epoch_loop.py`` lines 128-143).
 * The same code runs on a CPU, one GPU or several, through ``accelerate``.
 """
 
@@ -57,6 +60,13 @@ def optimizer_steps_per_epoch(n_features: int, settings: TrainingSettings) -> in
     return math.ceil(micro / (settings.batch_size // settings.micro_batch_size))
 
 
+def total_optimizer_steps(n_features: int, settings: TrainingSettings) -> int:
+    """Optimiser steps of a fine-tuning run on ``n_features`` training features (what
+    ``realignment.steps: match`` realigns for)."""
+    total = math.ceil(optimizer_steps_per_epoch(n_features, settings) * settings.epochs)
+    return min(total, settings.max_steps) if settings.max_steps is not None else total
+
+
 def finetune(
     model,
     tokenizer,
@@ -67,12 +77,16 @@ def finetune(
     objective=None,
     progress: bool = True,
     accelerator=None,
+    realignment_frozen: Sequence | None = None,
 ) -> FinetuneResult:
-    """Fine-tune ``model`` (in place) on ``features`` from :meth:`Task.encode`."""
+    """Fine-tune ``model`` (in place) on ``features`` from :meth:`Task.encode`.
+
+    ``objective`` (a :class:`~alignfreeze.realign.RealignmentObjective`) adds the joint
+    realignment loss; ``realignment_frozen`` lists parameters it must not move."""
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup, set_seed
 
-    from alignfreeze.realign.trainer import JOINT_COEFFICIENT, make_adamw
+    from alignfreeze.realign.trainer import JOINT_COEFFICIENT, make_optimizer
 
     if not features:
         raise AlignfreezeError("no training examples after preprocessing")
@@ -80,16 +94,13 @@ def finetune(
     accelerator = accelerator or Accelerator()
     rng = np.random.default_rng(seed)
     accumulation = settings.batch_size // settings.micro_batch_size
-    per_epoch = optimizer_steps_per_epoch(len(features), settings)
-    total = math.ceil(per_epoch * settings.epochs)
-    if settings.max_steps is not None:
-        total = min(total, settings.max_steps)
+    total = total_optimizer_steps(len(features), settings)
     warmup = int(settings.warmup_ratio * total)
 
     params = [p for p in model.parameters() if p.requires_grad]
     if objective is not None:
         params += list(objective.head.parameters())
-    optimizer = make_adamw(params, settings.learning_rate, settings.weight_decay)
+    optimizer = make_optimizer(params, settings.learning_rate, settings.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total)
     model, optimizer = accelerator.prepare(model, optimizer)
     if objective is not None:
@@ -108,10 +119,22 @@ def finetune(
     t0 = time.perf_counter()
     groups = epoch_groups()
     bar = progress_bar(range(1, total + 1), desc=f"fine-tune {task.name}", disable=not progress)
+    frozen_ids = {id(p) for p in realignment_frozen or ()}
     for step in bar:
         group = next(groups)
         n_examples = sum(len(b) for b in group)
         step_loss = 0.0
+        if objective is not None:
+            # The realignment gradient first, so that it can be erased from the frozen
+            # parameters before the task's gradient is added.
+            with accelerator.no_sync(model):
+                joint = JOINT_COEFFICIENT * objective.loss(model)
+                accelerator.backward(joint)
+            step_loss += joint.item()
+            if frozen_ids:
+                for p in model.parameters():
+                    if id(p) in frozen_ids:
+                        p.grad = None
         for j, indices in enumerate(group):
             last = j == len(group) - 1
             batch = {k: v.to(accelerator.device) for k, v in task.collate([features[i] for i in indices], pad_id).items()}
@@ -120,8 +143,6 @@ def finetune(
                 # Weight each micro-batch by its share of the step's examples: the step's
                 # gradient is then that of the mean loss over the whole effective batch.
                 loss = model(**batch).loss * (len(indices) / n_examples)
-                if last and objective is not None:
-                    loss = loss + JOINT_COEFFICIENT * objective.loss(model)
                 accelerator.backward(loss)
             step_loss += loss.item()
         if not math.isfinite(step_loss):

@@ -1,7 +1,7 @@
 """Realignment: a contrastive loss that pulls each word toward its translation, with
 optional layer freezing (AlignFreeze)."""
 
-from alignfreeze.realign.config import RealignConfig
+from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
@@ -9,13 +9,14 @@ from alignfreeze.realign.trainer import (
     JOINT_COEFFICIENT,
     RealignmentObjective,
     RealignResult,
+    make_optimizer,
     realign,
-    realign_from_config,
+    realign_files,
     save_realigned,
 )
 
 __all__ = [
-    "JOINT_COEFFICIENT", "ContrastiveAlignmentLoss", "FreezeSpec", "RealignConfig", "RealignResult",
-    "RealignmentObjective", "frozen", "frozen_parameters", "projection_head", "realign", "realign_from_config",
-    "save_realigned",
+    "JOINT_COEFFICIENT", "MATCH", "ContrastiveAlignmentLoss", "FreezeSpec", "RealignConfig", "RealignResult",
+    "RealignmentObjective", "frozen", "frozen_parameters", "make_optimizer", "projection_head", "realign",
+    "realign_files", "save_realigned",
 ]  # fmt: skip

@@ -1,15 +1,26 @@
 """Batches of word-aligned sentence pairs for the contrastive loss.
 
 Every sentence pair is tokenised once, up front (words -> subwords with
-:func:`alignfreeze.data.encode_words`, truncated to ``max_length`` subwords); links to
-words lost to truncation are dropped, and pairs left without a link are skipped.
+:func:`alignfreeze.data.encode_word_windows`, truncated to ``max_length`` subwords, lone
+``▁`` pieces skipped or removed per :class:`~alignfreeze.data.subwords.TokenizationSettings`);
+links to words lost to truncation are dropped, and pairs left without a link are skipped.
 
-Batches hold ``batch_size`` sentence pairs from one language pair at a time, taken
-round-robin across language pairs (batch b comes from pair b mod K), each language
-pair's data reshuffled at every pass with the run's seed. With ``length_bucketing``,
-pairs of similar length are batched together (sorted within windows of 50 batches) so
-padding is small. A batch is padded dynamically to its longest sequence; sources and
-targets go through the encoder as one batch of 2N sequences.
+Two ways to fill a batch of ``batch_size`` sentence pairs (``batching``):
+
+* ``by_pair`` (ours): all from one language pair, language pairs taken round-robin
+  (batch b comes from pair b mod K), each language pair's data reshuffled with the run's
+  seed whenever it runs out. With ``length_bucketing``, pairs of similar length are batched
+  together (sorted within windows of 50 batches) so padding is small.
+* ``mixed`` (the reference code's ``interleave_datasets``,
+  ``multilingual_eval/datasets/realignment_task.py`` line 565, batched 16 at a time by a
+  DataLoader): one sentence pair from each language pair in turn, so a batch mixes up to
+  ``batch_size`` language pairs; when the smallest language pair runs out, the stream
+  restarts for every pair with new shuffles. (The reference shuffled each pair through a
+  10,000-example streaming buffer and replayed the same order on every restart; we
+  reshuffle fully.)
+
+A batch is padded dynamically to its longest sequence; sources and targets go through the
+encoder as one batch of 2N sequences.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from typing import Iterator, Sequence
 import torch
 
 from alignfreeze.align.corpus import AlignedCorpus
-from alignfreeze.data.subwords import encode_words
+from alignfreeze.data.subwords import encode_word_windows
 from alignfreeze.errors import AlignfreezeError
 
 
@@ -62,18 +73,25 @@ def _positions(mapping, word_vector: str) -> list[list[int]]:
     return [list(range(s, e)) for s, e in mapping.spans]
 
 
-def encode_corpus(corpus: AlignedCorpus, tokenizer, max_length: int = 96, word_vector: str = "first", chunk: int = 512) -> list[EncodedPair]:
+def encode_corpus(
+    corpus: AlignedCorpus,
+    tokenizer,
+    max_length: int = 96,
+    word_vector: str = "first",
+    lone_boundary_pieces: str = "skip",
+    chunk: int = 512,
+) -> list[EncodedPair]:
     out: list[EncodedPair] = []
     pairs = corpus.pairs
     for start in range(0, len(pairs), chunk):
         part = pairs[start : start + chunk]
-        src_enc, src_maps = encode_words(tokenizer, [p.src for p in part], max_length=max_length)
-        tgt_enc, tgt_maps = encode_words(tokenizer, [p.tgt for p in part], max_length=max_length)
+        src = encode_word_windows(tokenizer, [p.src for p in part], max_length, lone_boundary_pieces=lone_boundary_pieces)
+        tgt = encode_word_windows(tokenizer, [p.tgt for p in part], max_length, lone_boundary_pieces=lone_boundary_pieces)
         for k, p in enumerate(part):
-            src_pos, tgt_pos = _positions(src_maps[k], word_vector), _positions(tgt_maps[k], word_vector)
+            src_pos, tgt_pos = _positions(src[k].mapping, word_vector), _positions(tgt[k].mapping, word_vector)
             links = [(i, j) for i, j in p.links if src_pos[i] and tgt_pos[j]]
             if links:
-                out.append(EncodedPair(src_enc["input_ids"][k], tgt_enc["input_ids"][k], src_pos, tgt_pos, links))
+                out.append(EncodedPair(src[k].input_ids, tgt[k].input_ids, src_pos, tgt_pos, links))
     return out
 
 
@@ -112,7 +130,9 @@ def collate(pairs: Sequence[EncodedPair], pad_id: int, language_pair: str) -> Pa
 
 
 class RoundRobinBatches:
-    """Endless iterator of :class:`PairBatch`, round-robin over language pairs."""
+    """Endless iterator of :class:`PairBatch`, round-robin over language pairs: whole
+    batches (``batching="by_pair"``) or single sentence pairs (``"mixed"``), see the
+    module docstring."""
 
     def __init__(
         self,
@@ -121,7 +141,10 @@ class RoundRobinBatches:
         pad_id: int,
         seed: int = 0,
         length_bucketing: bool = False,
+        batching: str = "by_pair",
     ):
+        if batching not in ("by_pair", "mixed"):
+            raise AlignfreezeError(f"unknown batching {batching!r} (allowed: by_pair, mixed)")
         empty = [name for name, data in datasets.items() if not data]
         if empty:
             raise AlignfreezeError(f"no usable aligned sentence pair for {', '.join(empty)} (after truncation)")
@@ -133,7 +156,9 @@ class RoundRobinBatches:
         self.pad_id = pad_id
         self.rng = random.Random(seed)
         self.length_bucketing = length_bucketing
+        self.batching = batching
         self._queues: dict[str, list[list[int]]] = {name: [] for name in self.names}
+        self._orders: dict[str, list[int]] = {name: [] for name in self.names}
         self._turn = 0
 
     def _refill(self, name: str) -> None:
@@ -151,7 +176,25 @@ class RoundRobinBatches:
     def __iter__(self) -> Iterator[PairBatch]:
         return self
 
+    def _restart_mixed(self) -> None:
+        for name in self.names:
+            order = list(range(len(self.datasets[name])))
+            self.rng.shuffle(order)
+            self._orders[name] = order[::-1]  # pop() from the end
+
+    def _next_mixed(self) -> PairBatch:
+        chosen = []
+        while len(chosen) < self.batch_size:
+            name = self.names[self._turn % len(self.names)]
+            self._turn += 1
+            if not self._orders[name]:  # the smallest language pair ran out: every pair starts over
+                self._restart_mixed()
+            chosen.append(self.datasets[name][self._orders[name].pop()])
+        return collate(chosen, self.pad_id, "mixed")
+
     def __next__(self) -> PairBatch:
+        if self.batching == "mixed":
+            return self._next_mixed()
         name = self.names[self._turn % len(self.names)]
         self._turn += 1
         if not self._queues[name]:

@@ -1,46 +1,83 @@
-"""The typed description of a realignment (the "before" strategy, and the realignment
-part of "during")."""
+"""The typed description of a realignment method: every setting of the contrastive
+realignment, and nothing else (no model, no data, no freeze spec, no seed -- those belong
+to the run or the command that realigns).
+
+This class is the only place where a realignment setting and its default are written. A
+run embeds it as its ``realignment`` (:class:`alignfreeze.experiments.config.RunConfig`),
+``alignfreeze realign`` and ``alignfreeze sweep-freeze`` derive their options from its
+fields, and a notebook builds it directly::
+
+    import alignfreeze as af
+    config = af.RealignConfig(steps=100, layer="penultimate", batching="mixed")
+
+Defaults are ours (the "corrected" protocol); ``protocol: reference`` in an experiment sets
+the values of the AlignFreeze authors' code (see the README's protocol table).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alignfreeze.errors import AlignfreezeError
-from alignfreeze.realign.freeze import FreezeSpec
+#: ``steps: match`` / ``learning_rate: match``: take the value from the run's fine-tuning.
+MATCH = "match"
 
 
 class RealignConfig(BaseModel):
+    """Contrastive realignment (Wu & Dredze 2020; Gaschi et al. 2023; Bakos, Gaschi et al. 2025)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field("e5-small", description="'e5-small', a hub id or a local path")
-    pairs: list[Path] = Field(default_factory=list, description="aligned-pairs files written by `alignfreeze align`")
-    freeze: str = Field("none", description="FreezeSpec: none, front, back, layers:A-B, bottom:K, embeddings, joined by '+'")
-    steps: int = Field(200, ge=1)
+    steps: Union[int, Literal["match"]] = Field(
+        200,
+        description="optimiser steps; 'match': as many as the run's fine-tuning optimiser steps (the reference "
+        "code: one realignment batch per fine-tuning step)",
+    )
     batch_size: int = Field(16, ge=1, description="sentence pairs per batch")
-    max_length: int = Field(96, ge=8, description="subwords per sentence")
-    learning_rate: float = Field(2e-5, gt=0)
+    max_length: int = Field(96, ge=8, description="subwords per sentence (longer ones are truncated)")
+    batching: Literal["by_pair", "mixed"] = Field(
+        "by_pair",
+        description="'by_pair': each batch from one language pair, pairs taken in turn; 'mixed': language pairs "
+        "interleaved inside each batch, one sentence pair from each in turn, all restarting when the smallest runs "
+        "out (the reference's interleave_datasets)",
+    )
+    optimizer: Literal["adamw", "adam"] = Field("adamw", description="'adam' is torch's Adam (the reference's)")
+    learning_rate: Union[float, Literal["match"]] = Field(
+        2e-5, description="constant learning rate; 'match': the run's fine-tuning learning rate (the reference's)"
+    )
     weight_decay: float = Field(0.01, ge=0)
-    temperature: float = Field(0.1, gt=0)
-    mode: Literal["strong", "weak"] = "strong"
-    projection: Literal["mlp", "linear", "none"] = "mlp"
-    projection_dim: int = Field(128, ge=1)
-    word_vector: Literal["first", "mean"] = "first"
+    temperature: float = Field(0.1, gt=0, description="InfoNCE temperature on cosine similarities")
+    mode: Literal["strong", "weak"] = Field(
+        "strong", description="candidates: every word of the batch, both languages ('strong'), or the other language only"
+    )
+    projection: Literal["mlp", "linear", "none"] = Field("mlp", description="head trained with the loss, then discarded")
+    projection_dim: int = Field(128, ge=1, description="output size of the projection head")
+    word_vector: Literal["first", "mean"] = Field("first", description="a word's vector: its first subword, or the mean")
     layer: Literal["top", "penultimate"] = Field(
         "top",
-        description="'top': the last layer's output. 'penultimate' reproduces the reference code, which (through "
-        "its hidden_states indexing) applied the loss to the output of layer L-1, leaving the top layer untouched.",
+        description="'top': the last layer's output. 'penultimate' reproduces the reference code, which (through its "
+        "hidden_states indexing) applied the loss to the output of layer L-1, leaving the top layer untouched",
     )
-    length_bucketing: bool = False
-    seed: int = 0
+    length_bucketing: bool = Field(False, description="batch sentence pairs of similar length together (less padding)")
 
-    @field_validator("freeze")
+    @field_validator("steps")
     @classmethod
-    def _valid_freeze(cls, value: str) -> str:
-        try:
-            FreezeSpec.parse(value)
-        except AlignfreezeError as exc:  # pydantic reports ValueError as a validation error
-            raise ValueError(str(exc)) from None
+    def _positive_steps(cls, value):
+        if value != MATCH and value < 1:
+            raise ValueError("steps must be at least 1 (or 'match')")
         return value
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _positive_learning_rate(cls, value):
+        if value != MATCH and value <= 0:
+            raise ValueError("learning_rate must be positive (or 'match')")
+        return value
+
+    def resolved_learning_rate(self, finetuning_learning_rate: float | None = None) -> float:
+        if self.learning_rate != MATCH:
+            return float(self.learning_rate)
+        if finetuning_learning_rate is None:
+            raise ValueError("realignment learning_rate 'match' needs a fine-tuning run to match")
+        return float(finetuning_learning_rate)

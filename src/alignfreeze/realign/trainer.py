@@ -3,9 +3,10 @@
 
 :class:`RealignmentObjective` owns everything realignment adds to a model -- the batch
 stream, the projection head and the loss -- and computes the loss of the next batch.
-:func:`realign` runs it alone for a number of steps with AdamW at a constant learning
-rate, freezing per the config; fine-tuning can call :meth:`RealignmentObjective.loss`
-once per optimiser step and add ``0.1 *`` that to its task loss.
+:func:`realign` runs it alone for a number of steps at a constant learning rate, freezing
+per the given :class:`~alignfreeze.realign.freeze.FreezeSpec`; fine-tuning calls
+:meth:`RealignmentObjective.loss` once per optimiser step and adds ``0.1 *`` that to its
+task loss.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from torch import nn
 
 from alignfreeze.align.corpus import AlignedCorpus
 from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
+from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
-from alignfreeze.realign.config import RealignConfig
-from alignfreeze.realign.freeze import frozen, frozen_parameters
+from alignfreeze.realign.config import MATCH, RealignConfig
+from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
 
@@ -51,25 +53,38 @@ def word_vectors(hidden: torch.Tensor, token_index: torch.Tensor, token_word: to
 
 
 class RealignmentObjective(nn.Module):
-    """Batch stream + projection head + contrastive loss for one model."""
+    """Batch stream + projection head + contrastive loss for one model.
 
-    def __init__(self, model: nn.Module, tokenizer, corpora: Sequence[AlignedCorpus], config: RealignConfig):
+    ``seed`` fixes the batch order and the head's initialisation; ``tokenization`` says
+    how words become inputs (lone ``▁`` pieces skipped or removed)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer,
+        corpora: Sequence[AlignedCorpus],
+        config: RealignConfig,
+        seed: int = 0,
+        tokenization: TokenizationSettings | None = None,
+    ):
         super().__init__()
         if not corpora:
             raise AlignfreezeError("realignment needs at least one aligned-pairs corpus")
         self.config = config
+        tokenization = tokenization or TokenizationSettings()
         datasets: dict[str, list] = {}
         for corpus in corpora:
             name = f"{corpus.src_lang}-{corpus.tgt_lang}"
             while name in datasets:
                 name += "'"
-            datasets[name] = encode_corpus(corpus, tokenizer, config.max_length, config.word_vector)
+            datasets[name] = encode_corpus(corpus, tokenizer, config.max_length, config.word_vector,
+                                           tokenization.lone_boundary_pieces)  # fmt: skip
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.batches = RoundRobinBatches(datasets, config.batch_size, pad_id, config.seed, config.length_bucketing)
+        self.batches = RoundRobinBatches(datasets, config.batch_size, pad_id, seed, config.length_bucketing, config.batching)
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
+            torch.manual_seed(seed)
             self.head = projection_head(config.projection, hidden, config.projection_dim)
         self.criterion = ContrastiveAlignmentLoss(config.temperature, config.mode)
         self.n_pairs = {name: len(data) for name, data in datasets.items()}
@@ -88,12 +103,20 @@ class RealignmentObjective(nn.Module):
         return self.criterion(self.head(src), self.head(tgt), batch.links)
 
 
-def make_adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
+OPTIMIZERS = ("adamw", "adam")
+
+
+def make_optimizer(params, lr: float, weight_decay: float, name: str = "adamw") -> torch.optim.Optimizer:
+    """AdamW or Adam over the trainable ``params`` (fused kernels where available; the same
+    arithmetic). ``adam`` with ``weight_decay=0`` is the reference code's optimiser."""
+    if name not in OPTIMIZERS:
+        raise AlignfreezeError(f"unknown optimizer {name!r} (allowed: {', '.join(OPTIMIZERS)})")
     params = [p for p in params if p.requires_grad]
+    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
     try:
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+        return cls(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):  # fused kernels unavailable for this device/dtype
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return cls(params, lr=lr, weight_decay=weight_decay)
 
 
 @dataclass
@@ -114,25 +137,42 @@ def realign(
     tokenizer,
     corpora: Sequence[AlignedCorpus],
     config: RealignConfig,
+    freeze: FreezeSpec | str = "none",
+    seed: int = 0,
+    tokenization: TokenizationSettings | None = None,
+    steps: int | None = None,
+    learning_rate: float | None = None,
     progress: bool = True,
 ) -> RealignResult:
-    """Realign ``model`` in place for ``config.steps`` steps and return it with its losses.
+    """Realign ``model`` in place and return it with its losses.
 
-    Frozen parameters (``config.freeze``) are excluded from the optimiser and restored to
-    trainable afterwards. A NaN or infinite loss stops the run with an error naming the step.
+    ``steps`` and ``learning_rate`` are required when ``config`` says ``match`` (the run
+    passes its fine-tuning values); otherwise they override the config. Parameters frozen by
+    ``freeze`` are excluded from the optimiser and restored to trainable afterwards. A NaN or
+    infinite loss stops the run with an error naming the step.
     """
     from transformers import set_seed
 
-    set_seed(config.seed)  # dropout and any other torch randomness
-    objective = RealignmentObjective(model, tokenizer, corpora, config)
+    freeze = FreezeSpec.parse(freeze) if isinstance(freeze, str) else freeze  # a typo fails before any work
+    if steps is None:
+        if config.steps == MATCH:
+            raise AlignfreezeError("realignment steps 'match' need a fine-tuning run to match (give a number of steps)")
+        steps = int(config.steps)
+    if learning_rate is None:
+        try:
+            learning_rate = config.resolved_learning_rate()
+        except ValueError as exc:
+            raise AlignfreezeError(str(exc)) from None
+    set_seed(seed)  # dropout and any other torch randomness
+    objective = RealignmentObjective(model, tokenizer, corpora, config, seed, tokenization)
     losses: list[float] = []
     t0 = time.perf_counter()
     model.train()
-    with frozen(encoder_of(model), config.freeze) as spec:
+    with frozen(encoder_of(model), freeze) as spec:
         n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec))
         trainable = [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters())
-        optimizer = make_adamw(trainable, config.learning_rate, config.weight_decay)
-        bar = progress_bar(range(1, config.steps + 1), desc=f"realign ({spec})", disable=not progress)
+        optimizer = make_optimizer(trainable, learning_rate, config.weight_decay, config.optimizer)
+        bar = progress_bar(range(1, steps + 1), desc=f"realign ({spec})", disable=not progress)
         for step in bar:
             loss = objective.loss(model)
             value = loss.item()
@@ -150,39 +190,54 @@ def realign(
     )
 
 
-def save_realigned(result: RealignResult, tokenizer, config: RealignConfig, out: str | Path) -> Path:
-    """Write the realigned encoder (HF format), ``realign.json`` and the fingerprints of the
-    realignment sentences (``realign-sentences.txt``) atomically to ``out``."""
+def save_realigned(result: RealignResult, tokenizer, out: str | Path, summary: dict | None = None) -> Path:
+    """Write the realigned encoder (HF format), ``realign.json`` (``summary``: what was run,
+    plus the losses and parameter counts) and the fingerprints of the realignment sentences
+    (``realign-sentences.txt``) atomically to ``out``."""
     out = Path(out)
     with atomic_directory(out) as tmp:
         result.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        summary = {
-            "config": json.loads(config.model_dump_json()),
+        record = {
+            **(summary or {}),
             "losses": result.losses,
             "frozen_parameters": result.frozen_parameters,
             "trainable_parameters": result.trainable_parameters,
             "seconds": result.seconds,
             "pairs_per_language": result.pairs_per_language,
         }
-        (tmp / "realign.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "realign.json").write_text(json.dumps(record, indent=2) + "\n")
         result.sentences.save(tmp / SENTENCES_FILE)
     return out
 
 
-def realign_from_config(config: RealignConfig, out: str | Path | None = None, progress: bool = True) -> RealignResult:
-    """Load the model and the aligned pairs named in ``config``, realign, optionally save."""
+def realign_files(
+    model_name: str,
+    pairs: Sequence[str | Path],
+    config: RealignConfig,
+    freeze: str = "none",
+    seed: int = 0,
+    tokenization: TokenizationSettings | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> RealignResult:
+    """Load ``model_name`` and the aligned-pairs files ``pairs``, realign, optionally save
+    to ``out`` (with a ``realign.json`` naming the model, files, freeze, seed and config)."""
     from transformers import AutoModel, AutoTokenizer
 
     from alignfreeze.models import resolve_model
 
-    if not config.pairs:
+    if not pairs:
         raise AlignfreezeError("no --pairs file given")
-    corpora = [AlignedCorpus.load(p) for p in config.pairs]  # validates every file before any training
-    path = resolve_model(config.model)
+    FreezeSpec.parse(freeze)  # a typo fails before the model loads
+    corpora = [AlignedCorpus.load(p) for p in pairs]  # validates every file before any training
+    path = resolve_model(model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path)
-    result = realign(model, tokenizer, corpora, config, progress)
+    tokenization = tokenization or TokenizationSettings()
+    result = realign(model, tokenizer, corpora, config, freeze, seed, tokenization, progress=progress)
     if out is not None:
-        save_realigned(result, tokenizer, config, out)
+        summary = {"model": model_name, "pairs": [str(p) for p in pairs], "freeze": str(freeze), "seed": seed,
+                   "config": config.model_dump(mode="json"), "tokenization": tokenization.model_dump(mode="json")}  # fmt: skip
+        save_realigned(result, tokenizer, out, summary)
     return result
