@@ -77,3 +77,14 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture()
+def toy(tmp_path, xlmr_tokenizer, monkeypatch):
+    """``(data root, model folder, test folder)``: a tiny data root in the catalog's layout
+    and a tiny model on disk, with ALIGNFREEZE_HOME inside the test's folder."""
+    from fixtures_tasks import make_data_root, make_tiny_model
+
+    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return make_data_root(tmp_path / "data"), make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer), tmp_path

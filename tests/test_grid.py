@@ -13,7 +13,7 @@ from alignfreeze.cli import app
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.grid import expand_grid
 from alignfreeze.experiments.grid_runner import run_grid
-from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
+from fixtures_tasks import experiment_yaml
 
 BASE = {
     "model": "e5-small", "task": "pos", "train": {"language": "en", "split": "train"}, "eval_languages": ["fr"],
@@ -55,12 +55,6 @@ def test_grid_errors_are_clear():
         expand_grid({**BASE, "methods": [{"method": "baseline"}], "exclude": [{"colour": "red"}]})
     with pytest.raises(AlignfreezeError, match="no run left"):
         expand_grid({**BASE, "methods": [{"method": "baseline"}], "exclude": [{"task": "pos"}]})
-
-
-@pytest.fixture()
-def toy(tmp_path, xlmr_tokenizer, monkeypatch):
-    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
-    return make_data_root(tmp_path / "data"), make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer), tmp_path
 
 
 def test_a_failed_run_is_recorded_the_grid_goes_on_and_retry_reruns_it(toy, monkeypatch):

@@ -15,19 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
+from fixtures_tasks import experiment_yaml
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'alignfreeze[ray]')")
 pytestmark = pytest.mark.integration
 
 METHODS = [{"method": "baseline"}, {"method": "before", "freeze": ["none", "front", "back"]}]
-
-
-@pytest.fixture()
-def toy(tmp_path, xlmr_tokenizer, monkeypatch):
-    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return make_data_root(tmp_path / "data"), make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer), tmp_path
 
 
 def rows_per_run(path) -> Counter:

@@ -16,15 +16,7 @@ import pytest
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments import load_experiment, run_experiment
 from alignfreeze.experiments.results import COLUMNS, append_rows, reconcile
-from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
-
-
-@pytest.fixture()
-def toy(tmp_path, xlmr_tokenizer, monkeypatch):
-    monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
-    root = make_data_root(tmp_path / "data")
-    model = make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer)
-    return root, model, tmp_path
+from fixtures_tasks import experiment_yaml
 
 
 def read_results(path):

@@ -604,7 +604,8 @@ def results_table(rows: list[dict], title: str) -> Table:
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="Experiment YAML (see configs/).")],
-    out: Annotated[Path, typer.Option(help="Output folder: results.csv and runs/<run_id>/.")],
+    out: Annotated[Optional[Path], typer.Option(help="Output folder: results.csv and runs/<run_id>/ "
+                                                "(default: runs/<the config's name>).")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: a.b=value (YAML value).")] = None,
     data_dir: DataDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
@@ -620,6 +621,7 @@ def run(
 
     transformers.logging.set_verbosity_error()  # "newly initialized head" notes are expected here
     experiment = load_experiment(config, overrides)
+    out = out or Path("runs") / experiment.name
     runs = experiment.runs()
     logging.getLogger("alignfreeze").addHandler(RichHandler(console=err_console, show_path=False))
     console.print(f"[bold]{experiment.name}[/bold]: {len(runs)} run(s) -> {out}")
@@ -679,7 +681,8 @@ def _dry_run(name: str, runs: list, out: Path, catalog) -> None:
 @app.command()
 def grid(
     config: Annotated[Path, typer.Argument(help="Grid YAML: an experiment file whose settings may be lists (see README).")],
-    out: Annotated[Path, typer.Option(help="Output folder: results.csv and runs/<run_id>/.")],
+    out: Annotated[Optional[Path], typer.Option(help="Output folder: results.csv and runs/<run_id>/ "
+                                                "(default: runs/<the config's name>).")] = None,
     executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="ray: join this cluster (e.g. auto, or host:6379).")] = None,
     max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="Runs at a time (default: 1 locally; on "
@@ -699,6 +702,7 @@ def grid(
 
     transformers.logging.set_verbosity_error()
     name, runs, resources = load_grid(config, overrides)
+    out = out or Path("runs") / name
     if dry_run:
         _dry_run(name, runs, out, DataCatalog(data_dir))
         return

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from alignfreeze.align.corpus import AlignedCorpus
 from alignfreeze.errors import AlignfreezeError

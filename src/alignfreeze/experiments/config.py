@@ -21,7 +21,6 @@ protocol=reference``), over the file's settings and under the ``--set`` options 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re

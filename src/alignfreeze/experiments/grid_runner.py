@@ -335,8 +335,6 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
     can be loaded offline (the training features are built as the run builds them), an
     estimate from the record count otherwise (``exact_steps`` False), and None when the
     training data is not local. ``realignment.steps: match`` realigns for as many steps."""
-    import math
-
     from alignfreeze.experiments.runner import load_records
     from alignfreeze.finetune import get_task, total_optimizer_steps
     from alignfreeze.realign import MATCH
