@@ -158,3 +158,27 @@ def test_pool_workers_report_progress_through_files(toy):
     assert [rid for rid, s in statuses if s is None and rid in {r.run_id for r in runs}]
     finished_at = {rid: i for i, (rid, s) in enumerate(statuses) if s is None}
     assert all(i < finished_at[rid] for i, (rid, s) in enumerate(statuses) if s is not None)
+
+
+def test_local_pool_spreads_processes_over_gpus_and_fills_them():
+    from alignfreeze.experiments.grid_runner import Resources, _pin_to_gpu, gpu_slots, local_parallelism
+
+    assert gpu_slots(5, 2) == ["0", "1", "0", "1", "0"] and gpu_slots(3, 0) == [None, None, None]
+    assert local_parallelism(Resources(num_cpus=1, num_gpus=0.25), 1) == 4
+    assert local_parallelism(Resources(num_cpus=1, num_gpus=0.5), 2) == 4
+    assert local_parallelism(Resources(num_cpus=1, num_gpus=0.25), 0) == 1  # no GPU: one at a time
+    assert Resources.parse({"num_gpus": 0.25}).num_gpus == 0.25
+    import os
+    import queue
+
+    slots = queue.Queue()
+    slots.put("1")
+    before = os.environ.get("CUDA_VISIBLE_DEVICES")
+    try:
+        _pin_to_gpu(slots)
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
+    finally:
+        if before is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = before

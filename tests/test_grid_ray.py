@@ -104,3 +104,29 @@ def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):
     for run_id, mtime in done_before.items():  # finished runs were not run again
         assert (out / "runs" / run_id / "metrics.json").stat().st_mtime_ns == mtime
     assert f"{8 - len(done_before)} run(s) done now, {len(done_before)} already done" in result.stdout
+
+
+def test_four_quarter_gpu_runs_share_one_gpu(toy):
+    """resources: {num_gpus: 0.25} packs four runs on one GPU. A Ray cluster started with a
+    logical GPU (no CUDA here) schedules them as it would on a real one: all four at once,
+    each told to use GPU 0."""
+    from alignfreeze.experiments.grid import load_grid
+    from alignfreeze.experiments.grid_runner import run_grid
+
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "g.yaml", model, METHODS, resources={"num_cpus": 0.5, "num_gpus": 0.25})
+    _, runs, resources = load_grid(cfg)
+    assert (len(runs), resources.num_gpus) == (4, 0.25)
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        summary = run_grid(runs, tmp / "out", root, executor="ray", resources=resources, progress=False)
+    finally:
+        ray.shutdown()
+    assert (summary.done, summary.failed) == (4, 0), summary.failures
+    import json
+
+    metrics = [json.loads((tmp / "out" / "runs" / r.run_id / "metrics.json").read_text()) for r in runs]
+    assert {m["cuda_visible_devices"] for m in metrics} == {"0"}
+    spans = [(datetime.fromisoformat(m["started"]), datetime.fromisoformat(m["finished"])) for m in metrics]
+    latest_start, earliest_end = max(s for s, _ in spans), min(e for _, e in spans)
+    assert latest_start <= earliest_end, f"the four runs did not overlap: {spans}"

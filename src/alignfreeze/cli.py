@@ -105,6 +105,10 @@ def config_options(*configs: tuple[str, type], rename: dict[str, str] | None = N
     return decorate
 
 
+PrecisionOption = Annotated[
+    str, typer.Option(help="auto (fp32 on a CPU, tf32 on a CUDA GPU), fp32, tf32, bf16 or fp16: see alignfreeze.precision.")
+]
+
 DataDir = Annotated[
     Optional[Path], typer.Option("--data-dir", help="Data root (default: $ALIGNFREEZE_DATA, else ../shared/data).")
 ]
@@ -182,13 +186,10 @@ def translation_check_cmd(
     from alignfreeze.analysis.translation import translation_check
     from alignfreeze.data import DataCatalog
     from alignfreeze.data.parallel import read_parallel
-    from alignfreeze.models import resolve_model
+    from alignfreeze.models.loading import load_model, load_tokenizer
 
-    from transformers import AutoModel, AutoTokenizer
-
-    path = resolve_model(model)
-    tok = AutoTokenizer.from_pretrained(path)
-    encoder = AutoModel.from_pretrained(path)
+    tok = load_tokenizer(model)
+    encoder = load_model(model)
     catalog = DataCatalog(data_dir)
     table = Table("pair", "pairs", "translation closer", "mean cos (translation)", "mean cos (random)",
                   title=f"translation check: {model}, {dataset} {split}")  # fmt: skip
@@ -256,6 +257,7 @@ def align(
     layer: Annotated[int, typer.Option(help="embedding: hidden state to use (0 = embeddings).")] = 8,
     embedding_method: Annotated[str, typer.Option("--embedding-method", help="embedding: argmax or itermax.")] = "argmax",
     word_vector: Annotated[str, typer.Option("--word-vector", help="embedding: subwords, first or mean.")] = "subwords",
+    precision: PrecisionOption = "auto",
     one_to_one: Annotated[bool, typer.Option("--one-to-one", help="Drop every link of a word that has several.")] = False,
     drop_identical: Annotated[bool, typer.Option("--drop-identical", help="Drop links between identical strings.")] = False,
     pretokenized: Annotated[bool, typer.Option("--pretokenized", help="Split on whitespace only; keep tokens.")] = False,
@@ -279,7 +281,8 @@ def align(
     settings = {
         "dictionary": {"dictionary": dictionary, "unique_source": unique_source, "reverse_dictionary": reverse_dictionary},
         "eflomal": {},
-        "embedding": {"model": model, "layer": layer, "method": embedding_method, "word_vector": word_vector},
+        "embedding": {"model": model, "layer": layer, "method": embedding_method, "word_vector": word_vector,
+                      "precision": precision},
         "pharaoh": {"links": {f"{src_lang}-{tgt_lang}": links}, "one_based": links_one_based},
     }
     if method not in ALIGNER_CONFIGS:
@@ -341,6 +344,7 @@ def realign(
     model: Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")] = "e5-small",
     freeze: Annotated[str, typer.Option(help="none, front, back, layers:A-B, bottom:K, embeddings; join with '+'.")] = "none",
     seed: Annotated[int, typer.Option(help="Seed of the batch order, the head's initialisation and dropout.")] = 0,
+    precision: PrecisionOption = "auto",
 ) -> None:
     """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers).
 
@@ -348,7 +352,7 @@ def realign(
     the reference code's values are in the README's protocol table."""
     from alignfreeze.realign import realign_files
 
-    result = realign_files(model, pairs, realignment, freeze, seed, tokenization, out)
+    result = realign_files(model, pairs, realignment, freeze, seed, tokenization, out, precision=precision)
     tenth = max(1, len(result.losses) // 10)
     first, last = result.losses[:tenth], result.losses[-tenth:]
     console.print(
@@ -389,6 +393,7 @@ def measure_alignment_cmd(
     label: Annotated[Optional[str], typer.Option(help="Name of this model in the CSV and plots.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the word-pair sample.")] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per forward pass.")] = 16,
+    precision: PrecisionOption = "auto",
     data_dir: DataDir = None,
 ) -> None:
     """Word retrieval accuracy of translated word pairs in context, at every layer."""
@@ -411,7 +416,7 @@ def measure_alignment_cmd(
             return lambda n: bar.advance(task, n)
 
         rows, meta = measure_corpora(model, corpora, out, n_pairs, layers, modes, directions, csls, center, seed,
-                                     excluded, label, batch_size, progress=progress)  # fmt: skip
+                                     excluded, label, batch_size, progress=progress, precision=precision)  # fmt: skip
     layers_seen = sorted({r["layer"] for r in rows})
     table = Table("pair", "pairs", *(f"{m} {d}" for m in modes for d in directions),
                   title=f"word retrieval at hidden state {layers_seen[-1]} (x100); all layers in {out / 'alignment.csv'}")  # fmt: skip
@@ -533,6 +538,7 @@ def sweep_freeze_cmd(
     experiment: Annotated[Optional[Path], typer.Option(help="Experiment YAML: also fine-tune and evaluate each k "
                                                        "(downstream transfer), into OUT/downstream.")] = None,
     seed: int = 0,
+    precision: PrecisionOption = "auto",
     data_dir: DataDir = None,
 ) -> None:
     """Realign with the bottom k layers frozen for every k; map per-layer alignment changes.
@@ -554,7 +560,8 @@ def sweep_freeze_cmd(
 
         loaded_experiment = load_experiment(experiment)  # fail on a bad config before hours of realignment
     rows = sweep_freeze(model, realignment, train, test, out, step, with_embeddings, n_pairs, mode, seed,
-                        on_k=lambda k, seconds: console.print(f"  k = {k}: realigned in {seconds:.0f}s"))  # fmt: skip
+                        on_k=lambda k, seconds: console.print(f"  k = {k}: realigned in {seconds:.0f}s"),
+                        precision=precision)  # fmt: skip
     ks, layers, delta = sweep_matrix(rows, direction)
     downstream = None
     if loaded_experiment is not None:

@@ -58,17 +58,22 @@ class DictionaryAlignerConfig(AlignerSettings):
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
         from alignfreeze.align.dictionary import DictionaryAligner
         from alignfreeze.data import read_muse
+        from alignfreeze.fileio import sha256_file
 
         src, tgt = pair.split("-")
-        path = self.dictionary or _catalog(catalog).resolve("dictionary", pair, "full", allow_hub=False).files[0]
+        path = Path(self.dictionary or _catalog(catalog).resolve("dictionary", pair, "full", allow_hub=False).files[0])
+        files = [path]
         reverse = None
         if self.reverse_dictionary == "file":
             reverse_path = _catalog(catalog).resolve("dictionary", f"{tgt}-{src}", "full", allow_hub=False).files[0]
-            reverse = (read_muse(reverse_path), reverse_path.name)
+            files.append(reverse_path)
+            reverse = (lambda: read_muse(reverse_path), reverse_path.name)
         elif self.reverse_dictionary == "forward_copy":
-            reverse = (read_muse(path), f"{path.name} (forward copy)")
-        return DictionaryAligner(read_muse(path), source=Path(path).name, unique_source=self.unique_source,
-                                 reverse_entries=reverse)  # fmt: skip
+            reverse = (lambda: read_muse(path), f"{path.name} (forward copy)")
+        # Read only if a sentence must be aligned: a cached alignment needs just the files' hashes.
+        fingerprint = "+".join(sha256_file(f) for f in files)
+        return DictionaryAligner(lambda: read_muse(path), source=path.name, unique_source=self.unique_source,
+                                 reverse_entries=reverse, fingerprint=fingerprint)  # fmt: skip
 
 
 class EflomalAlignerConfig(AlignerSettings):
@@ -92,11 +97,13 @@ class EmbeddingAlignerConfig(AlignerSettings):
     layer: int = Field(8, ge=0, description="hidden state used (0 = embeddings)")
     method: Literal["argmax", "itermax"] = "argmax"
     word_vector: Literal["subwords", "first", "mean"] = "subwords"
+    precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field("auto", description="see alignfreeze.precision")
 
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
         from alignfreeze.align.embedding import EmbeddingAligner
 
-        return EmbeddingAligner(self.model or model or "e5-small", self.layer, self.method, self.word_vector)
+        return EmbeddingAligner(self.model or model or "e5-small", self.layer, self.method, self.word_vector,
+                                precision=self.precision)  # fmt: skip
 
 
 class PharaohAlignerConfig(AlignerSettings):

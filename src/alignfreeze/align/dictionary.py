@@ -31,7 +31,7 @@ matches ``new`` + ``york``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from alignfreeze.align.base import Links, Progress, WordAligner
 from alignfreeze.data.records import DictionaryEntry
@@ -68,33 +68,68 @@ class DictionaryAligner(WordAligner):
 
     def __init__(
         self,
-        entries: Iterable[DictionaryEntry],
+        entries: Iterable[DictionaryEntry] | Callable[[], Iterable[DictionaryEntry]],
         source: str = "",
         unique_source: str = "linked",
-        reverse_entries: tuple[Iterable[DictionaryEntry], str] | None = None,
+        reverse_entries: tuple[Iterable[DictionaryEntry] | Callable[[], Iterable[DictionaryEntry]], str] | None = None,
+        fingerprint: str | None = None,
     ):
+        """``entries`` (and the first item of ``reverse_entries``) may be a function that
+        reads them: with a content ``fingerprint`` of the files, the dictionary is then only
+        read when a sentence must be aligned, not when a cached alignment is reused."""
         if unique_source not in UNIQUE_SOURCE:
             raise ValueError(f"unique_source {unique_source!r}: use one of {', '.join(UNIQUE_SOURCE)}")
-        self.translations: dict[str, set[str]] = defaultdict(set)  # source word -> target words
-        self.sources: dict[str, set[str]] = defaultdict(set)  # target word -> source words
-        for e in entries:
-            if e.src != e.tgt:
-                self.translations[e.src].add(e.tgt)
-                self.sources[e.tgt].add(e.src)
-        self.reverse_source = ""
-        if reverse_entries is not None:
-            reverse, self.reverse_source = reverse_entries
-            for e in reverse:  # a <tgt>-<src> line: e.src is a target-language word
-                if e.src != e.tgt:
-                    self.translations[e.tgt].add(e.src)
-                    self.sources[e.src].add(e.tgt)
+        self._entries = entries
+        self._reverse = reverse_entries
+        self.reverse_source = reverse_entries[1] if reverse_entries is not None else ""
         self.source = source
         self.unique_source = unique_source
-        self.n_entries = sum(len(v) for v in self.translations.values())
-        self.target_vocabulary = set(self.sources)
+        self.fingerprint = fingerprint
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._translations: dict[str, set[str]] = defaultdict(set)  # source word -> target words
+        self._sources: dict[str, set[str]] = defaultdict(set)  # target word -> source words
+        entries = self._entries() if callable(self._entries) else self._entries
+        for e in entries:
+            if e.src != e.tgt:
+                self._translations[e.src].add(e.tgt)
+                self._sources[e.tgt].add(e.src)
+        if self._reverse is not None:
+            reverse = self._reverse[0]() if callable(self._reverse[0]) else self._reverse[0]
+            for e in reverse:  # a <tgt>-<src> line: e.src is a target-language word
+                if e.src != e.tgt:
+                    self._translations[e.tgt].add(e.src)
+                    self._sources[e.src].add(e.tgt)
+        self._n_entries = sum(len(v) for v in self._translations.values())
+        self._target_vocabulary = set(self._sources)
+        self._loaded = True
+
+    @property
+    def translations(self) -> dict[str, set[str]]:
+        self._load()
+        return self._translations
+
+    @property
+    def sources(self) -> dict[str, set[str]]:
+        self._load()
+        return self._sources
+
+    @property
+    def n_entries(self) -> int:
+        self._load()
+        return self._n_entries
+
+    @property
+    def target_vocabulary(self) -> set[str]:
+        self._load()
+        return self._target_vocabulary
 
     def settings(self) -> dict:
-        out = {"dictionary": self.source, "entries": self.n_entries}
+        # With a content fingerprint the cache key needs no reading of the dictionary.
+        out = {"dictionary": self.source, **({"sha256": self.fingerprint} if self.fingerprint else {"entries": self.n_entries})}
         if self.unique_source != "linked":  # only when not the default: earlier caches stay valid
             out["unique_source"] = self.unique_source
         if self.reverse_source:

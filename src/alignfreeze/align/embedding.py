@@ -78,6 +78,7 @@ class EmbeddingAligner(WordAligner):
         batch_size: int = 32,
         max_length: int = 256,
         device: str | None = None,
+        precision: str = "auto",
     ):
         if method not in ("argmax", "itermax"):
             raise AlignfreezeError(f"unknown embedding-alignment method {method!r} (allowed: argmax, itermax)")
@@ -85,24 +86,26 @@ class EmbeddingAligner(WordAligner):
             raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: first, mean, subwords)")
         self.model_name, self.layer, self.method, self.word_vector = model_name, layer, method, word_vector
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
+        self.precision = precision
         self._model = None
 
     def settings(self) -> dict:
-        return {"model": self.model_name, "layer": self.layer, "method": self.method, "word_vector": self.word_vector}
+        from alignfreeze.models.loading import default_device
+        from alignfreeze.precision import resolve_precision
+
+        out = {"model": self.model_name, "layer": self.layer, "method": self.method, "word_vector": self.word_vector}
+        used = resolve_precision(self.precision, default_device(self.device))
+        if used != "fp32":  # only then: caches written before this setting existed stay valid
+            out["precision"] = used
+        return out
 
     def _load(self):
         if self._model is None:
-            import torch
-            from transformers import AutoModel, AutoTokenizer
-
-            from alignfreeze.models import resolve_model
             from alignfreeze.models.layers import num_layers
+            from alignfreeze.models.loading import load_model, load_tokenizer
 
-            path = resolve_model(self.model_name)
-            self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModel.from_pretrained(path).eval()
-            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            self._model.to(device)
+            self._tokenizer = load_tokenizer(self.model_name)
+            self._model = load_model(self.model_name, device=self.device)
             if not 0 <= self.layer <= num_layers(self._model):
                 raise AlignfreezeError(f"layer {self.layer} is out of range for {self.model_name} (0..{num_layers(self._model)})")
         return self._model, self._tokenizer
@@ -120,14 +123,17 @@ class EmbeddingAligner(WordAligner):
         device = next(model.parameters()).device
         out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros((0, 0), np.float32), np.zeros(0, int))] * len(sentences)
         order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
-        with torch.inference_mode(), first_layers_only(model, max(self.layer, 1)):
+        from alignfreeze.precision import Precision
+
+        amp = Precision(self.precision, device)
+        with torch.inference_mode(), first_layers_only(model, max(self.layer, 1)), amp.autocast():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = [sentences[k] if sentences[k] else ["."] for k in idx]
                 enc, maps = encode_words(tokenizer, batch, max_length=self.max_length, padding=True, return_tensors="pt")
                 enc = {k: v.to(device) for k, v in enc.items()}
                 hidden = model(**enc, output_hidden_states=True).hidden_states[self.layer]
-                hidden = torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()
+                hidden = torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()  # float32 whatever the autocast
                 for row, (k, mp) in enumerate(zip(idx, maps)):
                     n_words = len(sentences[k])
                     if self.word_vector == "subwords":

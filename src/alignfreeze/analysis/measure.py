@@ -68,16 +68,17 @@ def measure_corpora(
     batch_size: int = 16,
     max_length: int = 256,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    precision: str = "auto",
 ) -> tuple[list[dict], dict]:
     """Measure ``model_name`` on every corpus; write ``alignment.csv``, ``alignment.json``
     and ``alignment.png`` to ``out_dir``; return the rows and the metadata.
 
     Sentences recorded next to a realigned model (``realign-sentences.txt``) are excluded
     automatically, on top of ``exclude``."""
-    from transformers import AutoModel, AutoTokenizer
-
     from alignfreeze.analysis.plots import plot_layer_curves
     from alignfreeze.models import resolve_model
+    from alignfreeze.models.loading import load_model, load_tokenizer
+    from alignfreeze.precision import Precision
 
     for mode in modes:
         if mode not in MODES:
@@ -86,21 +87,18 @@ def measure_corpora(
     recorded = SentenceSet.of_model(path)
     exclusion = SentenceSet((exclude.fingerprints if exclude else set()) | (recorded.fingerprints if recorded else set()))
     samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in corpora]  # fails fast, before loading the model
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path)
-    if next(model.parameters()).device.type == "cpu":
-        import torch
-
-        if torch.cuda.is_available():
-            model.to("cuda")
+    tokenizer = load_tokenizer(path)
+    model = load_model(path)
+    amp = Precision(precision, next(model.parameters()).device)
     label = label or model_name
-    rows, meta = [], {"model": model_name, "label": label, "n_pairs": n_pairs, "seed": seed, "csls_k": csls_k,
+    rows, meta = [], {"model": model_name, "label": label, "precision": amp.name, "n_pairs": n_pairs, "seed": seed, "csls_k": csls_k,
                       "centred": center, "excluded_sentences_known": len(exclusion),
                       "exclusion_recorded_with_model": recorded is not None, "pairs": {}}  # fmt: skip
     for sample in samples:
         advance = progress(sample.pair, 2 * len(sample.src_sentences)) if progress else None
-        scores = measure_alignment(model, tokenizer, sample, layers, modes, directions, csls_k, center, batch_size,
-                                   max_length, advance)  # fmt: skip
+        with amp.autocast():
+            scores = measure_alignment(model, tokenizer, sample, layers, modes, directions, csls_k, center, batch_size,
+                                       max_length, advance)  # fmt: skip
         rows.extend(score_rows(scores, label, model_name, csls_k, center))
         meta["pairs"][sample.pair] = {**scores.stats, "seconds": round(scores.seconds, 2)}
     out_dir = Path(out_dir)

@@ -70,20 +70,19 @@ def sweep_freeze(
     seed: int = 0,
     progress: bool = True,
     on_k: Callable[[int, float], None] | None = None,
+    precision: str = "auto",
 ) -> list[dict]:
     """Run (or resume) the sweep into ``out_dir``; return every row of ``sweep.csv``.
 
     ``seed`` seeds both the realignments and the word-pair samples."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from alignfreeze.models import resolve_model
     from alignfreeze.models.layers import num_layers
+    from alignfreeze.models.loading import load_model, load_tokenizer
+    from alignfreeze.precision import Precision
     from alignfreeze.realign import realign
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"model": model_name, "realign": json.loads(realign_config.model_dump_json()), "step": step,
+    settings = {"model": model_name, "precision": precision, "realign": json.loads(realign_config.model_dump_json()), "step": step,
                 "with_embeddings": with_embeddings, "n_pairs": n_pairs, "mode": mode, "seed": seed,
                 "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
                 "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora]}  # fmt: skip
@@ -92,11 +91,9 @@ def sweep_freeze(
         raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
     exclusion = SentenceSet.of(realign_corpora)
     samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in eval_corpora]
-    path = resolve_model(model_name)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path)
-    if torch.cuda.is_available():
-        model.to("cuda")
+    tokenizer = load_tokenizer(model_name)
+    model = load_model(model_name)
+    amp = Precision(precision, next(model.parameters()).device)
     pretrained = {name: p.detach().clone() for name, p in model.state_dict().items()}
     ks = sweep_ks(num_layers(model), step)
     rows = _read(out_dir / "sweep.csv")
@@ -106,7 +103,8 @@ def sweep_freeze(
     def measure(k: int) -> list[dict]:
         out = []
         for sample in samples:
-            scores = measure_alignment(model, tokenizer, sample, "all", [mode])
+            with amp.autocast():
+                scores = measure_alignment(model, tokenizer, sample, "all", [mode])
             out += [{"k": k, "freeze": "pretrained" if k == PRETRAINED else freeze_for(k, with_embeddings),
                      "language": sample.tgt_lang, "layer": layer, "mode": m, "direction": d, "accuracy": round(v, 6)}
                     for (layer, m, d), v in sorted(scores.scores.items())]  # fmt: skip
@@ -117,7 +115,7 @@ def sweep_freeze(
         if k != PRETRAINED:
             model.load_state_dict(pretrained)
             result = realign(model, tokenizer, realign_corpora, realign_config, freeze_for(k, with_embeddings), seed,
-                             progress=progress)  # fmt: skip
+                             progress=progress, precision=precision)  # fmt: skip
             if on_k:
                 on_k(k, result.seconds)
         rows += measure(k)

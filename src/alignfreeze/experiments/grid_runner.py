@@ -14,6 +14,11 @@
   (``max_retries``), and recorded as failed when the retries run out.
 * **Threads.** A CPU run in parallel with others uses ``num_cpus`` torch threads (1 by
   default), so that N runs on N cores do not oversubscribe them.
+* **GPUs.** Several runs share a GPU: at these batch sizes one run leaves most of it idle.
+  On Ray, ``resources: {num_gpus: 0.25}`` packs four runs per GPU. Locally, the pool's
+  processes are spread over the visible GPUs (``CUDA_VISIBLE_DEVICES`` set per process,
+  round-robin), and without ``--max-parallel`` as many run at once as
+  ``resources.num_gpus`` lets share the GPUs (4 per GPU at 0.25).
 * **Progress.** A worker writes its run's current phase and step to ``runs/<id>/progress.json``
   (at most once a second); the driver polls those files and passes them to ``on_status``,
   which the CLI draws as one bar per running run under the grid's bar.
@@ -60,6 +65,12 @@ class Resources:
     @property
     def torch_threads(self) -> int:
         return max(1, int(self.num_cpus))
+
+
+def _visible_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 @dataclass
@@ -122,6 +133,27 @@ def _record(out_dir: Path, result: dict) -> None:
         atomic_write_text(run_dir / FAILED_FILE, json.dumps(info, indent=2) + "\n")
 
 
+def gpu_slots(n_processes: int, n_gpus: int) -> list[str | None]:
+    """The GPU each of ``n_processes`` pool processes uses: round-robin over ``n_gpus``
+    (None each when there is none)."""
+    return [str(i % n_gpus) if n_gpus else None for i in range(n_processes)]
+
+
+def _pin_to_gpu(slots) -> None:
+    """Pool initializer: this process takes the next GPU slot (before torch sees CUDA)."""
+    slot = slots.get()
+    if slot is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = slot
+
+
+def local_parallelism(resources: Resources, n_gpus: int) -> int:
+    """Runs at a time for the local executor when none is asked: as many as share the GPUs
+    (``resources.num_gpus`` each), else 1."""
+    if n_gpus and resources.num_gpus > 0:
+        return max(1, int(n_gpus / resources.num_gpus + 1e-9))
+    return 1
+
+
 def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, progress: bool,
            on_status: Callable[[str, dict | None], None] | None) -> Iterator[dict | None]:  # fmt: skip
     """Outcomes as runs finish; ``None`` every ``POLL_SECONDS`` while waiting on a pool."""
@@ -136,7 +168,11 @@ def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources,
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    with ProcessPoolExecutor(max_parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for slot in gpu_slots(max_parallel, _visible_gpus()):
+        slots.put(slot)
+    with ProcessPoolExecutor(max_parallel, mp_context=context, initializer=_pin_to_gpu, initargs=(slots,)) as pool:
         futures = {pool.submit(run_one, run.model_dump(mode="json"), str(out_dir), data, resources.torch_threads, False,
                                True): run for run in runs}  # fmt: skip
         while futures:
@@ -230,12 +266,12 @@ def run_grid(
 
     if executor not in ("local", "ray"):
         raise AlignfreezeError(f"unknown executor {executor!r} (allowed: local, ray)")
+    resources = resources or Resources()
     if max_parallel is None:
         # On Ray the tasks' num_cpus/num_gpus already bound what runs at once.
-        max_parallel = 0 if executor == "ray" else 1
+        max_parallel = 0 if executor == "ray" else local_parallelism(resources, _visible_gpus())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    resources = resources or Resources()
     preflight(runs, DataCatalog(data_dir))
     state = grid_state(out_dir)
     todo = [r for r in runs if r.run_id not in state.done and (retry_failed or r.run_id not in state.failed)]

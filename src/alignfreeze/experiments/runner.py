@@ -272,11 +272,11 @@ def execute_run(
 
     ``append_results=False`` leaves ``results.csv`` to the caller (the grid driver, the only
     writer when runs execute in parallel); ``metrics.json`` is written either way."""
-    import torch
-    from transformers import AutoTokenizer, set_seed
+    from transformers import set_seed
 
     from alignfreeze.finetune import finetune, get_task, total_optimizer_steps
-    from alignfreeze.models import resolve_model
+    from alignfreeze.models.loading import load_tokenizer
+    from alignfreeze.precision import Precision
     from alignfreeze.realign import MATCH, FreezeSpec, RealignmentObjective, frozen, frozen_parameters, realign
     from alignfreeze.realign.trainer import encoder_of
 
@@ -288,40 +288,41 @@ def execute_run(
     logging.getLogger("alignfreeze").addHandler(handler)
     logging.getLogger("alignfreeze").setLevel(logging.INFO)
     t0 = time.perf_counter()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
     try:
         log.info("run %s: %s %s %s seed %d", run.run_id, run.model, run.task, run.label, run.seed)
         report("loading model and data")
         task = get_task(run.task, run.training, run.evaluation, run.tokenization, source_language=run.train[0].language)
         train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
         log.info("training on %d examples (%s)", len(train), ", ".join(f"{r.language}:{r.dataset or ''}:{r.split}" for r in run.train))
-        path = resolve_model(run.model)
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = load_tokenizer(run.model)
         labels = task.label_list(train)
         set_seed(run.seed)  # the head's initialisation
-        model = task.load_model(path, labels)
-        if torch.cuda.is_available():
-            model.to("cuda")
+        model = task.load_model(run.model, labels)
+        precision = Precision(run.training.precision, next(model.parameters()).device)
         # Features first: `realignment.steps: match` realigns for as many steps as fine-tuning takes.
-        features = task.encode(train, tokenizer, run.training.max_length, labels)
+        features = task.encode_cached(train, tokenizer, run.training.max_length, labels)
         finetune_steps = total_optimizer_steps(len(features), run.training)
         corpora = realignment_corpora(run, catalog) if run.method != "baseline" else []
         samples = alignment_samples(run, catalog) if run.analysis.alignment else []
         alignment_rows: list[dict] = []
         alignment_diagnostics: dict[str, Any] = {}
         if samples:
-            alignment_rows += measure_stage(run, model, tokenizer, samples, "initial", alignment_diagnostics)
+            with precision.autocast():
+                alignment_rows += measure_stage(run, model, tokenizer, samples, "initial", alignment_diagnostics)
         realign_stats: dict[str, Any] = {}
         if run.method in ("before", "before+during"):
             steps = finetune_steps if run.realignment.steps == MATCH else int(run.realignment.steps)
             result = realign(model, tokenizer, corpora, run.realignment, run.freeze, run.seed, run.tokenization, steps=steps,
                              learning_rate=run.realignment.resolved_learning_rate(run.training.learning_rate),
-                             progress=progress)  # fmt: skip
+                             progress=progress, precision=run.training.precision)  # fmt: skip
             realign_stats = {"losses": result.losses, "seconds": result.seconds, "frozen_parameters": result.frozen_parameters,
                              "steps": steps, "pairs_per_language": result.pairs_per_language}  # fmt: skip
             log.info("realigned %d steps in %.0fs: loss %.3f -> %.3f", len(result.losses), result.seconds,
                      result.losses[0], result.losses[-1])  # fmt: skip
             if samples:
-                alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
+                with precision.autocast():
+                    alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
         objective, realignment_frozen = None, []
         if run.method in ("during", "before+during"):
             objective = RealignmentObjective(model, tokenizer, corpora, run.realignment, run.seed, run.tokenization)
@@ -334,14 +335,16 @@ def execute_run(
         log.info("fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f", ft.optimizer_steps,
                  ft.warmup_steps, ft.seconds, ft.losses[0], ft.losses[-1])  # fmt: skip
         if samples:
-            alignment_rows += measure_stage(run, model, tokenizer, samples, "finetuned", alignment_diagnostics)
+            with precision.autocast():
+                alignment_rows += measure_stage(run, model, tokenizer, samples, "finetuned", alignment_diagnostics)
         rows: list[dict] = []
         diagnostics: dict[str, Any] = {}
         for ref in progress_bar(run.eval, desc="evaluate", disable=not progress):
             records = load_records(catalog, run.task, ref)
             start = time.perf_counter()
-            scores = task.evaluate(model, tokenizer, records, ref.language, run.training.eval_max_length,
-                                   run.training.eval_batch_size, labels)  # fmt: skip
+            with precision.autocast():
+                scores = task.evaluate(model, tokenizer, records, ref.language, run.training.eval_max_length,
+                                       run.training.eval_batch_size, labels)  # fmt: skip
             elapsed = time.perf_counter() - start
             rows.extend(_rows(run, ref.language, scores.metrics))
             diagnostics[ref.language] = {**scores.diagnostics, "examples_per_second": len(records) / elapsed,
@@ -356,7 +359,9 @@ def execute_run(
         metrics = {"run_id": run.run_id, "label": run.label, "rows": rows, "diagnostics": diagnostics, "labels": labels,
                    "finetune": {"losses": ft.losses, "optimizer_steps": ft.optimizer_steps, "warmup_steps": ft.warmup_steps,
                                 "seconds": ft.seconds, "features": len(features)},
-                   "realign": realign_stats, "seconds": seconds}  # fmt: skip
+                   "realign": realign_stats, "seconds": seconds, "precision": precision.name,
+                   "device": str(precision.device), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                   "started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
         atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if append_results:
             append_rows(out_dir / "results.csv", rows)

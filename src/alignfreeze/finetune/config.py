@@ -29,6 +29,11 @@ class TrainingSettings(BaseModel):
     max_steps: int | None = Field(None, ge=1, description="cap on optimiser steps (smoke tests)")
     group_by_length: bool = True
     doc_stride: int = Field(32, ge=1, description="qa: overlap between context windows, in tokens")
+    precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field(
+        "auto",
+        description="of realignment, fine-tuning, evaluation and alignment measurement in a run: 'auto' is fp32 on a "
+        "CPU and tf32 on a CUDA GPU (alignfreeze.precision)",
+    )
     long_sentences: Literal["truncate", "windows"] = Field(
         "truncate",
         description="pos/ner sentences longer than max_length (eval_max_length when evaluating): 'truncate' cuts them "

@@ -80,13 +80,31 @@ class Task(ABC):
     def label_list(self, train: Sequence[Any]) -> list[str]:
         return []
 
-    @abstractmethod
-    def load_model(self, path: str, labels: list[str]):
-        """The task model (encoder + fresh head) from a checkpoint path."""
+    #: The head this task puts on the encoder (alignfreeze.models.loading.HEADS).
+    head: str
+
+    def load_model(self, name: str, labels: list[str], device: str | None = None):
+        """The task model (encoder + fresh head) of ``name`` on the configured device."""
+        from alignfreeze.models.loading import load_model
+
+        return load_model(name, self.head, labels, device)
 
     @abstractmethod
     def encode(self, records: Sequence[Any], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         """Training features: dicts of int lists, each with ``input_ids``."""
+
+    def encoding_settings(self) -> dict:
+        """Every setting :meth:`encode` depends on besides its arguments."""
+        return {"task": self.name, "long_sentences": self.training.long_sentences, "doc_stride": self.training.doc_stride,
+                "lone_boundary_pieces": self.tokenization.lone_boundary_pieces}  # fmt: skip
+
+    def encode_cached(self, records: Sequence[Any], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
+        """:meth:`encode`, read from the on-disk cache when the same records were encoded with
+        the same tokenizer and settings before (by another run of a grid, say)."""
+        from alignfreeze.cache import cached, content_key, tokenizer_key
+
+        key = content_key(self.encoding_settings(), tokenizer_key(tokenizer), list(records), max_length, list(labels))
+        return cached("features", key, lambda: self.encode(records, tokenizer, max_length, labels))
 
     def collate(self, features: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
         ids = [f["input_ids"] for f in features]
@@ -110,15 +128,10 @@ def _device(model) -> torch.device:
 
 
 class TaggingTask(Task):
+    head = "token"
+
     def label_list(self, train: Sequence[TaggedSentence]) -> list[str]:
         return sorted({t for s in train for t in s.tags})
-
-    def load_model(self, path: str, labels: list[str]):
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification.from_pretrained(
-            path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
-        )
 
     def _windows(self, tokenizer, sentences, max_length: int):
         return encode_word_windows(tokenizer, sentences, max_length, windows=self.training.long_sentences == "windows",
@@ -214,19 +227,13 @@ class NerTask(TaggingTask):
 
 
 class NliTask(Task):
+    head = "sequence"
     name = "nli"
     primary_metric = "accuracy"
     metrics = ("accuracy",)
 
     def label_list(self, train) -> list[str]:
         return list(NLI_LABELS)
-
-    def load_model(self, path: str, labels: list[str]):
-        from transformers import AutoModelForSequenceClassification
-
-        return AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
-        )
 
     def _encode(self, records: Sequence[NliExample], tokenizer, max_length: int, **kwargs):
         return tokenizer([r.premise for r in records], [r.hypothesis for r in records], truncation=True,
@@ -253,6 +260,7 @@ class NliTask(Task):
 
 
 class QaTask(Task):
+    head = "qa"
     name = "qa"
     primary_metric = "f1"
     metrics = ("f1", "exact_match")
@@ -263,11 +271,6 @@ class QaTask(Task):
     @property
     def doc_stride(self) -> int:
         return self.training.doc_stride
-
-    def load_model(self, path: str, labels: list[str]):
-        from transformers import AutoModelForQuestionAnswering
-
-        return AutoModelForQuestionAnswering.from_pretrained(path)
 
     def _windows(self, records: Sequence[QaExample], tokenizer, max_length: int, **kwargs):
         stride = min(self.doc_stride, max_length // 2)

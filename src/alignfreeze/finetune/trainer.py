@@ -53,6 +53,7 @@ class FinetuneResult:
     optimizer_steps: int
     warmup_steps: int
     seconds: float
+    precision: str = "fp32"  # as used (``auto`` resolved)
 
 
 def optimizer_steps_per_epoch(n_features: int, settings: TrainingSettings) -> int:
@@ -83,10 +84,13 @@ def finetune(
 
     ``objective`` (a :class:`~alignfreeze.realign.RealignmentObjective`) adds the joint
     realignment loss; ``realignment_frozen`` lists parameters it must not move."""
+    import torch
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup, set_seed
 
-    from alignfreeze.realign.trainer import JOINT_COEFFICIENT, make_optimizer
+    from alignfreeze.optim import SYNC_EVERY, clip_grad_norm, finalize, make_optimizer, row_sparse_training
+    from alignfreeze.precision import Precision
+    from alignfreeze.realign.trainer import JOINT_COEFFICIENT
 
     if not features:
         raise AlignfreezeError("no training examples after preprocessing")
@@ -97,14 +101,7 @@ def finetune(
     total = total_optimizer_steps(len(features), settings)
     warmup = int(settings.warmup_ratio * total)
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    if objective is not None:
-        params += list(objective.head.parameters())
-    optimizer = make_optimizer(params, settings.learning_rate, settings.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    if objective is not None:
-        objective.head.to(accelerator.device)
+    precision = Precision(settings.precision, accelerator.device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     lengths = [len(f["input_ids"]) for f in features]
 
@@ -114,45 +111,69 @@ def finetune(
                      else random_batches(len(features), settings.micro_batch_size, rng))  # fmt: skip
             yield from (micro[i : i + accumulation] for i in range(0, len(micro), accumulation))
 
-    model.train()
-    losses: list[float] = []
+    def to_device(batch: dict) -> dict:
+        # Pinned host memory lets the copy overlap with the GPU's work (no effect on a CPU).
+        if accelerator.device.type == "cuda":
+            return {k: v.pin_memory().to(accelerator.device, non_blocking=True) for k, v in batch.items()}
+        return {k: v.to(accelerator.device) for k, v in batch.items()}
+
     t0 = time.perf_counter()
-    groups = epoch_groups()
-    bar = progress_bar(range(1, total + 1), desc=f"fine-tune {task.name}", disable=not progress)
     frozen_ids = {id(p) for p in realignment_frozen or ()}
-    for step in bar:
-        group = next(groups)
-        n_examples = sum(len(b) for b in group)
-        step_loss = 0.0
+    step_losses = []  # on the device: read every SYNC_EVERY steps, not at every micro-batch
+    with row_sparse_training(model) as embedding:
+        params = [p for p in model.parameters() if p.requires_grad]
         if objective is not None:
-            # The realignment gradient first, so that it can be erased from the frozen
-            # parameters before the task's gradient is added.
-            with accelerator.no_sync(model):
-                joint = JOINT_COEFFICIENT * objective.loss(model)
-                accelerator.backward(joint)
-            step_loss += joint.item()
-            if frozen_ids:
-                for p in model.parameters():
-                    if id(p) in frozen_ids:
-                        p.grad = None
-        for j, indices in enumerate(group):
-            last = j == len(group) - 1
-            batch = {k: v.to(accelerator.device) for k, v in task.collate([features[i] for i in indices], pad_id).items()}
-            sync = contextlib.nullcontext() if last else accelerator.no_sync(model)
-            with sync:
-                # Weight each micro-batch by its share of the step's examples: the step's
-                # gradient is then that of the mean loss over the whole effective batch.
-                loss = model(**batch).loss * (len(indices) / n_examples)
-                accelerator.backward(loss)
-            step_loss += loss.item()
-        if not math.isfinite(step_loss):
-            raise AlignfreezeError(f"fine-tuning loss is {step_loss} at optimiser step {step}; stopped")
-        if settings.max_grad_norm is not None:
-            accelerator.clip_grad_norm_(params, settings.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        losses.append(step_loss)
-        bar.set_postfix(loss=f"{step_loss:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+            params += list(objective.head.parameters())
+        optimizer = make_optimizer(params, settings.learning_rate, settings.weight_decay, row_params=[embedding])
+        scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total)
+        model, optimizer = accelerator.prepare(model, optimizer)
+        if objective is not None:
+            objective.head.to(accelerator.device)
+        model.train()
+        groups = epoch_groups()
+        bar = progress_bar(range(1, total + 1), desc=f"fine-tune {task.name}", disable=not progress)
+        for step in bar:
+            group = next(groups)
+            n_examples = sum(len(b) for b in group)
+            step_loss = None
+            if objective is not None:
+                # The realignment gradient first, so that it can be erased from the frozen
+                # parameters before the task's gradient is added.
+                with accelerator.no_sync(model), precision.autocast():
+                    step_loss = JOINT_COEFFICIENT * objective.loss(model)
+                with accelerator.no_sync(model):
+                    precision.backward(step_loss)
+                step_loss = step_loss.detach()
+                if frozen_ids:
+                    for p in model.parameters():
+                        if id(p) in frozen_ids:
+                            p.grad = None
+            for j, indices in enumerate(group):
+                last = j == len(group) - 1
+                batch = to_device(task.collate([features[i] for i in indices], pad_id))
+                sync = contextlib.nullcontext() if last else accelerator.no_sync(model)
+                with sync:
+                    # Weight each micro-batch by its share of the step's examples: the step's
+                    # gradient is then that of the mean loss over the whole effective batch.
+                    with precision.autocast():
+                        loss = model(**batch).loss * (len(indices) / n_examples)
+                    precision.backward(loss)
+                step_loss = loss.detach() if step_loss is None else step_loss + loss.detach()
+            if settings.max_grad_norm is not None:
+                precision.unscale(optimizer)
+                clip_grad_norm(params, settings.max_grad_norm)
+            precision.step(optimizer)
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step_losses.append(step_loss)
+            if step % SYNC_EVERY == 0 or step == total:
+                recent = torch.stack(step_losses[-SYNC_EVERY:]).float().tolist()
+                bad = next((i for i, v in enumerate(recent) if not math.isfinite(v)), None)
+                if bad is not None:
+                    first = step - len(recent) + 1 + bad
+                    raise AlignfreezeError(f"fine-tuning loss is {recent[bad]} at optimiser step {first}; stopped")
+                bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+        finalize(optimizer)
     model.eval()
-    return FinetuneResult(losses, total, warmup, time.perf_counter() - t0)
+    losses = torch.stack(step_losses).float().tolist()
+    return FinetuneResult(losses, total, warmup, time.perf_counter() - t0, precision.name)

@@ -5,11 +5,11 @@ from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
+from alignfreeze.optim import make_optimizer
 from alignfreeze.realign.trainer import (
     JOINT_COEFFICIENT,
     RealignmentObjective,
     RealignResult,
-    make_optimizer,
     realign,
     realign_files,
     save_realigned,

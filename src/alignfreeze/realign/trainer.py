@@ -22,10 +22,12 @@ import torch
 from torch import nn
 
 from alignfreeze.align.corpus import AlignedCorpus
+from alignfreeze.cache import cached, content_key, tokenizer_key
 from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory
+from alignfreeze.optim import finalize, make_optimizer, row_sparse_training
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
 from alignfreeze.realign.config import MATCH, RealignConfig
@@ -77,9 +79,26 @@ class RealignmentObjective(nn.Module):
             name = f"{corpus.src_lang}-{corpus.tgt_lang}"
             while name in datasets:
                 name += "'"
-            datasets[name] = encode_corpus(corpus, tokenizer, config.max_length, config.word_vector,
-                                           tokenization.lone_boundary_pieces)  # fmt: skip
+            key = content_key(tokenizer_key(tokenizer), corpus.src_lang, corpus.tgt_lang, corpus.pairs, config.max_length,
+                              config.word_vector, tokenization.lone_boundary_pieces)  # fmt: skip
+            datasets[name] = cached("realign-pairs", key, lambda corpus=corpus: encode_corpus(
+                corpus, tokenizer, config.max_length, config.word_vector, tokenization.lone_boundary_pieces))  # fmt: skip
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self._build(model, datasets, pad_id, seed)
+
+    @classmethod
+    def from_encoded(cls, model: nn.Module, datasets: dict[str, list], pad_id: int, config: RealignConfig,
+                     seed: int = 0) -> "RealignmentObjective":  # fmt: skip
+        """The objective over sentence pairs already encoded (:func:`encode_corpus`), by
+        language pair (benchmarks and callers with their own tokenisation)."""
+        objective = cls.__new__(cls)
+        nn.Module.__init__(objective)
+        objective.config = config
+        objective._build(model, datasets, pad_id, seed)
+        return objective
+
+    def _build(self, model: nn.Module, datasets: dict[str, list], pad_id: int, seed: int) -> None:
+        config = self.config
         self.batches = RoundRobinBatches(datasets, config.batch_size, pad_id, seed, config.length_bucketing, config.batching)
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
@@ -101,22 +120,6 @@ class RealignmentObjective(nn.Module):
         src = word_vectors(hidden, batch.src_token_index, batch.src_token_word, batch.n_src_words)
         tgt = word_vectors(hidden, batch.tgt_token_index, batch.tgt_token_word, batch.n_tgt_words)
         return self.criterion(self.head(src), self.head(tgt), batch.links)
-
-
-OPTIMIZERS = ("adamw", "adam")
-
-
-def make_optimizer(params, lr: float, weight_decay: float, name: str = "adamw") -> torch.optim.Optimizer:
-    """AdamW or Adam over the trainable ``params`` (fused kernels where available; the same
-    arithmetic). ``adam`` with ``weight_decay=0`` is the reference code's optimiser."""
-    if name not in OPTIMIZERS:
-        raise AlignfreezeError(f"unknown optimizer {name!r} (allowed: {', '.join(OPTIMIZERS)})")
-    params = [p for p in params if p.requires_grad]
-    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
-    try:
-        return cls(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # fused kernels unavailable for this device/dtype
-        return cls(params, lr=lr, weight_decay=weight_decay)
 
 
 @dataclass
@@ -143,15 +146,20 @@ def realign(
     steps: int | None = None,
     learning_rate: float | None = None,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> RealignResult:
     """Realign ``model`` in place and return it with its losses.
 
     ``steps`` and ``learning_rate`` are required when ``config`` says ``match`` (the run
     passes its fine-tuning values); otherwise they override the config. Parameters frozen by
     ``freeze`` are excluded from the optimiser and restored to trainable afterwards. A NaN or
-    infinite loss stops the run with an error naming the step.
+    infinite loss stops the run with an error naming the step. ``precision``: see
+    :mod:`alignfreeze.precision`.
     """
     from transformers import set_seed
+
+    from alignfreeze.optim import SYNC_EVERY
+    from alignfreeze.precision import Precision
 
     freeze = FreezeSpec.parse(freeze) if isinstance(freeze, str) else freeze  # a typo fails before any work
     if steps is None:
@@ -165,24 +173,31 @@ def realign(
             raise AlignfreezeError(str(exc)) from None
     set_seed(seed)  # dropout and any other torch randomness
     objective = RealignmentObjective(model, tokenizer, corpora, config, seed, tokenization)
-    losses: list[float] = []
+    amp = Precision(precision, next(model.parameters()).device)
+    step_losses: list[torch.Tensor] = []  # on the device: read every SYNC_EVERY steps
     t0 = time.perf_counter()
     model.train()
-    with frozen(encoder_of(model), freeze) as spec:
+    with frozen(encoder_of(model), freeze) as spec, row_sparse_training(model) as embedding:
         n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec))
         trainable = [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters())
-        optimizer = make_optimizer(trainable, learning_rate, config.weight_decay, config.optimizer)
+        optimizer = make_optimizer(trainable, learning_rate, config.weight_decay, config.optimizer, [embedding])
         bar = progress_bar(range(1, steps + 1), desc=f"realign ({spec})", disable=not progress)
         for step in bar:
-            loss = objective.loss(model)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise AlignfreezeError(f"realignment loss is {value} at step {step}; stopped (nothing written)")
-            loss.backward()
-            optimizer.step()
+            with amp.autocast():
+                loss = objective.loss(model)
+            amp.backward(loss)
+            amp.step(optimizer)
             optimizer.zero_grad(set_to_none=True)
-            losses.append(value)
-            bar.set_postfix(loss=f"{value:.3f}", refresh=False)
+            step_losses.append(loss.detach())
+            if step % SYNC_EVERY == 0 or step == steps:
+                recent = torch.stack(step_losses[-SYNC_EVERY:]).float().tolist()
+                bad = next((i for i, v in enumerate(recent) if not math.isfinite(v)), None)
+                if bad is not None:
+                    first = step - len(recent) + 1 + bad
+                    raise AlignfreezeError(f"realignment loss is {recent[bad]} at step {first}; stopped (nothing written)")
+                bar.set_postfix(loss=f"{recent[-1]:.3f}", refresh=False)
+        finalize(optimizer)
+    losses = torch.stack(step_losses).float().tolist()
     model.eval()
     return RealignResult(
         model, losses, n_frozen, sum(p.numel() for p in trainable), time.perf_counter() - t0, dict(objective.n_pairs),
@@ -220,24 +235,24 @@ def realign_files(
     tokenization: TokenizationSettings | None = None,
     out: str | Path | None = None,
     progress: bool = True,
+    precision: str = "auto",
+    device: str | None = None,
 ) -> RealignResult:
     """Load ``model_name`` and the aligned-pairs files ``pairs``, realign, optionally save
     to ``out`` (with a ``realign.json`` naming the model, files, freeze, seed and config)."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from alignfreeze.models import resolve_model
+    from alignfreeze.models.loading import load_model, load_tokenizer
 
     if not pairs:
         raise AlignfreezeError("no --pairs file given")
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
     corpora = [AlignedCorpus.load(p) for p in pairs]  # validates every file before any training
-    path = resolve_model(model_name)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path)
+    tokenizer = load_tokenizer(model_name)
+    model = load_model(model_name, device=device)
     tokenization = tokenization or TokenizationSettings()
-    result = realign(model, tokenizer, corpora, config, freeze, seed, tokenization, progress=progress)
+    result = realign(model, tokenizer, corpora, config, freeze, seed, tokenization, progress=progress, precision=precision)
     if out is not None:
         summary = {"model": model_name, "pairs": [str(p) for p in pairs], "freeze": str(freeze), "seed": seed,
-                   "config": config.model_dump(mode="json"), "tokenization": tokenization.model_dump(mode="json")}  # fmt: skip
+                   "precision": precision, "config": config.model_dump(mode="json"),
+                   "tokenization": tokenization.model_dump(mode="json")}  # fmt: skip
         save_realigned(result, tokenizer, out, summary)
     return result

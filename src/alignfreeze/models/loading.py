@@ -1,0 +1,57 @@
+"""The one place a model is loaded: any head, onto the configured device.
+
+Every command and run loads through :func:`load_model` / :func:`load_tokenizer`, so every
+one of them uses the GPU when there is one (``cuda``, else ``mps``, else the CPU), or the
+device named by ``$ALIGNFREEZE_DEVICE`` or a ``device`` argument. Weights stay float32;
+lower precision is applied as autocast by :mod:`alignfreeze.precision`, so that one
+checkpoint serves every precision.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from alignfreeze.models.registry import resolve_model
+
+#: Task heads by name: ``None`` is the bare encoder.
+HEADS = ("token", "sequence", "qa")
+
+
+def default_device(device: str | None = None):
+    """``device`` if given, else ``$ALIGNFREEZE_DEVICE``, else the best one available."""
+    import torch
+
+    name = device or os.environ.get("ALIGNFREEZE_DEVICE") or ""
+    if name and name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def load_tokenizer(name: str):
+    """The fast tokenizer of ``name`` (``e5-small``, a hub id or a local path)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_model(name))
+
+
+def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), device: str | None = None):
+    """The model ``name`` with a fresh ``head`` (``token``, ``sequence``, ``qa``; ``None``: the
+    encoder alone), labelled with ``labels`` for classification heads, on ``device`` (see
+    :func:`default_device`), in eval mode."""
+    import transformers
+
+    classes = {None: "AutoModel", "token": "AutoModelForTokenClassification",
+               "sequence": "AutoModelForSequenceClassification", "qa": "AutoModelForQuestionAnswering"}  # fmt: skip
+    if head not in classes:
+        raise ValueError(f"unknown head {head!r} (allowed: {', '.join(HEADS)}, or None)")
+    options = {}
+    if head in ("token", "sequence"):
+        options = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+                   "label2id": {label: i for i, label in enumerate(labels)}}  # fmt: skip
+    model = getattr(transformers, classes[head]).from_pretrained(resolve_model(name), **options)
+    return model.to(default_device(device)).eval()
