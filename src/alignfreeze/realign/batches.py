@@ -62,8 +62,11 @@ class PairBatch:
     language_pair: str
 
     def to(self, device) -> "PairBatch":
+        # From pinned memory the copies to a GPU overlap with its work (no effect on a CPU).
+        cuda = getattr(device, "type", str(device)).startswith("cuda")
         for name in ("input_ids", "attention_mask", "src_token_index", "src_token_word", "tgt_token_index", "tgt_token_word", "links"):
-            setattr(self, name, getattr(self, name).to(device))
+            tensor = getattr(self, name)
+            setattr(self, name, tensor.pin_memory().to(device, non_blocking=True) if cuda else tensor.to(device))
         return self
 
 
