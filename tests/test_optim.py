@@ -166,3 +166,17 @@ def test_a_tiny_run_agrees_in_bf16_and_fp32(xlmr_tokenizer):
     update = torch.cat([(a - b).flatten() for a, b in zip(fp32.parameters(), start.parameters())]).abs().mean()
     gap = torch.cat([(a - b).flatten() for a, b in zip(fp32.parameters(), bf16.parameters())]).abs().mean()
     assert gap < 0.05 * update
+
+
+def test_losses_are_read_in_bunches_and_the_first_bad_step_is_named():
+    from alignfreeze.errors import AlignfreezeError
+    from alignfreeze.optim import SYNC_EVERY, read_losses
+
+    losses = [torch.tensor(float(i)) for i in range(1, 41)]
+    assert read_losses(losses[:5], 5, 40, "{value} at {step}") is None  # not a reading step: no wait on the device
+    assert read_losses(losses[:SYNC_EVERY], SYNC_EVERY, 40, "{value} at {step}") == [float(i) for i in range(1, 17)]
+    assert read_losses(losses[:40], 40, 40, "{value} at {step}") == [float(i) for i in range(33, 41)]  # the last bunch
+    losses[20] = torch.tensor(float("nan"))  # step 21
+    losses[22] = torch.tensor(float("inf"))
+    with pytest.raises(AlignfreezeError, match="nan at 21"):
+        read_losses(losses[:32], 32, 40, "{value} at {step}")

@@ -37,6 +37,20 @@ SYNC_EVERY = 16
 SPARSE_MIN_ROWS = 30_000
 
 
+def read_losses(step_losses: list[torch.Tensor], step: int, last_step: int, message: str) -> list[float] | None:
+    """The losses of the steps since the last read, as floats, every :data:`SYNC_EVERY` steps
+    and at ``last_step`` (else None: nothing is read, the device is not waited for). A
+    non-finite loss raises ``AlignfreezeError(message.format(value=..., step=...))`` naming the
+    first step where it appeared."""
+    if step % SYNC_EVERY and step != last_step:
+        return None
+    recent = torch.stack(step_losses[-(((step - 1) % SYNC_EVERY) + 1):]).float().tolist()
+    bad = next((i for i, v in enumerate(recent) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise AlignfreezeError(message.format(value=recent[bad], step=step - len(recent) + 1 + bad))
+    return recent
+
+
 def _dense_optimizer(params: list, lr: float, weight_decay: float, name: str) -> torch.optim.Optimizer:
     cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
     try:

@@ -88,7 +88,7 @@ def finetune(
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup, set_seed
 
-    from alignfreeze.optim import SYNC_EVERY, clip_grad_norm, finalize, make_optimizer, row_sparse_training
+    from alignfreeze.optim import clip_grad_norm, finalize, make_optimizer, read_losses, row_sparse_training
     from alignfreeze.precision import Precision
     from alignfreeze.realign.trainer import JOINT_COEFFICIENT
 
@@ -119,7 +119,7 @@ def finetune(
 
     t0 = time.perf_counter()
     frozen_ids = {id(p) for p in realignment_frozen or ()}
-    step_losses = []  # on the device: read every SYNC_EVERY steps, not at every micro-batch
+    step_losses = []  # on the device: read in bunches (optim.read_losses), not at every micro-batch
     with row_sparse_training(model) as embedding:
         params = [p for p in model.parameters() if p.requires_grad]
         if objective is not None:
@@ -166,12 +166,8 @@ def finetune(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step_losses.append(step_loss)
-            if step % SYNC_EVERY == 0 or step == total:
-                recent = torch.stack(step_losses[-SYNC_EVERY:]).float().tolist()
-                bad = next((i for i, v in enumerate(recent) if not math.isfinite(v)), None)
-                if bad is not None:
-                    first = step - len(recent) + 1 + bad
-                    raise AlignfreezeError(f"fine-tuning loss is {recent[bad]} at optimiser step {first}; stopped")
+            recent = read_losses(step_losses, step, total, "fine-tuning loss is {value} at optimiser step {step}; stopped")
+            if recent:
                 bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
         finalize(optimizer)
     model.eval()

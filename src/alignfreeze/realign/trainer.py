@@ -12,7 +12,6 @@ task loss.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory
-from alignfreeze.optim import finalize, make_optimizer, row_sparse_training
+from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
 from alignfreeze.realign.config import MATCH, RealignConfig
@@ -158,7 +157,6 @@ def realign(
     """
     from transformers import set_seed
 
-    from alignfreeze.optim import SYNC_EVERY
     from alignfreeze.precision import Precision
 
     freeze = FreezeSpec.parse(freeze) if isinstance(freeze, str) else freeze  # a typo fails before any work
@@ -174,7 +172,7 @@ def realign(
     set_seed(seed)  # dropout and any other torch randomness
     objective = RealignmentObjective(model, tokenizer, corpora, config, seed, tokenization)
     amp = Precision(precision, next(model.parameters()).device)
-    step_losses: list[torch.Tensor] = []  # on the device: read every SYNC_EVERY steps
+    step_losses: list[torch.Tensor] = []  # on the device: read in bunches (optim.read_losses)
     t0 = time.perf_counter()
     model.train()
     with frozen(encoder_of(model), freeze) as spec, row_sparse_training(model) as embedding:
@@ -189,12 +187,8 @@ def realign(
             amp.step(optimizer)
             optimizer.zero_grad(set_to_none=True)
             step_losses.append(loss.detach())
-            if step % SYNC_EVERY == 0 or step == steps:
-                recent = torch.stack(step_losses[-SYNC_EVERY:]).float().tolist()
-                bad = next((i for i, v in enumerate(recent) if not math.isfinite(v)), None)
-                if bad is not None:
-                    first = step - len(recent) + 1 + bad
-                    raise AlignfreezeError(f"realignment loss is {recent[bad]} at step {first}; stopped (nothing written)")
+            recent = read_losses(step_losses, step, steps, "realignment loss is {value} at step {step}; stopped (nothing written)")
+            if recent:
                 bar.set_postfix(loss=f"{recent[-1]:.3f}", refresh=False)
         finalize(optimizer)
     losses = torch.stack(step_losses).float().tolist()
