@@ -27,7 +27,10 @@ model: setup
 demo: model
 	$(BIN)/alignfreeze demo
 
+# The linter and the formatter's check first: a style slip fails in seconds, not after the tests.
 test: setup
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -20,12 +20,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import save  # noqa: E402
-
 from alignfreeze.analysis.retrieval import measure_alignment, retrieval_accuracy, word_vectors  # noqa: E402
 from alignfreeze.analysis.word_pairs import dictionary_aligned, sample_word_pairs  # noqa: E402
 from alignfreeze.data import DataCatalog  # noqa: E402
 from alignfreeze.models import resolve_model  # noqa: E402
+from common import save  # noqa: E402
 
 LANGUAGES = ["ar", "es", "fr", "ru", "zh"]
 
@@ -48,19 +47,29 @@ def full_measure(catalog: DataCatalog) -> dict:
         t1 = time.perf_counter()
         scores = measure_alignment(model, tok, sample, "all")
         t2 = time.perf_counter()
-        n_tokens = sum(len(tok(w, is_split_into_words=True)["input_ids"]) for w in sample.src_sentences + sample.tgt_sentences)
+        n_tokens = sum(
+            len(tok(w, is_split_into_words=True)["input_ids"]) for w in sample.src_sentences + sample.tgt_sentences
+        )
         per_language[f"en-{lang}"] = {
-            "pairs": scores.n_pairs, "sentence_pairs": len(sample.src_sentences), "subword_tokens": n_tokens,
-            "sample_seconds": round(t1 - t0, 2), "measure_seconds": round(t2 - t1, 2),
-            "strong_fwd_L12": scores.scores[(12, "strong", "fwd")], "weak_fwd_L12": scores.scores[(12, "weak", "fwd")],
-        }  # fmt: skip
+            "pairs": scores.n_pairs,
+            "sentence_pairs": len(sample.src_sentences),
+            "subword_tokens": n_tokens,
+            "sample_seconds": round(t1 - t0, 2),
+            "measure_seconds": round(t2 - t1, 2),
+            "strong_fwd_L12": scores.scores[(12, "strong", "fwd")],
+            "weak_fwd_L12": scores.scores[(12, "weak", "fwd")],
+        }
         print(f"en-{lang}: {per_language[f'en-{lang}']}", flush=True)
     total = time.perf_counter() - t_all
     # Scoring alone (all 13 layers, both modes, plain cosine and CSLS) on the last sample's vectors.
     src, _ = word_vectors(model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, list(range(13)))
     tgt, _ = word_vectors(model, tok, sample.tgt_sentences, sample.tgt_sentence, sample.tgt_word, list(range(13)))
     timing = {}
-    for name, kwargs in {"cosine": {}, "csls10": {"csls_k": 10}, "csls10_centred": {"csls_k": 10, "center": True}}.items():
+    for name, kwargs in {
+        "cosine": {},
+        "csls10": {"csls_k": 10},
+        "csls10_centred": {"csls_k": 10, "center": True},
+    }.items():
         t0 = time.perf_counter()
         for layer in range(13):
             for mode in ("weak", "strong"):

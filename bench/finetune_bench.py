@@ -18,11 +18,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import alternate, machine, save  # noqa: E402
-
 from alignfreeze.data import DataCatalog  # noqa: E402
 from alignfreeze.finetune import TrainingSettings, get_task  # noqa: E402
 from alignfreeze.models import resolve_model  # noqa: E402
+from common import alternate, machine, save  # noqa: E402
 
 
 def bench_step(rounds: int) -> dict:
@@ -77,19 +76,30 @@ def bench_step(rounds: int) -> dict:
 
     # The variant without clipping (max_grad_norm: null) isolates the cost of clipping, which
     # reads and rescales every gradient, the 96M-entry word-embedding gradient included.
-    steps = {"bare": bare, "finetune": finetune_step, "finetune_no_clip": lambda: finetune_step(clip=False),
-             "finetune_sparse_embedding": finetune_sparse_step}
+    steps = {
+        "bare": bare,
+        "finetune": finetune_step,
+        "finetune_no_clip": lambda: finetune_step(clip=False),
+        "finetune_sparse_embedding": finetune_sparse_step,
+    }
     times = alternate(steps, rounds)
     med = {k: statistics.median(v) for k, v in times.items()}
-    result = {"batch": {"sentences": 32, "padded_length": int(batch["input_ids"].shape[1])}, "rounds": rounds,
-              "median_seconds": med, "all_seconds": times, "finetune_over_bare": med["finetune"] / med["bare"],
-              "finetune_no_clip_over_bare": med["finetune_no_clip"] / med["bare"],
-              "sparse_embedding_over_dense": med["finetune_sparse_embedding"] / med["finetune"]}  # fmt: skip
+    result = {
+        "batch": {"sentences": 32, "padded_length": int(batch["input_ids"].shape[1])},
+        "rounds": rounds,
+        "median_seconds": med,
+        "all_seconds": times,
+        "finetune_over_bare": med["finetune"] / med["bare"],
+        "finetune_no_clip_over_bare": med["finetune_no_clip"] / med["bare"],
+        "sparse_embedding_over_dense": med["finetune_sparse_embedding"] / med["finetune"],
+    }
     for k, v in med.items():
         print(f"{k:>16}: {v:.3f} s/step (median of {rounds})")
-    print(f"finetune / bare = {result['finetune_over_bare']:.3f}   "
-          f"finetune without clipping / bare = {result['finetune_no_clip_over_bare']:.3f}   "
-          f"sparse embedding / dense = {result['sparse_embedding_over_dense']:.3f}")
+    print(
+        f"finetune / bare = {result['finetune_over_bare']:.3f}   "
+        f"finetune without clipping / bare = {result['finetune_no_clip_over_bare']:.3f}   "
+        f"sparse embedding / dense = {result['sparse_embedding_over_dense']:.3f}"
+    )
     return result
 
 
@@ -110,17 +120,31 @@ def bench_eval(n: int) -> dict:
     for name, (lang, split, dataset, max_length, batch_size) in cases.items():
         task = get_task(name, TrainingSettings(doc_stride=64))
         records = catalog.resolve(name, lang, split, dataset=dataset).load()[: n if name != "qa" else n // 4]
-        labels = task.label_list(catalog.resolve(name, "en", "dev" if name != "qa" else "test",
-                                                 dataset={"pos": "ewt", "ner": "panx", "nli": "xnli", "qa": "xquad"}[name]).load())  # fmt: skip
+        labels = task.label_list(
+            catalog.resolve(
+                name,
+                "en",
+                "dev" if name != "qa" else "test",
+                dataset={"pos": "ewt", "ner": "panx", "nli": "xnli", "qa": "xquad"}[name],
+            ).load()
+        )
         model = task.load_model(path, labels)
         task.evaluate(model, tok, records[:16], lang, max_length, batch_size, labels)  # warm-up
         t0 = time.perf_counter()
         task.evaluate(model, tok, records, lang, max_length, batch_size, labels)
         seconds = time.perf_counter() - t0
-        rows[name] = {"language": lang, "examples": len(records), "seconds": seconds, "examples_per_second": len(records) / seconds,
-                      "max_length": max_length, "batch_size": batch_size}  # fmt: skip
-        print(f"{name}: {len(records)} {lang} examples in {seconds:.1f}s = {len(records) / seconds:.1f} examples/s "
-              f"(max length {max_length}, batch {batch_size})")  # fmt: skip
+        rows[name] = {
+            "language": lang,
+            "examples": len(records),
+            "seconds": seconds,
+            "examples_per_second": len(records) / seconds,
+            "max_length": max_length,
+            "batch_size": batch_size,
+        }
+        print(
+            f"{name}: {len(records)} {lang} examples in {seconds:.1f}s = {len(records) / seconds:.1f} examples/s "
+            f"(max length {max_length}, batch {batch_size})"
+        )
     return rows
 
 
@@ -131,7 +155,11 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000)
     args = parser.parse_args()
     print(machine())
-    path = save("finetune_step", bench_step(args.rounds)) if args.what == "step" else save("eval_throughput", bench_eval(args.n))
+    path = (
+        save("finetune_step", bench_step(args.rounds))
+        if args.what == "step"
+        else save("eval_throughput", bench_eval(args.n))
+    )
     print(f"wrote {path}")
 
 

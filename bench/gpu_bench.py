@@ -34,13 +34,12 @@ from types import SimpleNamespace
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, machine  # noqa: E402
-
 from alignfreeze.finetune import TrainingSettings, finetune, get_task  # noqa: E402
 from alignfreeze.optim import make_optimizer, row_sparse_training  # noqa: E402
 from alignfreeze.precision import Precision  # noqa: E402
 from alignfreeze.realign import RealignConfig, RealignmentObjective  # noqa: E402
 from alignfreeze.realign.batches import EncodedPair  # noqa: E402
+from common import RESULTS, machine  # noqa: E402
 
 #: Optimiser steps of the authors' grid, per model, from the released result CSVs
 #: (scripts/2025_naacl/results/*.csv: sums of finetuning_steps and realignment_steps).
@@ -55,14 +54,33 @@ BF16_PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A1
 DEMO_RUN = {"finetune": 126, "realign": 25, "eval_sentences": 7077}
 
 MODELS = {
-    "mbert": dict(model_type="bert", vocab_size=119547, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                  intermediate_size=3072),
+    "mbert": dict(
+        model_type="bert",
+        vocab_size=119547,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+    ),
     "distilmbert": dict(model_type="distilbert", vocab_size=119547, dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
-    "xlmr": dict(model_type="xlm-roberta", vocab_size=250002, hidden_size=768, num_hidden_layers=12,
-                 num_attention_heads=12, intermediate_size=3072, max_position_embeddings=514),
-    "tiny": dict(model_type="bert", vocab_size=32000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                 intermediate_size=64),
-}  # fmt: skip
+    "xlmr": dict(
+        model_type="xlm-roberta",
+        vocab_size=250002,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=514,
+    ),
+    "tiny": dict(
+        model_type="bert",
+        vocab_size=32000,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    ),
+}
 
 
 def build(name: str, head: str | None, device):
@@ -91,8 +109,16 @@ def realign_step_seconds(name: str, precision: str, device, rounds: int, warmup:
         return torch.randint(5, vocab, (64,), generator=generator).tolist()
 
     # 16 pairs of 64 subwords; a word starts at every other subword, every word is linked.
-    pairs = [EncodedPair(sentence(), sentence(), [[p] for p in range(1, 63, 2)], [[p] for p in range(1, 63, 2)],
-                         [(w, w) for w in range(31)]) for _ in range(64)]  # fmt: skip
+    pairs = [
+        EncodedPair(
+            sentence(),
+            sentence(),
+            [[p] for p in range(1, 63, 2)],
+            [[p] for p in range(1, 63, 2)],
+            [(w, w) for w in range(31)],
+        )
+        for _ in range(64)
+    ]
     objective = RealignmentObjective.from_encoded(model, {"xx-yy": pairs}, 0, RealignConfig(batch_size=16))
     objective.head.to(device)
     amp = Precision(precision, device)
@@ -118,14 +144,27 @@ def finetune_step_seconds(name: str, precision: str, device, rounds: int, warmup
     task = get_task("pos")
     generator = torch.Generator().manual_seed(0)
     vocab = MODELS[name]["vocab_size"]
-    features = [{"input_ids": torch.randint(5, vocab, (96,), generator=generator).tolist(),
-                 "labels": torch.randint(0, 17, (96,), generator=generator).tolist()} for _ in range(32 * 8)]  # fmt: skip
+    features = [
+        {
+            "input_ids": torch.randint(5, vocab, (96,), generator=generator).tolist(),
+            "labels": torch.randint(0, 17, (96,), generator=generator).tolist(),
+        }
+        for _ in range(32 * 8)
+    ]
     tokenizer = SimpleNamespace(pad_token_id=0)
 
     def seconds(steps: int) -> float:
         model = build(name, "token", device)
-        settings = TrainingSettings(epochs=100, batch_size=32, micro_batch_size=32, learning_rate=2e-5, max_length=96,
-                                    max_steps=steps, precision=precision, group_by_length=False)  # fmt: skip
+        settings = TrainingSettings(
+            epochs=100,
+            batch_size=32,
+            micro_batch_size=32,
+            learning_rate=2e-5,
+            max_length=96,
+            max_steps=steps,
+            precision=precision,
+            group_by_length=False,
+        )
         if device.type == "cuda":
             torch.cuda.synchronize()
         result = finetune(model, tokenizer, task, features, settings, seed=0, progress=False)
@@ -149,15 +188,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a tiny model on the CPU, 2 rounds: checks the code path")
     parser.add_argument("--models", nargs="*", default=["mbert", "distilmbert", "xlmr"])
-    parser.add_argument("--precisions", nargs="*", default=None, help="default: fp32 tf32 bf16 fp16 on a GPU, fp32 on a CPU")
+    parser.add_argument(
+        "--precisions", nargs="*", default=None, help="default: fp32 tf32 bf16 fp16 on a GPU, fp32 on a CPU"
+    )
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS / "gpu.json")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() and not args.smoke else "cpu")
     models = ["tiny"] if args.smoke else args.models
-    precisions = args.precisions or (["fp32", "bf16"] if args.smoke else
-                                     ["fp32", "tf32", "bf16", "fp16"] if device.type == "cuda" else ["fp32"])  # fmt: skip
+    precisions = args.precisions or (
+        ["fp32", "bf16"] if args.smoke else ["fp32", "tf32", "bf16", "fp16"] if device.type == "cuda" else ["fp32"]
+    )
     rounds, warmup = (2, 1) if args.smoke else (args.rounds, args.warmup)
     peak = peak_flops(device)
     results = []
@@ -166,13 +208,20 @@ def main() -> None:
             for kind, measure in (("realign", realign_step_seconds), ("finetune", finetune_step_seconds)):
                 m = measure(name, precision, device, rounds, warmup)
                 flops = 6 * m["parameters"] * m["tokens"]
-                row = {"model": name, "step": kind, "precision": precision, "batch": "16 pairs x 64" if kind == "realign"
-                       else "32 x 96", "seconds_per_step": round(m["seconds"], 5),
-                       "tokens_per_second": round(m["tokens"] / m["seconds"], 1),
-                       "mfu": round(flops / m["seconds"] / peak, 4) if peak else None}  # fmt: skip
+                row = {
+                    "model": name,
+                    "step": kind,
+                    "precision": precision,
+                    "batch": "16 pairs x 64" if kind == "realign" else "32 x 96",
+                    "seconds_per_step": round(m["seconds"], 5),
+                    "tokens_per_second": round(m["tokens"] / m["seconds"], 1),
+                    "mfu": round(flops / m["seconds"] / peak, 4) if peak else None,
+                }
                 results.append(row)
-                print(f"{name:12} {kind:9} {precision:5} {row['seconds_per_step'] * 1000:9.2f} ms/step  "
-                      f"{row['tokens_per_second']:10.1f} tokens/s  MFU {row['mfu'] if row['mfu'] is not None else 'n/a'}")
+                print(
+                    f"{name:12} {kind:9} {precision:5} {row['seconds_per_step'] * 1000:9.2f} ms/step  "
+                    f"{row['tokens_per_second']:10.1f} tokens/s  MFU {row['mfu'] if row['mfu'] is not None else 'n/a'}"
+                )
     projection = {}
     for precision in precisions:
         step = {(r["model"], r["step"]): r["seconds_per_step"] for r in results if r["precision"] == precision}
@@ -183,9 +232,15 @@ def main() -> None:
             model = "tiny" if models == ["tiny"] else "xlmr"
             run = DEMO_RUN["finetune"] * step[(model, "finetune")] + DEMO_RUN["realign"] * step[(model, "realign")]
             projection.setdefault(precision, {})["demo_sized_runs_per_hour_training_only"] = round(3600 / run, 1)
-    payload = {"machine": machine(), "device": str(device), "bf16_peak_flops": peak, "smoke": args.smoke,
-               "results": results, "projection": projection,
-               "note": "projections count optimiser steps only (no data loading, alignment or evaluation)"}  # fmt: skip
+    payload = {
+        "machine": machine(),
+        "device": str(device),
+        "bf16_peak_flops": peak,
+        "smoke": args.smoke,
+        "results": results,
+        "projection": projection,
+        "note": "projections count optimiser steps only (no data loading, alignment or evaluation)",
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(projection, indent=2))

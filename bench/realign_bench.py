@@ -21,11 +21,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import alternate, machine, save  # noqa: E402
-
 from alignfreeze.align import DictionaryAligner, EmbeddingAligner, align_corpus, alignment_scores  # noqa: E402
 from alignfreeze.data import DataCatalog, read_muse, read_parallel, read_pharaoh  # noqa: E402
 from alignfreeze.models import resolve_model  # noqa: E402
+from common import alternate, machine, save  # noqa: E402
 
 
 def dictionary_corpus(catalog: DataCatalog, lang: str):
@@ -73,7 +72,9 @@ def bench_step(rounds: int) -> dict:
 
     def frozen_step(spec: str):
         with frozen(model, spec):
-            opt = make_optimizer([p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters()), 2e-5, 0.01)
+            opt = make_optimizer(
+                [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters()), 2e-5, 0.01
+            )
 
         def step():
             with frozen(model, spec):
@@ -83,13 +84,21 @@ def bench_step(rounds: int) -> dict:
 
         return step
 
-    steps = {"bare": bare, "realign": full, "realign_front": frozen_step("front"),
-             "realign_front+embeddings": frozen_step("front+embeddings")}  # fmt: skip
+    steps = {
+        "bare": bare,
+        "realign": full,
+        "realign_front": frozen_step("front"),
+        "realign_front+embeddings": frozen_step("front+embeddings"),
+    }
     times = alternate(steps, rounds)
     med = {k: statistics.median(v) for k, v in times.items()}
     result = {
-        "batch": {"pairs": len(near_64), "sequences": int(batch.input_ids.shape[0]), "padded_length": int(batch.input_ids.shape[1]),
-                  "links": int(batch.links.shape[0])},  # fmt: skip
+        "batch": {
+            "pairs": len(near_64),
+            "sequences": int(batch.input_ids.shape[0]),
+            "padded_length": int(batch.input_ids.shape[1]),
+            "links": int(batch.links.shape[0]),
+        },
         "rounds": rounds,
         "median_seconds": med,
         "all_seconds": times,
@@ -100,8 +109,10 @@ def bench_step(rounds: int) -> dict:
     print(f"batch: {result['batch']}")
     for k, v in med.items():
         print(f"{k:>25}: {v:.3f} s/step (median of {rounds})")
-    print(f"realign / bare = {result['realign_over_bare']:.3f}   front / full = {result['front_over_full']:.3f}   "
-          f"front+embeddings / full = {result['front_embeddings_over_full']:.3f}")  # fmt: skip
+    print(
+        f"realign / bare = {result['realign_over_bare']:.3f}   front / full = {result['front_over_full']:.3f}   "
+        f"front+embeddings / full = {result['front_embeddings_over_full']:.3f}"
+    )
     return result
 
 
@@ -115,9 +126,16 @@ def bench_memory(steps: int) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = realign(model, tok, corpora, RealignConfig(steps=steps), freeze="front")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = {"steps": steps, "freeze": "front", "peak_rss_mib": peak, "rss_after_model_load_mib": rss_before,
-           "seconds": result.seconds, "seconds_per_step": result.seconds / steps,
-           "loss_first10": sum(result.losses[:10]) / 10, "loss_last10": sum(result.losses[-10:]) / 10}  # fmt: skip
+    out = {
+        "steps": steps,
+        "freeze": "front",
+        "peak_rss_mib": peak,
+        "rss_after_model_load_mib": rss_before,
+        "seconds": result.seconds,
+        "seconds_per_step": result.seconds / steps,
+        "loss_first10": sum(result.losses[:10]) / 10,
+        "loss_last10": sum(result.losses[-10:]) / 10,
+    }
     print(out)
     return out
 
@@ -150,16 +168,26 @@ def bench_aligners(layer: int) -> dict:
             pred = ours[method].align_words(src, tgt)
             t_ours = time.perf_counter() - t0
             row = {
-                "pair": pair, "method": method, "sentences": len(sents),
-                "aer_ours": alignment_scores(gold, pred).aer, "aer_simalign": alignment_scores(gold, [r[key] for r in sim]).aer,
-                "pairs_per_s_ours": len(sents) / t_ours, "pairs_per_s_simalign": len(sents) / t_sim,
-            }  # fmt: skip
+                "pair": pair,
+                "method": method,
+                "sentences": len(sents),
+                "aer_ours": alignment_scores(gold, pred).aer,
+                "aer_simalign": alignment_scores(gold, [r[key] for r in sim]).aer,
+                "pairs_per_s_ours": len(sents) / t_ours,
+                "pairs_per_s_simalign": len(sents) / t_sim,
+            }
             row["speedup"] = row["pairs_per_s_ours"] / row["pairs_per_s_simalign"]
             rows.append(row)
-            print(f"{pair} {method:8s} AER ours {row['aer_ours']:.3f} simalign {row['aer_simalign']:.3f} | "
-                  f"pairs/s ours {row['pairs_per_s_ours']:.1f} simalign {row['pairs_per_s_simalign']:.1f} "
-                  f"(x{row['speedup']:.1f})")  # fmt: skip
-    return {"layer": layer, "note": "simalign time covers both its argmax and itermax (computed together)", "rows": rows}
+            print(
+                f"{pair} {method:8s} AER ours {row['aer_ours']:.3f} simalign {row['aer_simalign']:.3f} | "
+                f"pairs/s ours {row['pairs_per_s_ours']:.1f} simalign {row['pairs_per_s_simalign']:.1f} "
+                f"(x{row['speedup']:.1f})"
+            )
+    return {
+        "layer": layer,
+        "note": "simalign time covers both its argmax and itermax (computed together)",
+        "rows": rows,
+    }
 
 
 def main() -> None:

@@ -8,9 +8,25 @@ from pathlib import Path
 
 from conftest import write
 
-WORDS = {"NOUN": ["cat", "dog", "house", "car"], "VERB": ["runs", "sees", "eats"], "DET": ["the", "a"], "ADJ": ["red", "big"]}
-FR = {"cat": "chat", "dog": "chien", "house": "maison", "car": "voiture", "runs": "court", "sees": "voit", "eats": "mange",
-      "the": "le", "a": "un", "red": "rouge", "big": "grand"}  # fmt: skip
+WORDS = {
+    "NOUN": ["cat", "dog", "house", "car"],
+    "VERB": ["runs", "sees", "eats"],
+    "DET": ["the", "a"],
+    "ADJ": ["red", "big"],
+}
+FR = {
+    "cat": "chat",
+    "dog": "chien",
+    "house": "maison",
+    "car": "voiture",
+    "runs": "court",
+    "sees": "voit",
+    "eats": "mange",
+    "the": "le",
+    "a": "un",
+    "red": "rouge",
+    "big": "grand",
+}
 
 
 def conllu(n: int, seed: int, translate: bool = False) -> str:
@@ -35,7 +51,9 @@ def make_data_root(root: Path) -> Path:
     write(root / "parallel" / "UNv1.0.devset.fr", "\n".join(" ".join(FR[w] for w in s.split()) for s in src) + "\n")
     held_out = [" ".join(random.Random(1000 + i).sample(sorted(FR), 5)) for i in range(30)]
     write(root / "parallel" / "UNv1.0.testset.en", "\n".join(held_out) + "\n")
-    write(root / "parallel" / "UNv1.0.testset.fr", "\n".join(" ".join(FR[w] for w in s.split()) for s in held_out) + "\n")
+    write(
+        root / "parallel" / "UNv1.0.testset.fr", "\n".join(" ".join(FR[w] for w in s.split()) for s in held_out) + "\n"
+    )
     write(root / "muse" / "en-fr.txt", "".join(f"{e} {f}\n" for e, f in FR.items()))
     return root
 
@@ -52,14 +70,19 @@ def make_tiny_model(folder: Path, tokenizer) -> Path:
 
 def experiment_yaml(path: Path, model: Path, methods: list[dict], **extra) -> Path:
     config = {
-        "name": "toy", "model": str(model), "task": "pos", "methods": methods, "seeds": [0],
+        "name": "toy",
+        "model": str(model),
+        "task": "pos",
+        "methods": methods,
+        "seeds": [0],
         "train": {"language": "en", "split": "train", "dataset": "toy"},
         "eval": [{"language": "en", "split": "test", "dataset": "toy"}],
-        "eval_languages": ["fr"], "eval_dataset": "toy",
+        "eval_languages": ["fr"],
+        "eval_dataset": "toy",
         "realignment_pairs": [{"pair": "en-fr", "dataset": "un", "split": "dev"}],
         "realignment": {"steps": 2, "batch_size": 4},
         "training": {"epochs": 1, "batch_size": 8, "micro_batch_size": 4, "learning_rate": 1e-3},
         **extra,
-    }  # fmt: skip
+    }
     path.write_text(json.dumps(config))  # JSON is YAML
     return path

@@ -15,8 +15,24 @@ def test_dictionary_with_no_link_writes_nothing(tmp_path):
     tgt = write(tmp_path / "a.fr", "un deux\ntrois\n")
     d = write(tmp_path / "d.txt", "cat chat\n")
     out = tmp_path / "pairs.jsonl"
-    r = run_cli("align", "--method", "dictionary", "--src-file", str(src), "--tgt-file", str(tgt), "--src-lang", "en",
-                "--tgt-lang", "fr", "--dictionary", str(d), "--out", str(out), "--no-cache")  # fmt: skip
+    r = run_cli(
+        "align",
+        "--method",
+        "dictionary",
+        "--src-file",
+        str(src),
+        "--tgt-file",
+        str(tgt),
+        "--src-lang",
+        "en",
+        "--tgt-lang",
+        "fr",
+        "--dictionary",
+        str(d),
+        "--out",
+        str(out),
+        "--no-cache",
+    )
     assert r.returncode == 2 and "0 aligned pairs from 2 sentence pairs" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
 
@@ -37,10 +53,24 @@ def test_bad_freeze_spec_is_a_validation_error(tmp_path):
 @pytest.mark.parametrize("method,max_aer", [("eflomal", 0.30), ("embedding", 0.12)])
 def test_align_then_eval_on_en_fr_gold(shared_data, e5_small_path, tmp_path, method, max_aer):
     out = tmp_path / f"{method}.jsonl"
-    r = run_cli("align", "--method", method, "--parallel-file", str(shared_data / "gold_align" / "enfr.src-tgt"),
-                "--src-lang", "en", "--tgt-lang", "fr", "--pretokenized", "--out", str(out))  # fmt: skip
+    r = run_cli(
+        "align",
+        "--method",
+        method,
+        "--parallel-file",
+        str(shared_data / "gold_align" / "enfr.src-tgt"),
+        "--src-lang",
+        "en",
+        "--tgt-lang",
+        "fr",
+        "--pretokenized",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
-    r = run_cli("align-eval", "--gold", str(shared_data / "gold_align" / "enfr.gold"), "--pred", str(out), "--gold-one-based")
+    r = run_cli(
+        "align-eval", "--gold", str(shared_data / "gold_align" / "enfr.gold"), "--pred", str(out), "--gold-one-based"
+    )
     assert r.returncode == 0, r.stderr
     scores = json.loads(r.stdout)
     assert set(scores) >= {"precision", "recall", "aer"} and scores["n_sentences"] == 447

@@ -24,8 +24,12 @@ def twin_language_tokenizer():
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + [f"s{i}" for i in range(N_WORDS)] + [f"t{i}" for i in range(N_WORDS)]
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
+    )
 
 
 def twin_corpus(n_sentences: int = 60, seed: int = 0) -> AlignedCorpus:
@@ -167,9 +171,24 @@ def test_measure_alignment_cli_writes_csv_and_plot_and_refuses_leakage(tmp_path,
     root = make_data_root(tmp_path / "data")
     model = make_tiny_model(tmp_path / "tiny", xlmr_tokenizer)
     runner = CliRunner()
+
     def measure(model_dir, out, *extra):
-        return ["measure-alignment", "--model", str(model_dir), "--pairs", "en-fr", "--dataset", "un", "--n-pairs", "8",
-                "--data-dir", str(root), "--out", str(tmp_path / out), *extra]  # fmt: skip
+        return [
+            "measure-alignment",
+            "--model",
+            str(model_dir),
+            "--pairs",
+            "en-fr",
+            "--dataset",
+            "un",
+            "--n-pairs",
+            "8",
+            "--data-dir",
+            str(root),
+            "--out",
+            str(tmp_path / out),
+            *extra,
+        ]
 
     args = measure(model, "m")
     result = runner.invoke(app, args)
@@ -180,16 +199,58 @@ def test_measure_alignment_cli_writes_csv_and_plot_and_refuses_leakage(tmp_path,
     assert (tmp_path / "m" / "alignment.png").stat().st_size > 5000
     # A model realigned on UN dev records its sentences; measuring it on UN dev is refused.
     aligned = tmp_path / "dev.jsonl"
-    assert runner.invoke(app, ["align", "--method", "dictionary", "--dictionary", str(root / "muse" / "en-fr.txt"),
-                               "--src-file", str(root / "parallel" / "UNv1.0.devset.en"), "--src-lang", "en",
-                               "--tgt-file", str(root / "parallel" / "UNv1.0.devset.fr"), "--tgt-lang", "fr",
-                               "--out", str(aligned)]).exit_code == 0  # fmt: skip
-    assert runner.invoke(app, ["realign", "--model", str(model), "--pairs", str(aligned), "--steps", "1",
-                               "--out", str(tmp_path / "realigned")]).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(
+            app,
+            [
+                "align",
+                "--method",
+                "dictionary",
+                "--dictionary",
+                str(root / "muse" / "en-fr.txt"),
+                "--src-file",
+                str(root / "parallel" / "UNv1.0.devset.en"),
+                "--src-lang",
+                "en",
+                "--tgt-file",
+                str(root / "parallel" / "UNv1.0.devset.fr"),
+                "--tgt-lang",
+                "fr",
+                "--out",
+                str(aligned),
+            ],
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(
+            app,
+            [
+                "realign",
+                "--model",
+                str(model),
+                "--pairs",
+                str(aligned),
+                "--steps",
+                "1",
+                "--out",
+                str(tmp_path / "realigned"),
+            ],
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(app, measure(tmp_path / "realigned", "m2", "--split", "dev"))
     assert result.exit_code != 0 and "were used for realignment" in str(result.exception)
     assert runner.invoke(app, measure(tmp_path / "realigned", "m3", "--label", "realigned")).exit_code == 0
-    result = runner.invoke(app, ["plot-alignment", str(tmp_path / "m" / "alignment.csv"), str(tmp_path / "m3" / "alignment.csv"),
-                                 "--out", str(tmp_path / "both.png")])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "plot-alignment",
+            str(tmp_path / "m" / "alignment.csv"),
+            str(tmp_path / "m3" / "alignment.csv"),
+            "--out",
+            str(tmp_path / "both.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "both.png").is_file()

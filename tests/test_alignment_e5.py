@@ -9,7 +9,9 @@ from alignfreeze.data import DataCatalog
 pytestmark = pytest.mark.integration
 
 
-def test_front_realignment_leaves_alignment_below_the_boundary_unchanged(e5_small_path, shared_data, tmp_path, monkeypatch):
+def test_front_realignment_leaves_alignment_below_the_boundary_unchanged(
+    e5_small_path, shared_data, tmp_path, monkeypatch
+):
     import torch
     from transformers import AutoModel, AutoTokenizer
 

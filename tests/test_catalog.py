@@ -28,10 +28,14 @@ def test_custom_root_with_new_languages(tmp_path):
     assert len(c.resolve("pos", "de", "test", dataset="hdt").load()) == 2
     assert c.resolve("ner", "sw", "test").load()[0].tags == ["O"]
     assert c.resolve("nli", "sw", "test").load()[0].label == "neutral"
-    assert [p.name for p in c.resolve("parallel", "en-de", "dev", dataset="un").files] == ["UNv1.0.devset.en", "UNv1.0.devset.de"]
+    assert [p.name for p in c.resolve("parallel", "en-de", "dev", dataset="un").files] == [
+        "UNv1.0.devset.en",
+        "UNv1.0.devset.de",
+    ]
     assert [p.name for p in c.resolve("parallel", "en-de", "test", dataset="tatoeba").files] == [
-        "tatoeba.deu-eng.eng", "tatoeba.deu-eng.deu"
-    ]  # fmt: skip
+        "tatoeba.deu-eng.eng",
+        "tatoeba.deu-eng.deu",
+    ]
     assert c.resolve("dictionary", "en-de", "0-5000").files[0].name == "en-de.0-5000.txt"
     inv = c.inventory()
     assert inv["pos"]["de"] == ["gsd:test", "hdt:test"] and inv["parallel"]["en-de"] == ["tatoeba:test", "un:dev"]

@@ -34,7 +34,11 @@ def test_run_points_grid_files_to_the_grid_command():
 def test_paper_presets_cover_the_grid():
     pos = load_experiment(Path(CONFIGS[0]).parent / "paper" / "pos.yaml").runs()
     assert len(pos) == 3 * 4 * 5
-    assert {r.model for r in pos} == {"bert-base-multilingual-cased", "distilbert-base-multilingual-cased", "xlm-roberta-base"}
+    assert {r.model for r in pos} == {
+        "bert-base-multilingual-cased",
+        "distilbert-base-multilingual-cased",
+        "xlm-roberta-base",
+    }
     assert {r.training.learning_rate for r in pos if r.model == "xlm-roberta-base"} == {7.5e-6}
     assert len([e for e in pos[0].eval if e.language != "en"]) == 34
 
@@ -57,4 +61,6 @@ def test_premise_split_is_disjoint_and_parallel(tmp_path):
     test_ids = {r.premise.split()[-1] for r in test_fr}
     assert train_ids and test_ids and not train_ids & test_ids and len(train_ids | test_ids) == 30
     assert len(train) % 3 == 0 and len(test_fr) % 3 == 0
-    assert premise_groups([NliExample("a", "x", "neutral"), NliExample("a", "y", "neutral"), NliExample("b", "z", "neutral")]) == [0, 0, 1]
+    assert premise_groups(
+        [NliExample("a", "x", "neutral"), NliExample("a", "y", "neutral"), NliExample("b", "z", "neutral")]
+    ) == [0, 0, 1]

@@ -17,18 +17,39 @@ from alignfreeze.experiments.results import COLUMNS
 def run_rows(model: str, seed: int, en: float, targets: dict[str, tuple[float, float]], layers=(0, 1, 2)) -> list[dict]:
     """One run: English score ``en``; per target language ``(alignment at the top layer, score)``."""
     run_id = f"{model}-{seed}"
-    base = {"run_id": run_id, "model": model, "task": "pos", "method": "baseline", "aligner": "none", "freeze": "none",
-            "seed": seed}  # fmt: skip
+    base = {
+        "run_id": run_id,
+        "model": model,
+        "task": "pos",
+        "method": "baseline",
+        "aligner": "none",
+        "freeze": "none",
+        "seed": seed,
+    }
     rows = [{**base, "language": "en", "stage": "finetuned", "metric": "accuracy", "value": en}]
     for language, (alignment, score) in targets.items():
         rows.append({**base, "language": language, "stage": "finetuned", "metric": "accuracy", "value": score})
         for layer in layers:
             for direction in ("fwd", "bwd"):
                 value = alignment if layer == layers[-1] else 0.5 - alignment / 10  # other layers: reversed order
-                rows.append({**base, "language": language, "stage": "finetuned",
-                             "metric": f"alignment_strong_{direction}_L{layer}", "value": value})  # fmt: skip
-                rows.append({**base, "language": language, "stage": "initial",
-                             "metric": f"alignment_strong_{direction}_L{layer}", "value": 1 - value})  # fmt: skip
+                rows.append(
+                    {
+                        **base,
+                        "language": language,
+                        "stage": "finetuned",
+                        "metric": f"alignment_strong_{direction}_L{layer}",
+                        "value": value,
+                    }
+                )
+                rows.append(
+                    {
+                        **base,
+                        "language": language,
+                        "stage": "initial",
+                        "metric": f"alignment_strong_{direction}_L{layer}",
+                        "value": 1 - value,
+                    }
+                )
     return rows
 
 
@@ -103,7 +124,9 @@ def test_correlate_cli_writes_tables_and_plot(tmp_path):
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(monotone_rows())
-    result = CliRunner().invoke(app, ["correlate", str(path), "--task", "pos", "--out", str(tmp_path / "c"), "--resamples", "300"])
+    result = CliRunner().invoke(
+        app, ["correlate", str(path), "--task", "pos", "--out", str(tmp_path / "c"), "--resamples", "300"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "c" / "correlation.json").read_text())
     assert data["correlations"][0]["rho"] == pytest.approx(1.0) and len(data["points"]) == 36

@@ -32,8 +32,12 @@ def test_cache_is_reused_fast_and_rebuilt_when_corrupted(tmp_path):
     home = tmp_path / "home"
     folder = prepare_e5_small(home=home)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "config.json", "manifest.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"
-    ]  # fmt: skip
+        "config.json",
+        "manifest.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
     assert not [p for p in folder.parent.iterdir() if ".tmp-" in p.name]
     t0 = time.perf_counter()
     assert prepare_e5_small(home=home) == folder
@@ -70,8 +74,13 @@ def test_loads_offline_with_every_head(e5_small_path):
     enc = tok(["Bonjour le monde"], return_tensors="pt")
     with torch.no_grad():
         assert AutoModel.from_pretrained(e5_small_path)(**enc).last_hidden_state.shape[-1] == 384
-        assert AutoModelForTokenClassification.from_pretrained(e5_small_path, num_labels=18)(**enc).logits.shape[-1] == 18
-        assert AutoModelForSequenceClassification.from_pretrained(e5_small_path, num_labels=3)(**enc).logits.shape == (1, 3)
+        assert (
+            AutoModelForTokenClassification.from_pretrained(e5_small_path, num_labels=18)(**enc).logits.shape[-1] == 18
+        )
+        assert AutoModelForSequenceClassification.from_pretrained(e5_small_path, num_labels=3)(**enc).logits.shape == (
+            1,
+            3,
+        )
         assert AutoModelForQuestionAnswering.from_pretrained(e5_small_path)(**enc).start_logits.shape[0] == 1
     config = json.loads((e5_small_path / "config.json").read_text())
     assert (config["num_hidden_layers"], config["hidden_size"], config["vocab_size"]) == (12, 384, 250037)
@@ -91,7 +100,10 @@ def test_matches_the_reference_c_engine(e5_small_path, tmp_path):
         pytest.skip("no C compiler to build the reference engine")
     weights, _ = source_files()
     lib_path = tmp_path / "libe5.so"
-    subprocess.run([gcc, "-O2", "-fopenmp", "-shared", "-fPIC", str(weights.parent / "e5.c"), "-o", str(lib_path), "-lm"], check=True)
+    subprocess.run(
+        [gcc, "-O2", "-fopenmp", "-shared", "-fPIC", str(weights.parent / "e5.c"), "-o", str(lib_path), "-lm"],
+        check=True,
+    )
     lib = ctypes.CDLL(str(lib_path))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]
@@ -99,7 +111,12 @@ def test_matches_the_reference_c_engine(e5_small_path, tmp_path):
     engine = lib.e5_load(str(weights).encode())
     tok = AutoTokenizer.from_pretrained(e5_small_path)
     model = AutoModel.from_pretrained(e5_small_path).eval()
-    for text in ["The cat sits on the mat.", "Le chat est assis sur le tapis.", "猫坐在垫子上。", "Кошка сидит на ковре."]:
+    for text in [
+        "The cat sits on the mat.",
+        "Le chat est assis sur le tapis.",
+        "猫坐在垫子上。",
+        "Кошка сидит на ковре.",
+    ]:
         out = (ctypes.c_float * 384)()
         assert lib.e5_embed(engine, text.encode(), 1, out) == 0
         enc = tok("query: " + text, return_tensors="pt")  # the engine adds this prefix

@@ -33,9 +33,11 @@ def test_ner_scores_with_seqeval_and_accuracy():
 def test_pos_labels_only_on_first_subwords(xlmr_tokenizer):
     task = get_task("pos")
     labels = task.label_list([])
-    (feature,) = task.encode([TaggedSentence(["中国", "人", "Paris"], ["PROPN", "NOUN", "PROPN"])], xlmr_tokenizer, 32, labels)
+    (feature,) = task.encode(
+        [TaggedSentence(["中国", "人", "Paris"], ["PROPN", "NOUN", "PROPN"])], xlmr_tokenizer, 32, labels
+    )
     tokens = xlmr_tokenizer.convert_ids_to_tokens(feature["input_ids"])
-    labelled = [(tok, labels[l]) for tok, l in zip(tokens, feature["labels"]) if l != -100]
+    labelled = [(tok, labels[label]) for tok, label in zip(tokens, feature["labels"]) if label != -100]
     assert labelled == [("▁中国", "PROPN"), ("人", "NOUN"), ("▁Paris", "PROPN")]
 
 
@@ -46,7 +48,10 @@ def test_qa_windows_point_at_the_answer(xlmr_tokenizer):
     features = task.encode([example], xlmr_tokenizer, 48, [])
     assert len(features) > 3  # several windows
     hits = [f for f in features if f["start_positions"] > 0]
-    assert hits and all(xlmr_tokenizer.decode(f["input_ids"][f["start_positions"] : f["end_positions"] + 1]).strip() == "Paris" for f in hits)
+    assert hits and all(
+        xlmr_tokenizer.decode(f["input_ids"][f["start_positions"] : f["end_positions"] + 1]).strip() == "Paris"
+        for f in hits
+    )
     assert any(f["start_positions"] == 0 == f["end_positions"] for f in features)  # windows without it point at <s>
 
 
@@ -78,7 +83,9 @@ def test_unseen_evaluation_labels_are_counted_not_fatal(xlmr_tokenizer):
     train = [TaggedSentence(["Paris"], ["B-LOC"]), TaggedSentence(["Jean"], ["B-PER"])]
     labels = task.label_list(train)
     model = tiny_token_model(labels)
-    scores = task.evaluate(model, xlmr_tokenizer, [TaggedSentence(["Acme", "Corp"], ["B-ORG", "I-ORG"])], "fr", 32, 8, labels)
+    scores = task.evaluate(
+        model, xlmr_tokenizer, [TaggedSentence(["Acme", "Corp"], ["B-ORG", "I-ORG"])], "fr", 32, 8, labels
+    )
     assert scores.diagnostics["unseen_label_words"] == 2
     assert scores.diagnostics["unseen_labels"] == {"B-ORG": 1, "I-ORG": 1}
     assert scores.metrics["recall"] == 0.0

@@ -13,10 +13,16 @@ from tiny_models import tiny_model
 @pytest.mark.parametrize(
     "text,layers",
     [
-        ("none", []), ("front", [0, 1, 2]), ("back", [4, 5, 6]), ("layers:0-2", [0, 1, 2]), ("layers:4", [4]),
-        ("bottom:0", []), ("bottom:5", [0, 1, 2, 3, 4]), ("front+back", [0, 1, 2, 4, 5, 6]),
+        ("none", []),
+        ("front", [0, 1, 2]),
+        ("back", [4, 5, 6]),
+        ("layers:0-2", [0, 1, 2]),
+        ("layers:4", [4]),
+        ("bottom:0", []),
+        ("bottom:5", [0, 1, 2, 3, 4]),
+        ("front+back", [0, 1, 2, 4, 5, 6]),
     ],
-)  # fmt: skip
+)
 def test_spec_layers_for_an_odd_depth(text, layers):
     assert FreezeSpec.parse(text).frozen_layers(7) == layers
 

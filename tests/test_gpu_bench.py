@@ -11,8 +11,12 @@ from alignfreeze.paths import REPO_ROOT
 
 def test_gpu_bench_smoke_runs_on_the_cpu(tmp_path):
     out = tmp_path / "gpu.json"
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "gpu_bench.py"), "--smoke", "--out", str(out)],
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "gpu_bench.py"), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
     assert data["smoke"] is True and data["device"] == "cpu" and data["machine"]["cpu"]

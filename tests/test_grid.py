@@ -16,17 +16,26 @@ from alignfreeze.experiments.grid_runner import run_grid
 from fixtures_tasks import experiment_yaml
 
 BASE = {
-    "model": "e5-small", "task": "pos", "train": {"language": "en", "split": "train"}, "eval_languages": ["fr"],
+    "model": "e5-small",
+    "task": "pos",
+    "train": {"language": "en", "split": "train"},
+    "eval_languages": ["fr"],
     "realignment_pairs": [{"pair": "en-fr"}],
-}  # fmt: skip
+}
 
 
 def test_lists_are_axes_and_exclude_drops_partial_matches():
-    grid = {**BASE, "task": ["pos", "ner"], "seeds": [0, 1],
-            "methods": [{"method": "baseline", "freeze": ["none", "front"]},
-                        {"method": "before", "freeze": ["front", "back"], "aligner": ["dictionary", "eflomal"]}],
-            "realignment": {"steps": [100, 200]},
-            "exclude": [{"task": "ner", "aligner": "eflomal"}, {"realignment.steps": 100, "freeze": ["back"]}]}  # fmt: skip
+    grid = {
+        **BASE,
+        "task": ["pos", "ner"],
+        "seeds": [0, 1],
+        "methods": [
+            {"method": "baseline", "freeze": ["none", "front"]},
+            {"method": "before", "freeze": ["front", "back"], "aligner": ["dictionary", "eflomal"]},
+        ],
+        "realignment": {"steps": [100, 200]},
+        "exclude": [{"task": "ner", "aligner": "eflomal"}, {"realignment.steps": 100, "freeze": ["back"]}],
+    }
     runs = expand_grid(grid)
     assert len({r.run_id for r in runs}) == len(runs)  # no duplicate ids
     labels = Counter((r.task, r.method, r.freeze, r.aligner_name, r.realignment.steps) for r in runs)
@@ -61,7 +70,9 @@ def test_a_failed_run_is_recorded_the_grid_goes_on_and_retry_reruns_it(toy, monk
     import alignfreeze.finetune as finetune_module
 
     root, model, tmp = toy
-    cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": ["front", "back"]}])
+    cfg = experiment_yaml(
+        tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": ["front", "back"]}]
+    )
     from alignfreeze.experiments.grid import load_grid
 
     _, runs, _ = load_grid(cfg)
@@ -87,7 +98,9 @@ def test_a_failed_run_is_recorded_the_grid_goes_on_and_retry_reruns_it(toy, monk
     monkeypatch.setattr(finetune_module, "finetune", finetune_failing_for_one_run)
     monkeypatch.setattr(grid_runner, "run_one", tracking)
     statuses: list[tuple[str, dict | None]] = []
-    summary = run_grid(runs, tmp / "out", root, progress=False, on_status=lambda run_id, s: statuses.append((run_id, s)))
+    summary = run_grid(
+        runs, tmp / "out", root, progress=False, on_status=lambda run_id, s: statuses.append((run_id, s))
+    )
     assert (summary.done, summary.failed) == (2, 1)
     # In this process every run's bars report straight to on_status, phase by phase, and a
     # finished run (done or failed) is announced with None.
@@ -116,9 +129,12 @@ def test_a_failed_run_is_recorded_the_grid_goes_on_and_retry_reruns_it(toy, monk
 
 def test_grid_cli_dry_run_lists_runs_and_estimates(toy):
     root, model, tmp = toy
-    cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": ["front", "back"]}],
-                          seeds=[0, 1])  # fmt: skip
-    result = CliRunner().invoke(app, ["grid", str(cfg), "--out", str(tmp / "out"), "--dry-run", "--data-dir", str(root)])
+    cfg = experiment_yaml(
+        tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": ["front", "back"]}], seeds=[0, 1]
+    )
+    result = CliRunner().invoke(
+        app, ["grid", str(cfg), "--out", str(tmp / "out"), "--dry-run", "--data-dir", str(root)]
+    )
     assert result.exit_code == 0, result.output
     assert "6 run(s)" in result.output and "estimated cost" in result.output
     assert not (tmp / "out" / "results.csv").exists()
@@ -127,7 +143,9 @@ def test_grid_cli_dry_run_lists_runs_and_estimates(toy):
 def test_local_executor_runs_processes_in_parallel_and_the_cli_reports(toy):
     root, model, tmp = toy
     cfg = experiment_yaml(tmp / "g.yaml", model, [{"method": "baseline"}, {"method": "before", "freeze": "front"}])
-    result = CliRunner().invoke(app, ["grid", str(cfg), "--out", str(tmp / "out"), "--max-parallel", "2", "--data-dir", str(root)])
+    result = CliRunner().invoke(
+        app, ["grid", str(cfg), "--out", str(tmp / "out"), "--max-parallel", "2", "--data-dir", str(root)]
+    )
     assert result.exit_code == 0, result.output
     assert "2 run(s) done now, 0 already done" in result.output
     rows = list(csv.DictReader(open(tmp / "out" / "results.csv")))
@@ -143,8 +161,14 @@ def test_pool_workers_report_progress_through_files(toy):
 
     _, runs, _ = load_grid(cfg)
     statuses: list[tuple[str, dict | None]] = []
-    summary = run_grid(runs, tmp / "out", root, max_parallel=2, progress=False,
-                       on_status=lambda run_id, s: statuses.append((run_id, s)))  # fmt: skip
+    summary = run_grid(
+        runs,
+        tmp / "out",
+        root,
+        max_parallel=2,
+        progress=False,
+        on_status=lambda run_id, s: statuses.append((run_id, s)),
+    )
     assert (summary.done, summary.failed) == (2, 0)
     # Each worker left its last state in runs/<id>/progress.json ...
     for run in runs:

@@ -57,8 +57,15 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
         killer = threading.Thread(target=kill_one_worker)
         killer.start()
         statuses: list = []
-        summary = run_grid(runs, tmp / "out", root, executor="ray", resources=resources, progress=False,
-                           on_status=lambda run_id, status: statuses.append((run_id, status)))  # fmt: skip
+        summary = run_grid(
+            runs,
+            tmp / "out",
+            root,
+            executor="ray",
+            resources=resources,
+            progress=False,
+            on_status=lambda run_id, status: statuses.append((run_id, status)),
+        )
         killer.join()
     finally:
         ray.shutdown()
@@ -75,16 +82,32 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
         spans.append((stamp(lines[0]), stamp(lines[-1])))
     assert any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1 :]), spans
     # The workers' progress files reached the driver while the runs were going.
-    assert any(status and status["desc"] in ("loading model and data", "evaluate") or status and
-               status["desc"].startswith(("realign", "fine-tune")) for _, status in statuses)  # fmt: skip
+    assert any(
+        status
+        and status["desc"] in ("loading model and data", "evaluate")
+        or status
+        and status["desc"].startswith(("realign", "fine-tune"))
+        for _, status in statuses
+    )
 
 
 def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):
     root, model, tmp = toy
     cfg = experiment_yaml(tmp / "g8.yaml", model, METHODS, seeds=[0, 1])  # 8 runs
     out = tmp / "out"
-    cmd = [sys.executable, "-m", "alignfreeze.cli", "grid", str(cfg), "--out", str(out), "--executor", "ray",
-           "--data-dir", str(root)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "alignfreeze.cli",
+        "grid",
+        str(cfg),
+        "--out",
+        str(out),
+        "--executor",
+        "ray",
+        "--data-dir",
+        str(root),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300

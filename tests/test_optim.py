@@ -100,7 +100,10 @@ def test_finetuning_with_sparse_embeddings_matches_dense(xlmr_tokenizer, monkeyp
 
     task = get_task("pos")
     labels = task.label_list([])
-    records = [TaggedSentence(["the", "cat", "sat"], ["DET", "NOUN", "VERB"]), TaggedSentence(["a", "dog"], ["DET", "NOUN"])] * 4
+    records = [
+        TaggedSentence(["the", "cat", "sat"], ["DET", "NOUN", "VERB"]),
+        TaggedSentence(["a", "dog"], ["DET", "NOUN"]),
+    ] * 4
     features = task.encode(records, xlmr_tokenizer, 32, labels)
     settings = TrainingSettings(epochs=2, batch_size=4, micro_batch_size=2, learning_rate=1e-3, weight_decay=0.01)
 
@@ -146,8 +149,10 @@ def test_a_tiny_run_agrees_in_bf16_and_fp32(xlmr_tokenizer):
 
     task = get_task("pos")
     labels = task.label_list([])
-    records = [TaggedSentence(["the", "cat", "sat", "on", "the", "mat"], ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN"]),
-               TaggedSentence(["a", "dog", "ran"], ["DET", "NOUN", "VERB"])] * 6  # fmt: skip
+    records = [
+        TaggedSentence(["the", "cat", "sat", "on", "the", "mat"], ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN"]),
+        TaggedSentence(["a", "dog", "ran"], ["DET", "NOUN", "VERB"]),
+    ] * 6
     features = task.encode(records, xlmr_tokenizer, 32, labels)
     start = tiny_model(head="token", layers=2)
     start.classifier = nn.Linear(start.config.hidden_size, len(labels))

@@ -63,26 +63,49 @@ def test_xnli_reads_and_rejects_unknown_label(tmp_path):
     ok = read_xnli(write(tmp_path / "dev-en.tsv", "A man.\tA person.\tentailment\nA.\tB.\t2\n"))
     assert [e.label for e in ok] == ["entailment", "contradiction"]
     path = write(tmp_path / "bad.tsv", "A.\tB.\tneutral\nA.\tB.\tmaybe\n")
-    with pytest.raises(DataFormatError, match=r"bad\.tsv:2: unknown NLI label 'maybe' \(allowed: entailment, neutral, contradiction\)"):
+    with pytest.raises(
+        DataFormatError, match=r"bad\.tsv:2: unknown NLI label 'maybe' \(allowed: entailment, neutral, contradiction\)"
+    ):
         read_xnli(path)
 
 
 def _squad(answer_start: int) -> str:
-    doc = {"data": [{"title": "t", "paragraphs": [{"context": "Paris is the capital of France.", "qas": [
-        {"id": "q1", "question": "Capital?", "answers": [{"text": "Paris", "answer_start": 0}]},
-        {"id": "q2", "question": "Country?", "answers": [{"text": "France", "answer_start": answer_start}]},
-    ]}]}]}  # fmt: skip
+    doc = {
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": "Paris is the capital of France.",
+                        "qas": [
+                            {"id": "q1", "question": "Capital?", "answers": [{"text": "Paris", "answer_start": 0}]},
+                            {
+                                "id": "q2",
+                                "question": "Country?",
+                                "answers": [{"text": "France", "answer_start": answer_start}],
+                            },
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     return json.dumps(doc, indent=1)
 
 
 def test_squad_reads_and_checks_offsets(tmp_path):
     examples = read_squad(write(tmp_path / "ok.json", _squad(24)))
-    assert [(e.id, e.answers[0].text, e.answers[0].start) for e in examples] == [("q1", "Paris", 0), ("q2", "France", 24)]
+    assert [(e.id, e.answers[0].text, e.answers[0].start) for e in examples] == [
+        ("q1", "Paris", 0),
+        ("q2", "France", 24),
+    ]
     path = write(tmp_path / "bad.json", _squad(23))
     with pytest.raises(DataFormatError) as err:
         read_squad(path)
     msg = str(err.value)
-    assert msg.startswith(f"{path}:") and "question 'q2'" in msg and "offset 23" in msg and "(context has ' Franc')" in msg
+    assert (
+        msg.startswith(f"{path}:") and "question 'q2'" in msg and "offset 23" in msg and "(context has ' Franc')" in msg
+    )
     lines = _squad(23).split("\n")
     assert err.value.line == next(i for i, line in enumerate(lines, 1) if '"id": "q2"' in line)
 
@@ -118,9 +141,14 @@ def test_pharaoh_sure_possible_and_base(tmp_path):
 
 
 READERS = [
-    ("conllu", read_conllu), ("panx", read_panx), ("xnli", read_xnli), ("squad", read_squad), ("muse", read_muse),
-    ("parallel", read_parallel), ("pharaoh", lambda p: read_pharaoh(p, one_based=False)),
-]  # fmt: skip
+    ("conllu", read_conllu),
+    ("panx", read_panx),
+    ("xnli", read_xnli),
+    ("squad", read_squad),
+    ("muse", read_muse),
+    ("parallel", read_parallel),
+    ("pharaoh", lambda p: read_pharaoh(p, one_based=False)),
+]
 
 
 @pytest.mark.parametrize("name,reader", READERS, ids=[r[0] for r in READERS])

@@ -14,9 +14,18 @@ from alignfreeze.realign import RealignConfig, RealignmentObjective, realign
 from conftest import write
 from tiny_models import tiny_model
 
-EN = [["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "ran", "home"], ["my", "house", "is", "red"], ["we", "eat", "bread"]]
-FR = [["le", "chat", "était", "assis", "sur", "le", "tapis"], ["un", "chien", "courait"], ["ma", "maison", "est", "rouge"],
-      ["nous", "mangeons", "du", "pain"]]  # fmt: skip
+EN = [
+    ["the", "cat", "sat", "on", "the", "mat"],
+    ["a", "dog", "ran", "home"],
+    ["my", "house", "is", "red"],
+    ["we", "eat", "bread"],
+]
+FR = [
+    ["le", "chat", "était", "assis", "sur", "le", "tapis"],
+    ["un", "chien", "courait"],
+    ["ma", "maison", "est", "rouge"],
+    ["nous", "mangeons", "du", "pain"],
+]
 LINKS = [[(1, 1), (5, 6)], [(1, 1), (2, 2)], [(1, 1), (3, 3)], [(1, 1), (2, 3)]]
 
 
@@ -37,15 +46,24 @@ def test_front_freezing_keeps_lower_layers_bit_identical(xlmr_tokenizer):
     for k in before:
         if k.startswith(("encoder.layer.0.", "encoder.layer.1.")):
             assert torch.equal(before[k], after[k]), k
-    changed = [k for k in before if k.startswith(("encoder.layer.2.", "encoder.layer.3.")) and not torch.equal(before[k], after[k])]
+    changed = [
+        k
+        for k in before
+        if k.startswith(("encoder.layer.2.", "encoder.layer.3.")) and not torch.equal(before[k], after[k])
+    ]
     assert len(changed) >= 10
     assert not torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
     assert all(p.requires_grad for p in model.parameters())  # unfrozen afterwards
-    assert result.frozen_parameters == sum(p.numel() for i in (0, 1) for p in transformer_layers(model)[1][i].parameters())
+    assert result.frozen_parameters == sum(
+        p.numel() for i in (0, 1) for p in transformer_layers(model)[1][i].parameters()
+    )
 
 
 def test_same_seed_same_run_and_loss_decreases(xlmr_tokenizer):
-    runs = [realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15), seed=7, progress=False).losses for _ in range(2)]
+    runs = [
+        realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15), seed=7, progress=False).losses
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     other = realign(tiny_model(seed=0), xlmr_tokenizer, [corpus()], config(steps=15), seed=8, progress=False).losses
     assert other != runs[0]
@@ -59,10 +77,12 @@ def test_round_robin_over_language_pairs(xlmr_tokenizer):
     assert batch.input_ids.shape[0] == 4 and batch.links.shape[1] == 2
 
 
-@pytest.mark.parametrize("options", [{"mode": "weak"}, {"word_vector": "mean"}, {"layer": "penultimate"}, {"projection": "none"}])
+@pytest.mark.parametrize(
+    "options", [{"mode": "weak"}, {"word_vector": "mean"}, {"layer": "penultimate"}, {"projection": "none"}]
+)
 def test_variants_run(xlmr_tokenizer, options):
     losses = realign(tiny_model(), xlmr_tokenizer, [corpus()], config(**options), progress=False).losses
-    assert len(losses) == 3 and all(l > 0 for l in losses)
+    assert len(losses) == 3 and all(loss > 0 for loss in losses)
 
 
 def test_penultimate_layer_leaves_top_layer_untouched(xlmr_tokenizer):
@@ -98,7 +118,10 @@ def test_empty_and_out_of_range_pairs_files(tmp_path):
     row = json.loads(lines[1])
     row["links"].append([len(row["src"]), 0])
     bad = write(tmp_path / "bad.jsonl", "\n".join([lines[0], json.dumps(row)]) + "\n")
-    with pytest.raises(DataFormatError, match=r"bad\.jsonl:2: sentence pair 0: link 6-0 points past the source sentence's end \(6 words\)"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"bad\.jsonl:2: sentence pair 0: link 6-0 points past the source sentence's end \(6 words\)",
+    ):
         AlignedCorpus.load(bad)
     only_header = write(tmp_path / "header.jsonl", lines[0] + "\n")
     with pytest.raises(DataFormatError, match="no aligned sentence pairs"):

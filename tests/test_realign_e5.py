@@ -19,7 +19,9 @@ def test_front_realignment_on_un_dictionary_pairs_lowers_the_loss(e5_small_path,
     monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))  # the aligner cache only
     catalog = DataCatalog(shared_data)
     pairs = read_parallel(*catalog.resolve("parallel", "en-fr", "dev", dataset="un").files)[:400]
-    corpus = align_corpus(pairs, DictionaryAligner(read_muse(catalog.resolve("dictionary", "en-fr", "full").files[0])), "en", "fr")
+    corpus = align_corpus(
+        pairs, DictionaryAligner(read_muse(catalog.resolve("dictionary", "en-fr", "full").files[0])), "en", "fr"
+    )
     assert len(corpus.pairs) > 300  # most sentence pairs get links
     tok = AutoTokenizer.from_pretrained(e5_small_path)
     model = AutoModel.from_pretrained(e5_small_path)
@@ -28,7 +30,9 @@ def test_front_realignment_on_un_dictionary_pairs_lowers_the_loss(e5_small_path,
     result = realign(model, tok, [corpus], config, freeze="front", seed=0, progress=False)
     assert sum(result.losses[-3:]) / 3 < sum(result.losses[:3]) / 3, result.losses
     assert torch.equal(model.encoder.layer[0].attention.self.query.weight, layer0)
-    out = save_realigned(result, tok, tmp_path / "realigned", {"model": "e5-small", "config": config.model_dump(mode="json")})
+    out = save_realigned(
+        result, tok, tmp_path / "realigned", {"model": "e5-small", "config": config.model_dump(mode="json")}
+    )
     assert (out / "realign.json").is_file() and (out / "config.json").is_file()
     reloaded = AutoModel.from_pretrained(out)
     assert torch.equal(reloaded.encoder.layer[11].output.dense.weight, model.encoder.layer[11].output.dense.weight)

@@ -58,11 +58,22 @@ def test_partial_freeze_during_keeps_the_realignment_gradient_out_of_frozen_laye
     labels = task.label_list([])
     model = no_dropout(token_model(len(labels)))
     twin = copy.deepcopy(model)
-    records = [TaggedSentence(["the", "cat", "sat"], ["DET", "NOUN", "VERB"]), TaggedSentence(["a", "dog"], ["DET", "NOUN"]),
-               TaggedSentence(["my", "red", "house"], ["DET", "ADJ", "NOUN"]), TaggedSentence(["we", "ran"], ["PRON", "VERB"])]
+    records = [
+        TaggedSentence(["the", "cat", "sat"], ["DET", "NOUN", "VERB"]),
+        TaggedSentence(["a", "dog"], ["DET", "NOUN"]),
+        TaggedSentence(["my", "red", "house"], ["DET", "ADJ", "NOUN"]),
+        TaggedSentence(["we", "ran"], ["PRON", "VERB"]),
+    ]
     features = task.encode(records, xlmr_tokenizer, 32, labels)
-    settings = TrainingSettings(epochs=1, batch_size=4, micro_batch_size=4, learning_rate=1e-3, max_grad_norm=None,
-                                warmup_ratio=0.0, group_by_length=False)  # fmt: skip
+    settings = TrainingSettings(
+        epochs=1,
+        batch_size=4,
+        micro_batch_size=4,
+        learning_rate=1e-3,
+        max_grad_norm=None,
+        warmup_ratio=0.0,
+        group_by_length=False,
+    )
     config = RealignConfig(batch_size=3)
     objective = RealignmentObjective(model, xlmr_tokenizer, [corpus()], config, seed=0)
     frozen = frozen_parameters(encoder_of(model), FreezeSpec.parse("front"))
@@ -72,15 +83,29 @@ def test_partial_freeze_during_keeps_the_realignment_gradient_out_of_frozen_laye
 
     def capture(optimizer, args, kwargs):
         # (The large input embedding's gradient is sparse: see alignfreeze.optim.)
-        captured.update({n: (p.grad.to_dense() if p.grad.is_sparse else p.grad).detach().clone()
-                         for n, p in model.named_parameters() if p.grad is not None})  # fmt: skip
+        captured.update(
+            {
+                n: (p.grad.to_dense() if p.grad.is_sparse else p.grad).detach().clone()
+                for n, p in model.named_parameters()
+                if p.grad is not None
+            }
+        )
 
     from torch.optim.optimizer import register_optimizer_step_pre_hook
 
     hook = register_optimizer_step_pre_hook(capture)
     try:
-        finetune(model, xlmr_tokenizer, task, features, settings, seed=0, objective=objective, progress=False,
-                 realignment_frozen=frozen)  # fmt: skip
+        finetune(
+            model,
+            xlmr_tokenizer,
+            task,
+            features,
+            settings,
+            seed=0,
+            objective=objective,
+            progress=False,
+            realignment_frozen=frozen,
+        )
     finally:
         hook.remove()
 
@@ -90,7 +115,9 @@ def test_partial_freeze_during_keeps_the_realignment_gradient_out_of_frozen_laye
     batch = task.collate(features, xlmr_tokenizer.pad_token_id)
     task_grads = torch.autograd.grad(twin(**batch).loss, list(params.values()), allow_unused=True)
     twin_objective = RealignmentObjective(twin, xlmr_tokenizer, [corpus()], config, seed=0)
-    realign_grads = torch.autograd.grad(JOINT_COEFFICIENT * twin_objective.loss(twin), list(params.values()), allow_unused=True)
+    realign_grads = torch.autograd.grad(
+        JOINT_COEFFICIENT * twin_objective.loss(twin), list(params.values()), allow_unused=True
+    )
     assert {n for n in frozen_names if n.startswith("bert.encoder.layer.0.")}, "front freezes the lower layers"
     assert not {n for n in frozen_names if n.startswith(("bert.encoder.layer.2.", "bert.embeddings."))}
     checked_frozen = checked_free = 0
@@ -118,8 +145,9 @@ def encoded(tag: int, n: int) -> list[EncodedPair]:
 def test_mixed_batches_interleave_pairs_and_restart_when_the_smallest_runs_out():
     # Three language pairs of 2, 4 and 3 sentence pairs, batches of 4, one pair each in turn
     # (a, b, c, a | b, c, a?...): "a" runs out at its third turn, and every pair restarts.
-    batches = RoundRobinBatches({"a": encoded(1, 2), "b": encoded(2, 4), "c": encoded(3, 3)}, batch_size=4, pad_id=1,
-                                seed=0, batching="mixed")  # fmt: skip
+    batches = RoundRobinBatches(
+        {"a": encoded(1, 2), "b": encoded(2, 4), "c": encoded(3, 3)}, batch_size=4, pad_id=1, seed=0, batching="mixed"
+    )
     drawn = [int(row[1]) for _ in range(3) for row in next(batches).input_ids[:4]]
     tags = [d // 100 for d in drawn]
     assert tags == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]
@@ -167,8 +195,11 @@ def test_pos_features_follow_the_tokenization_setting(xlmr_tokenizer):
         (feature,) = task.encode([record], xlmr_tokenizer, 32, labels)
         tokens = xlmr_tokenizer.convert_ids_to_tokens(feature["input_ids"])
         assert len(tokens) == length
-        assert [(t, labels[l]) for t, l in zip(tokens, feature["labels"]) if l != -100] == \
-            [("▁中国", "PROPN"), ("人", "NOUN"), ("▁Paris", "PROPN")]  # fmt: skip
+        assert [(t, labels[label]) for t, label in zip(tokens, feature["labels"]) if label != -100] == [
+            ("▁中国", "PROPN"),
+            ("人", "NOUN"),
+            ("▁Paris", "PROPN"),
+        ]
 
 
 def test_long_sentences_become_windows_that_are_trained_and_scored(xlmr_tokenizer):
@@ -186,10 +217,14 @@ def test_long_sentences_become_windows_that_are_trained_and_scored(xlmr_tokenize
     features = task.encode([TaggedSentence(words, ["NOUN"] * 30)], xlmr_tokenizer, 12, labels)
     assert len(features) == len(windows)
     model = token_model(len(labels), layers=2)
-    gold, predicted, cut_words = task.predict(model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, "")
+    gold, predicted, cut_words = task.predict(
+        model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, ""
+    )
     assert len(gold) == len(windows) and cut_words == 0 and sum(len(g) for g in gold) == len(scored)
     truncating = get_task("pos")
-    gold, _, cut_words = truncating.predict(model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, "")
+    gold, _, cut_words = truncating.predict(
+        model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, ""
+    )
     assert len(gold) == 1 and len(gold[0]) == 30 and cut_words == len(cut)
 
 
@@ -264,8 +299,9 @@ class PeakModel(nn.Module):
     def forward(self, input_ids, attention_mask=None):
         from types import SimpleNamespace
 
-        return SimpleNamespace(start_logits=(input_ids == self.start_id).float() * 10,
-                               end_logits=(input_ids == self.end_id).float() * 10)  # fmt: skip
+        return SimpleNamespace(
+            start_logits=(input_ids == self.start_id).float() * 10, end_logits=(input_ids == self.end_id).float() * 10
+        )
 
 
 def test_pipeline_answers_are_widened_to_whole_words(xlmr_tokenizer):
@@ -315,6 +351,8 @@ def test_link_filters_apply_to_every_aligner(tmp_path, monkeypatch):
     pairs = [SentencePair("a b c", "x y c"), SentencePair("p q", "r s")]
     plain = align_corpus(pairs, PharaohAligner(links), "en", "fr", use_cache=False)
     assert [p.links for p in plain.pairs] == [[(0, 0), (0, 1), (2, 2)], [(0, 0), (1, 1)]]
-    filtered = align_corpus(pairs, PharaohAligner(links), "en", "fr", drop_identical=True, use_cache=False, keep_one_to_one=True)
+    filtered = align_corpus(
+        pairs, PharaohAligner(links), "en", "fr", drop_identical=True, use_cache=False, keep_one_to_one=True
+    )
     # One-to-one drops both links of "a"; identical drops c-c; the second pair keeps its two.
     assert [(p.index, p.links) for p in filtered.pairs] == [(1, [(0, 0), (1, 1)])]

@@ -34,8 +34,10 @@ def test_run_writes_long_format_rows_and_resumes(toy):
     rows = read_results(out / "results.csv")
     assert tuple(rows[0]) == COLUMNS
     assert {(r["method"], r["freeze"], r["aligner"]) for r in rows} == {
-        ("baseline", "none", "none"), ("before", "front", "dictionary"), ("during", "none", "dictionary")
-    }  # fmt: skip
+        ("baseline", "none", "none"),
+        ("before", "front", "dictionary"),
+        ("during", "none", "dictionary"),
+    }
     assert {r["language"] for r in rows} == {"en", "fr"} and {r["metric"] for r in rows} == {"accuracy"}
     assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)
     for o in outcomes:
@@ -88,7 +90,13 @@ def test_language_without_data_names_the_path(toy, monkeypatch):
 
 def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):
     out = tmp_path
-    rows = lambda rid: [dict(zip(COLUMNS, [rid, "m", "pos", "baseline", "none", "none", 0, lang, "finetuned", "accuracy", 0.5])) for lang in ("en", "fr")]  # noqa: E731
+
+    def rows(rid):
+        return [
+            dict(zip(COLUMNS, [rid, "m", "pos", "baseline", "none", "none", 0, lang, "finetuned", "accuracy", 0.5]))
+            for lang in ("en", "fr")
+        ]
+
     for rid in ("aaa", "bbb"):
         (out / "runs" / rid).mkdir(parents=True)
         (out / "runs" / rid / "metrics.json").write_text(json.dumps({"rows": rows(rid)}))
@@ -103,9 +111,14 @@ def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):
 
 
 def test_results_written_before_the_stage_column_are_upgraded(tmp_path):
-    old = ["run_id,model,task,method,aligner,freeze,seed,language,metric,value", "aaa,m,pos,baseline,none,none,0,en,accuracy,0.5"]
+    old = [
+        "run_id,model,task,method,aligner,freeze,seed,language,metric,value",
+        "aaa,m,pos,baseline,none,none,0,en,accuracy,0.5",
+    ]
     (tmp_path / "runs" / "aaa").mkdir(parents=True)
-    (tmp_path / "runs" / "aaa" / "metrics.json").write_text(json.dumps({"rows": [dict(zip(old[0].split(","), old[1].split(",")))]}))
+    (tmp_path / "runs" / "aaa" / "metrics.json").write_text(
+        json.dumps({"rows": [dict(zip(old[0].split(","), old[1].split(",")))]})
+    )
     (tmp_path / "results.csv").write_text("\n".join(old) + "\n")
     reconcile(tmp_path)
     lines = (tmp_path / "results.csv").read_text().splitlines()
@@ -114,11 +127,26 @@ def test_results_written_before_the_stage_column_are_upgraded(tmp_path):
 
 def test_kill_minus_9_and_resume_keep_every_row_once(toy):
     root, model, tmp = toy
-    methods = [{"method": "baseline"}, {"method": "before", "freeze": "none"}, {"method": "before", "freeze": "back"},
-               {"method": "during"}]  # fmt: skip
+    methods = [
+        {"method": "baseline"},
+        {"method": "before", "freeze": "none"},
+        {"method": "before", "freeze": "back"},
+        {"method": "during"},
+    ]
     cfg = experiment_yaml(tmp / "kill.yaml", model, methods, seeds=[0, 1])
     out = tmp / "out"
-    cmd = [sys.executable, "-m", "alignfreeze.cli", "run", str(cfg), "--out", str(out), "--data-dir", str(root), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "alignfreeze.cli",
+        "run",
+        str(cfg),
+        "--out",
+        str(out),
+        "--data-dir",
+        str(root),
+        "--quiet",
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     kills = 0
     for target in (1, 4):  # kill once after the first run is recorded, once later
@@ -152,8 +180,13 @@ def test_alignment_is_measured_at_three_stages_on_held_out_sentences(toy):
     rows = read_results(tmp / "out" / "results.csv")
     alignment = [r for r in rows if r["metric"].startswith("alignment_")]
     stages = {(r["method"], r["stage"]) for r in alignment}
-    assert stages == {("baseline", "initial"), ("baseline", "finetuned"),
-                      ("before", "initial"), ("before", "realigned"), ("before", "finetuned")}  # fmt: skip
+    assert stages == {
+        ("baseline", "initial"),
+        ("baseline", "finetuned"),
+        ("before", "initial"),
+        ("before", "realigned"),
+        ("before", "finetuned"),
+    }
     names = {r["metric"] for r in alignment}
     assert names == {f"alignment_{m}_{d}_L{k}" for m in ("weak", "strong") for d in ("fwd", "bwd") for k in range(3)}
     assert all(r["language"] == "fr" and 0 <= float(r["value"]) <= 1 for r in alignment)
@@ -167,7 +200,9 @@ def test_alignment_is_measured_at_three_stages_on_held_out_sentences(toy):
             assert value[("before", "realigned", name)] == value[("before", "initial", name)]
     task_rows = [r for r in rows if not r["metric"].startswith("alignment_")]
     assert {r["stage"] for r in task_rows} == {"finetuned"}
-    diagnostics = json.loads((tmp / "out" / "runs" / outcomes[1].run.run_id / "metrics.json").read_text())["diagnostics"]
+    diagnostics = json.loads((tmp / "out" / "runs" / outcomes[1].run.run_id / "metrics.json").read_text())[
+        "diagnostics"
+    ]
     assert diagnostics["alignment"]["en-fr"]["pairs"] == 8
 
 
@@ -188,7 +223,12 @@ def test_default_alignment_pairs_avoid_the_realignment_corpora(toy):
     run = load_experiment(cfg).runs()[0]
     # The toy catalog has UN dev (used for realignment) and UN test for en-fr.
     assert [(r.pair, r.dataset, r.split) for r in analysis_pairs(run, DataCatalog(root))] == [("en-fr", "un", "test")]
-    cfg = experiment_yaml(tmp / "d2.yaml", model, [{"method": "baseline"}], analysis={"alignment": True},
-                          realignment_pairs=[{"pair": "en-fr", "dataset": "un", "split": "test"}])  # fmt: skip
+    cfg = experiment_yaml(
+        tmp / "d2.yaml",
+        model,
+        [{"method": "baseline"}],
+        analysis={"alignment": True},
+        realignment_pairs=[{"pair": "en-fr", "dataset": "un", "split": "test"}],
+    )
     run = load_experiment(cfg).runs()[0]
     assert [(r.pair, r.dataset, r.split) for r in analysis_pairs(run, DataCatalog(root))] == [("en-fr", "un", "dev")]

@@ -13,12 +13,18 @@ pytestmark = pytest.mark.integration
 
 def test_short_pos_run_on_e5_small(e5_small_path, shared_data, tmp_path):
     config = {
-        "name": "e5-short", "model": "e5-small", "task": "pos", "methods": [{"method": "baseline"}], "seeds": [0],
+        "name": "e5-short",
+        "model": "e5-small",
+        "task": "pos",
+        "methods": [{"method": "baseline"}],
+        "seeds": [0],
         "train": {"language": "en", "split": "dev", "dataset": "ewt", "limit": 640},
-        "eval": [{"language": "en", "split": "test", "dataset": "ewt", "limit": 200},
-                 {"language": "fr", "split": "test", "dataset": "pud", "limit": 200}],
+        "eval": [
+            {"language": "en", "split": "test", "dataset": "ewt", "limit": 200},
+            {"language": "fr", "split": "test", "dataset": "pud", "limit": 200},
+        ],
         "training": {"epochs": 1, "learning_rate": 2e-4, "micro_batch_size": 32},
-    }  # fmt: skip
+    }
     path = tmp_path / "short.yaml"
     path.write_text(json.dumps(config))
     (outcome,) = run_experiment(load_experiment(path), tmp_path / "out", data_dir=shared_data, progress=False)

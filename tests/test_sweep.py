@@ -15,9 +15,30 @@ def test_sweep_freeze_maps_frozen_layers_resumes_and_runs_downstream(tmp_path, x
     root = make_data_root(tmp_path / "data")
     model = make_tiny_model(tmp_path / "tiny", xlmr_tokenizer)  # 2 layers
     experiment = experiment_yaml(tmp_path / "exp.yaml", model, [{"method": "baseline"}])
-    args = ["sweep-freeze", "--model", str(model), "--realign-pairs", "en-fr", "--realign-dataset", "un",
-            "--eval-pairs", "en-fr", "--eval-dataset", "un", "--n-pairs", "8", "--steps", "3", "--learning-rate", "1e-2",
-            "--with-embeddings", "--data-dir", str(root), "--out", str(tmp_path / "sweep")]  # fmt: skip
+    args = [
+        "sweep-freeze",
+        "--model",
+        str(model),
+        "--realign-pairs",
+        "en-fr",
+        "--realign-dataset",
+        "un",
+        "--eval-pairs",
+        "en-fr",
+        "--eval-dataset",
+        "un",
+        "--n-pairs",
+        "8",
+        "--steps",
+        "3",
+        "--learning-rate",
+        "1e-2",
+        "--with-embeddings",
+        "--data-dir",
+        str(root),
+        "--out",
+        str(tmp_path / "sweep"),
+    ]
     result = CliRunner().invoke(app, [*args, "--experiment", str(experiment)])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))

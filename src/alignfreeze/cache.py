@@ -39,8 +39,13 @@ def tokenizer_key(tokenizer) -> str:
     if key is None:
         backend = getattr(tokenizer, "backend_tokenizer", None)
         serial = backend.to_str() if backend is not None else repr(tokenizer)
-        key = content_key(type(tokenizer).__name__, serial, tokenizer.all_special_tokens, tokenizer.padding_side,
-                          getattr(tokenizer, "truncation_side", "right"))  # fmt: skip
+        key = content_key(
+            type(tokenizer).__name__,
+            serial,
+            tokenizer.all_special_tokens,
+            tokenizer.padding_side,
+            getattr(tokenizer, "truncation_side", "right"),
+        )
         _TOKENIZER_KEYS[id(tokenizer)] = key
     return key
 

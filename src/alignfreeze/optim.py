@@ -44,7 +44,7 @@ def read_losses(step_losses: list[torch.Tensor], step: int, last_step: int, mess
     first step where it appeared."""
     if step % SYNC_EVERY and step != last_step:
         return None
-    recent = torch.stack(step_losses[-(((step - 1) % SYNC_EVERY) + 1):]).float().tolist()
+    recent = torch.stack(step_losses[-(((step - 1) % SYNC_EVERY) + 1) :]).float().tolist()
     bad = next((i for i, v in enumerate(recent) if not math.isfinite(v)), None)
     if bad is not None:
         raise AlignfreezeError(message.format(value=recent[bad], step=step - len(recent) + 1 + bad))
@@ -66,8 +66,16 @@ class LazyRowsAdam(torch.optim.Optimizer):
     the hyper-parameters of this optimiser's first group (which a learning-rate schedule
     sets) are passed on to it at every step. Call :meth:`finalize` when training ends."""
 
-    def __init__(self, params: Iterable, row_params: Sequence[nn.Parameter], lr: float, weight_decay: float,
-                 decoupled: bool = True, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):  # fmt: skip
+    def __init__(
+        self,
+        params: Iterable,
+        row_params: Sequence[nn.Parameter],
+        lr: float,
+        weight_decay: float,
+        decoupled: bool = True,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ):
         if not decoupled and weight_decay != 0:
             raise AlignfreezeError("Adam with L2 weight decay gives every row a gradient: use the dense optimiser")
         params = [p for p in params if p.requires_grad]
@@ -77,7 +85,9 @@ class LazyRowsAdam(torch.optim.Optimizer):
         self._dense = _dense_optimizer(dense, lr, weight_decay, "adamw" if decoupled else "adam") if dense else None
         self.decoupled = decoupled
         groups = [self._dense.param_groups[0]] if self._dense else []
-        groups.append({"params": rows, "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "rows": True})
+        groups.append(
+            {"params": rows, "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "rows": True}
+        )
         super().__init__(groups, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
 
     @torch.no_grad()
@@ -184,8 +194,9 @@ def row_sparse_training(model: nn.Module, enabled: bool = True):
         embedding.sparse = before
 
 
-def make_optimizer(params, lr: float, weight_decay: float, name: str = "adamw",
-                   row_params: Sequence[nn.Parameter] = ()) -> torch.optim.Optimizer:  # fmt: skip
+def make_optimizer(
+    params, lr: float, weight_decay: float, name: str = "adamw", row_params: Sequence[nn.Parameter] = ()
+) -> torch.optim.Optimizer:
     """AdamW or Adam (torch's, fused where available) over the trainable ``params``;
     ``row_params`` (from :func:`row_sparse_training`) are updated lazily by rows
     (:class:`LazyRowsAdam`). ``adam`` with ``weight_decay=0`` is the reference code's."""

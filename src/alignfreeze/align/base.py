@@ -35,7 +35,9 @@ class WordAligner(ABC):
         """Everything that changes the output (part of the cache key)."""
 
     @abstractmethod
-    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+    def align_words(
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+    ) -> list[Links]:
         """One list of ``(src_index, tgt_index)`` links per sentence pair."""
 
 

@@ -41,7 +41,9 @@ class DictionaryAlignerConfig(AlignerSettings):
     """Bilingual-dictionary links (MUSE), with the AlignFreeze reference's matching rules."""
 
     name: Literal["dictionary"] = "dictionary"
-    dictionary: Optional[Path] = Field(None, description="a MUSE file; default: the data catalog's <src>-<tgt> dictionary")
+    dictionary: Optional[Path] = Field(
+        None, description="a MUSE file; default: the data catalog's <src>-<tgt> dictionary"
+    )
     unique_source: Literal["linked", "any_translation"] = Field(
         "linked",
         description="a target word must be the translation of exactly one source position: among the linked ones "
@@ -72,8 +74,13 @@ class DictionaryAlignerConfig(AlignerSettings):
             reverse = (lambda: read_muse(path), f"{path.name} (forward copy)")
         # Read only if a sentence must be aligned: a cached alignment needs just the files' hashes.
         fingerprint = "+".join(sha256_file(f) for f in files)
-        return DictionaryAligner(lambda: read_muse(path), source=path.name, unique_source=self.unique_source,
-                                 reverse_entries=reverse, fingerprint=fingerprint)  # fmt: skip
+        return DictionaryAligner(
+            lambda: read_muse(path),
+            source=path.name,
+            unique_source=self.unique_source,
+            reverse_entries=reverse,
+            fingerprint=fingerprint,
+        )
 
 
 class EflomalAlignerConfig(AlignerSettings):
@@ -93,7 +100,9 @@ class EmbeddingAlignerConfig(AlignerSettings):
     """Training-free links from contextual vectors (SimAlign / AWESOME-align style)."""
 
     name: Literal["embedding"] = "embedding"
-    model: Optional[str] = Field(None, description="encoder to align with; default: the run's model (e5-small outside runs)")
+    model: Optional[str] = Field(
+        None, description="encoder to align with; default: the run's model (e5-small outside runs)"
+    )
     layer: int = Field(8, ge=0, description="hidden state used (0 = embeddings)")
     method: Literal["argmax", "itermax"] = "argmax"
     word_vector: Literal["subwords", "first", "mean"] = "subwords"
@@ -102,8 +111,9 @@ class EmbeddingAlignerConfig(AlignerSettings):
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
         from alignfreeze.align.embedding import EmbeddingAligner
 
-        return EmbeddingAligner(self.model or model or "e5-small", self.layer, self.method, self.word_vector,
-                                precision=self.precision)  # fmt: skip
+        return EmbeddingAligner(
+            self.model or model or "e5-small", self.layer, self.method, self.word_vector, precision=self.precision
+        )
 
 
 class PharaohAlignerConfig(AlignerSettings):
@@ -118,7 +128,9 @@ class PharaohAlignerConfig(AlignerSettings):
         from alignfreeze.align.external import PharaohAligner
 
         if pair not in self.links:
-            raise AlignfreezeError(f"the pharaoh aligner has no links file for {pair} (links: {', '.join(self.links) or 'none'})")
+            raise AlignfreezeError(
+                f"the pharaoh aligner has no links file for {pair} (links: {', '.join(self.links) or 'none'})"
+            )
         return PharaohAligner(self.links[pair], one_based=self.one_based)
 
 
@@ -157,7 +169,9 @@ def parse_aligner(value: Any) -> AlignerSettings:
         raise AlignfreezeError(f"invalid aligner {value!r}: {detail}") from None
 
 
-def build_aligner(config: AlignerSettings | str | dict, pair: str, catalog=None, model: str | None = None) -> WordAligner:
+def build_aligner(
+    config: AlignerSettings | str | dict, pair: str, catalog=None, model: str | None = None
+) -> WordAligner:
     """The aligner a config describes, for one language pair."""
     config = config if isinstance(config, AlignerSettings) else parse_aligner(config)
     return config.build(pair, catalog, model)
@@ -180,8 +194,17 @@ def align_with(
 
     config = config if isinstance(config, AlignerSettings) else parse_aligner(config)
     aligner = config.build(f"{src_lang}-{tgt_lang}", catalog, model)
-    return align_corpus(pairs, aligner, src_lang, tgt_lang, pretokenized, config.drop_identical, use_cache, progress,
-                        keep_one_to_one=config.keep_one_to_one)  # fmt: skip
+    return align_corpus(
+        pairs,
+        aligner,
+        src_lang,
+        tgt_lang,
+        pretokenized,
+        config.drop_identical,
+        use_cache,
+        progress,
+        keep_one_to_one=config.keep_one_to_one,
+    )
 
 
 def _catalog(catalog):

@@ -45,9 +45,14 @@ class AlignedCorpus:
 
     def header(self) -> dict:
         return {
-            "alignfreeze": HEADER_KIND, "version": 1, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang,
-            "aligner": self.aligner, "settings": self.settings, "n_sentence_pairs": self.n_sentence_pairs,
-        }  # fmt: skip
+            "alignfreeze": HEADER_KIND,
+            "version": 1,
+            "src_lang": self.src_lang,
+            "tgt_lang": self.tgt_lang,
+            "aligner": self.aligner,
+            "settings": self.settings,
+            "n_sentence_pairs": self.n_sentence_pairs,
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write atomically (temporary file, then rename): a crash leaves no partial file."""
@@ -72,7 +77,9 @@ class AlignedCorpus:
                 continue
             try:
                 row = json.loads(line)
-                pair = AlignedPair(int(row["index"]), list(row["src"]), list(row["tgt"]), [(int(i), int(j)) for i, j in row["links"]])
+                pair = AlignedPair(
+                    int(row["index"]), list(row["src"]), list(row["tgt"]), [(int(i), int(j)) for i, j in row["links"]]
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise DataFormatError(path, line_no, f"bad aligned pair ({exc})") from None
             problem = check_links(pair)
@@ -81,8 +88,14 @@ class AlignedCorpus:
             pairs.append(pair)
         if not pairs:
             raise DataFormatError(path, None, "no aligned sentence pairs in the file")
-        return cls(header["src_lang"], header["tgt_lang"], pairs, header.get("aligner", ""), header.get("settings", {}),
-                   header.get("n_sentence_pairs", len(pairs)))  # fmt: skip
+        return cls(
+            header["src_lang"],
+            header["tgt_lang"],
+            pairs,
+            header.get("aligner", ""),
+            header.get("settings", {}),
+            header.get("n_sentence_pairs", len(pairs)),
+        )
 
 
 def check_links(pair: AlignedPair) -> str | None:

@@ -129,7 +129,10 @@ class DictionaryAligner(WordAligner):
 
     def settings(self) -> dict:
         # With a content fingerprint the cache key needs no reading of the dictionary.
-        out = {"dictionary": self.source, **({"sha256": self.fingerprint} if self.fingerprint else {"entries": self.n_entries})}
+        out = {
+            "dictionary": self.source,
+            **({"sha256": self.fingerprint} if self.fingerprint else {"entries": self.n_entries}),
+        }
         if self.unique_source != "linked":  # only when not the default: earlier caches stay valid
             out["unique_source"] = self.unique_source
         if self.reverse_source:
@@ -148,11 +151,14 @@ class DictionaryAligner(WordAligner):
         if self.unique_source == "linked":
             sources_per_target = Counter(chosen.values())
         else:
-            sources_per_target = Counter({t: sum(len(in_source[w]) for w in self.sources[t] if w in in_source)
-                                          for t in set(chosen.values())})  # fmt: skip
+            sources_per_target = Counter(
+                {t: sum(len(in_source[w]) for w in self.sources[t] if w in in_source) for t in set(chosen.values())}
+            )
         return sorted((i, in_target[t][0]) for i, t in chosen.items() if sources_per_target[t] == 1)
 
-    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+    def align_words(
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+    ) -> list[Links]:
         out = []
         for n, (s, t) in enumerate(zip(src, tgt), start=1):
             out.append(self.align_sentence(s, t))

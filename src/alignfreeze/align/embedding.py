@@ -107,10 +107,14 @@ class EmbeddingAligner(WordAligner):
             self._tokenizer = load_tokenizer(self.model_name)
             self._model = load_model(self.model_name, device=self.device)
             if not 0 <= self.layer <= num_layers(self._model):
-                raise AlignfreezeError(f"layer {self.layer} is out of range for {self.model_name} (0..{num_layers(self._model)})")
+                raise AlignfreezeError(
+                    f"layer {self.layer} is out of range for {self.model_name} (0..{num_layers(self._model)})"
+                )
         return self._model, self._tokenizer
 
-    def word_vectors(self, sentences: Sequence[list[str]], progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    def word_vectors(
+        self, sentences: Sequence[list[str]], progress: Progress | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per sentence: unit-normalised vectors ``[rows, hidden]`` and, for each row, the
         word it belongs to. One row per word for ``first``/``mean`` (a zero row for a word
         that produced no subword); one row per subword for ``subwords``."""
@@ -130,17 +134,29 @@ class EmbeddingAligner(WordAligner):
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = [sentences[k] if sentences[k] else ["."] for k in idx]
-                enc, maps = encode_words(tokenizer, batch, max_length=self.max_length, padding=True, return_tensors="pt")
+                enc, maps = encode_words(
+                    tokenizer, batch, max_length=self.max_length, padding=True, return_tensors="pt"
+                )
                 enc = {k: v.to(device) for k, v in enc.items()}
                 hidden = model(**enc, output_hidden_states=True).hidden_states[self.layer]
-                hidden = torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()  # float32 whatever the autocast
+                hidden = (
+                    torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()
+                )  # float32 whatever the autocast
                 for row, (k, mp) in enumerate(zip(idx, maps)):
                     n_words = len(sentences[k])
                     if self.word_vector == "subwords":
-                        positions = [(w, t) for w in range(n_words) if mp.first_subword[w] >= 0
-                                     for t in range(mp.first_subword[w], mp.spans[w][1])]  # fmt: skip
+                        positions = [
+                            (w, t)
+                            for w in range(n_words)
+                            if mp.first_subword[w] >= 0
+                            for t in range(mp.first_subword[w], mp.spans[w][1])
+                        ]
                         owner = np.array([w for w, _ in positions], dtype=int)
-                        vecs = hidden[row, [t for _, t in positions]] if positions else np.zeros((0, hidden.shape[-1]), np.float32)
+                        vecs = (
+                            hidden[row, [t for _, t in positions]]
+                            if positions
+                            else np.zeros((0, hidden.shape[-1]), np.float32)
+                        )
                         out[k] = (vecs, owner)
                         continue
                     vecs = np.zeros((n_words, hidden.shape[-1]), np.float32)
@@ -158,7 +174,9 @@ class EmbeddingAligner(WordAligner):
                     progress(len(idx) / 2)
         return out
 
-    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+    def align_words(
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+    ) -> list[Links]:
         src_vecs = self.word_vectors(src, progress)
         tgt_vecs = self.word_vectors(tgt, progress)
         out: list[Links] = []

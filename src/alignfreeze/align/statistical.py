@@ -27,7 +27,9 @@ class EflomalAligner(WordAligner):
     def settings(self) -> dict:
         return {"model": self.model, "n_samplers": self.n_samplers}
 
-    def align_words(self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None) -> list[Links]:
+    def align_words(
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+    ) -> list[Links]:
         try:
             import eflomal
         except ImportError:
@@ -42,7 +44,9 @@ class EflomalAligner(WordAligner):
         with tempfile.TemporaryDirectory(prefix="alignfreeze-eflomal-") as tmp:
             fwd_path, rev_path = Path(tmp) / "fwd", Path(tmp) / "rev"
             aligner = eflomal.Aligner(model=self.model, n_samplers=self.n_samplers)
-            aligner.align(src_lines, tgt_lines, links_filename_fwd=str(fwd_path), links_filename_rev=str(rev_path), quiet=True)
+            aligner.align(
+                src_lines, tgt_lines, links_filename_fwd=str(fwd_path), links_filename_rev=str(rev_path), quiet=True
+            )
             fwd_lines = fwd_path.read_text().split("\n")
             rev_lines = rev_path.read_text().split("\n")
         out: list[Links] = [[] for _ in src]

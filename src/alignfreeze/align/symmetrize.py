@@ -25,7 +25,11 @@ def grow_diag_final_and(forward: Iterable[tuple[int, int]], reverse: Iterable[tu
         for i, j in sorted(alignment):
             for di, dj in _NEIGHBOURS:
                 link = (i + di, j + dj)
-                if link in union and link not in alignment and (link[0] not in src_aligned or link[1] not in tgt_aligned):
+                if (
+                    link in union
+                    and link not in alignment
+                    and (link[0] not in src_aligned or link[1] not in tgt_aligned)
+                ):
                     alignment.add(link)
                     src_aligned.add(link[0])
                     tgt_aligned.add(link[1])

@@ -85,8 +85,10 @@ def correlation_points(
         elif r["metric"] == metric:
             scores[key][r["language"]] = float(r["value"])
     if not alignment:
-        raise AlignfreezeError(f"no {mode} alignment rows at stage {stage!r} for method {method!r}: run the experiment "
-                               "with analysis.alignment: true")  # fmt: skip
+        raise AlignfreezeError(
+            f"no {mode} alignment rows at stage {stage!r} for method {method!r}: run the experiment "
+            "with analysis.alignment: true"
+        )
     points, seen = [], set()
     for (model, seed, run_id, language), values in sorted(alignment.items()):
         if language == source_language:
@@ -101,20 +103,35 @@ def correlation_points(
         x = float(np.mean([values[(k, d)] for d in directions]))
         base = by_run[source_language]
         if base == 0:
-            raise AlignfreezeError(f"{model} seed {seed}: the {source_language} score is 0, the relative gap is undefined")
+            raise AlignfreezeError(
+                f"{model} seed {seed}: the {source_language} score is 0, the relative gap is undefined"
+            )
         if (model, language, seed) in seen:
-            raise AlignfreezeError(f"several runs of {model}, {language}, seed {seed} for method {method!r}; "
-                                   "give one results file per experiment or a more specific --method")  # fmt: skip
+            raise AlignfreezeError(
+                f"several runs of {model}, {language}, seed {seed} for method {method!r}; "
+                "give one results file per experiment or a more specific --method"
+            )
         seen.add((model, language, seed))
-        points.append({"model": model, "language": language, "seed": seed, "layer": k, "x": x,
-                       "y": (by_run[language] - base) / base})  # fmt: skip
+        points.append(
+            {
+                "model": model,
+                "language": language,
+                "seed": seed,
+                "layer": k,
+                "x": x,
+                "y": (by_run[language] - base) / base,
+            }
+        )
     if not points:
-        raise AlignfreezeError(f"no run has both alignment rows and {metric} on {source_language} and a target language")
+        raise AlignfreezeError(
+            f"no run has both alignment rows and {metric} on {source_language} and a target language"
+        )
     return points
 
 
-def spearman_with_ci(x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0,
-                     confidence: float = 0.95) -> tuple[float, float, float, float]:  # fmt: skip
+def spearman_with_ci(
+    x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float, float, float]:
     """``(rho, p_value, ci_low, ci_high)``; the CI is the percentile interval of rho over
     paired bootstrap resamples (resamples where rho is undefined -- constant x or y -- are
     skipped)."""
@@ -135,7 +152,7 @@ def spearman_with_ci(x: Sequence[float], y: Sequence[float], n_resamples: int = 
             continue
         rhos.append(spearmanr(xs, ys).statistic)
     alpha = (1 - confidence) / 2
-    low, high = (np.quantile(rhos, [alpha, 1 - alpha]) if rhos else (math.nan, math.nan))
+    low, high = np.quantile(rhos, [alpha, 1 - alpha]) if rhos else (math.nan, math.nan)
     return float(result.statistic), p_value, float(low), float(high)
 
 
@@ -182,5 +199,8 @@ def correlation_tables(results: Sequence[Correlation]) -> dict[str, str]:
 
 def as_json(results: Sequence[Correlation], points: Sequence[dict], settings: dict) -> dict:
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
-    return {"settings": settings, "correlations": [{k: clean(v) for k, v in asdict(c).items()} for c in results],
-            "points": list(points)}  # fmt: skip
+    return {
+        "settings": settings,
+        "correlations": [{k: clean(v) for k, v in asdict(c).items()} for c in results],
+        "points": list(points),
+    }

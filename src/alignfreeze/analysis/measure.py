@@ -23,8 +23,19 @@ from alignfreeze.data.fingerprints import SentenceSet
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_write_csv, atomic_write_text
 
-CSV_COLUMNS = ("label", "model", "src_lang", "language", "layer", "mode", "direction", "scoring", "centred", "n_pairs",
-               "accuracy")  # fmt: skip
+CSV_COLUMNS = (
+    "label",
+    "model",
+    "src_lang",
+    "language",
+    "layer",
+    "mode",
+    "direction",
+    "scoring",
+    "centred",
+    "n_pairs",
+    "accuracy",
+)
 
 
 def scoring_name(csls_k: int) -> str:
@@ -34,11 +45,21 @@ def scoring_name(csls_k: int) -> str:
 def score_rows(scores: AlignmentScores, label: str, model: str, csls_k: int, center: bool) -> list[dict]:
     src_lang, _, language = scores.pair.partition("-")
     return [
-        {"label": label, "model": model, "src_lang": src_lang, "language": language, "layer": layer, "mode": mode,
-         "direction": direction, "scoring": scoring_name(csls_k), "centred": center, "n_pairs": scores.n_pairs,
-         "accuracy": round(value, 6)}
+        {
+            "label": label,
+            "model": model,
+            "src_lang": src_lang,
+            "language": language,
+            "layer": layer,
+            "mode": mode,
+            "direction": direction,
+            "scoring": scoring_name(csls_k),
+            "centred": center,
+            "n_pairs": scores.n_pairs,
+            "accuracy": round(value, 6),
+        }
         for (layer, mode, direction), value in sorted(scores.scores.items())
-    ]  # fmt: skip
+    ]
 
 
 def read_rows_csv(path: str | Path) -> list[dict]:
@@ -47,8 +68,10 @@ def read_rows_csv(path: str | Path) -> list[dict]:
     rows = list(csv.DictReader(io.StringIO(read_text(path))))
     missing = set(CSV_COLUMNS) - set(rows[0] if rows else CSV_COLUMNS)
     if not rows or missing:
-        raise AlignfreezeError(f"{path}: not an alignment CSV from `alignfreeze measure-alignment`"
-                               + (f" (missing columns: {', '.join(sorted(missing))})" if missing else " (no rows)"))  # fmt: skip
+        raise AlignfreezeError(
+            f"{path}: not an alignment CSV from `alignfreeze measure-alignment`"
+            + (f" (missing columns: {', '.join(sorted(missing))})" if missing else " (no rows)")
+        )
     return rows
 
 
@@ -85,26 +108,44 @@ def measure_corpora(
             raise AlignfreezeError(f"unknown mode {mode!r} (allowed: weak, strong)")
     path = resolve_model(model_name)
     recorded = SentenceSet.of_model(path)
-    exclusion = SentenceSet((exclude.fingerprints if exclude else set()) | (recorded.fingerprints if recorded else set()))
+    exclusion = SentenceSet(
+        (exclude.fingerprints if exclude else set()) | (recorded.fingerprints if recorded else set())
+    )
     samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in corpora]  # fails fast, before loading the model
     tokenizer = load_tokenizer(path)
     model = load_model(path)
     amp = Precision(precision, next(model.parameters()).device)
     label = label or model_name
-    rows, meta = [], {"model": model_name, "label": label, "precision": amp.name, "n_pairs": n_pairs, "seed": seed, "csls_k": csls_k,
-                      "centred": center, "excluded_sentences_known": len(exclusion),
-                      "exclusion_recorded_with_model": recorded is not None, "pairs": {}}  # fmt: skip
+    rows, meta = (
+        [],
+        {
+            "model": model_name,
+            "label": label,
+            "precision": amp.name,
+            "n_pairs": n_pairs,
+            "seed": seed,
+            "csls_k": csls_k,
+            "centred": center,
+            "excluded_sentences_known": len(exclusion),
+            "exclusion_recorded_with_model": recorded is not None,
+            "pairs": {},
+        },
+    )
     for sample in samples:
         advance = progress(sample.pair, 2 * len(sample.src_sentences)) if progress else None
         with amp.autocast():
-            scores = measure_alignment(model, tokenizer, sample, layers, modes, directions, csls_k, center, batch_size,
-                                       max_length, advance)  # fmt: skip
+            scores = measure_alignment(
+                model, tokenizer, sample, layers, modes, directions, csls_k, center, batch_size, max_length, advance
+            )
         rows.extend(score_rows(scores, label, model_name, csls_k, center))
         meta["pairs"][sample.pair] = {**scores.stats, "seconds": round(scores.seconds, 2)}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(out_dir / "alignment.csv", rows, CSV_COLUMNS)
     atomic_write_text(out_dir / "alignment.json", json.dumps(meta, indent=2) + "\n")
-    plot_layer_curves(rows, out_dir / "alignment.png", title=f"word retrieval: {label} ({scoring_name(csls_k)}"
-                      + (", centred" if center else "") + ")")  # fmt: skip
+    plot_layer_curves(
+        rows,
+        out_dir / "alignment.png",
+        title=f"word retrieval: {label} ({scoring_name(csls_k)}" + (", centred" if center else "") + ")",
+    )
     return rows, meta

@@ -68,14 +68,17 @@ def plot_curves_by_language(rows: Sequence[dict], out: str | Path, mode: str, di
     fig, axes = plt.subplots(nrows, cols, figsize=(3.3 * cols, 3.0 * nrows), squeeze=False, sharey=True)
     for ax, language in zip(axes.flat, languages):
         for label in labels:
-            points = sorted((int(r["layer"]), float(r["accuracy"])) for r in selected
-                            if r["language"] == language and r["label"] == label)  # fmt: skip
+            points = sorted(
+                (int(r["layer"]), float(r["accuracy"]))
+                for r in selected
+                if r["language"] == language and r["label"] == label
+            )
             if points:
                 ax.plot([p[0] for p in points], [100 * p[1] for p in points], marker="o", markersize=3, label=label)
         ax.set_title(language, fontsize=10)
         ax.set_xlabel("hidden state")
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(languages):]:
+    for ax in axes.flat[len(languages) :]:
         ax.axis("off")
     for row in axes:
         row[0].set_ylabel("retrieval accuracy (%)")
@@ -93,7 +96,9 @@ def plot_scatter(points: Sequence[dict], out: str | Path, x_label: str, y_label:
         mine = [p for p in points if p["model"] == model]
         ax.scatter([p["x"] for p in mine], [p["y"] for p in mine], s=18, alpha=0.8, label=model)
         for p in mine:
-            ax.annotate(p["language"], (p["x"], p["y"]), fontsize=6, alpha=0.7, xytext=(2, 2), textcoords="offset points")
+            ax.annotate(
+                p["language"], (p["x"], p["y"]), fontsize=6, alpha=0.7, xytext=(2, 2), textcoords="offset points"
+            )
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.grid(alpha=0.3)
@@ -103,8 +108,14 @@ def plot_scatter(points: Sequence[dict], out: str | Path, x_label: str, y_label:
     return _save(fig, out)
 
 
-def plot_sweep(matrix, ks: Sequence[int], layers: Sequence[int], out: str | Path, title: str = "",
-               downstream: dict[int, float] | None = None) -> Path:  # fmt: skip
+def plot_sweep(
+    matrix,
+    ks: Sequence[int],
+    layers: Sequence[int],
+    out: str | Path,
+    title: str = "",
+    downstream: dict[int, float] | None = None,
+) -> Path:
     """Heat map: rows = number of frozen bottom layers k, columns = hidden state, value =
     change in retrieval accuracy (points) against the model before realignment. With
     ``downstream``, a side panel shows the mean transfer score per k."""
@@ -113,8 +124,13 @@ def plot_sweep(matrix, ks: Sequence[int], layers: Sequence[int], out: str | Path
     plt = _pyplot()
     matrix = np.asarray(matrix, dtype=float)
     width = 1 if not downstream else 2
-    fig, axes = plt.subplots(1, width, figsize=(6.5 + 2.5 * (width - 1), 0.35 * len(ks) + 2.2), squeeze=False,
-                             gridspec_kw={"width_ratios": [3, 1][:width]})  # fmt: skip
+    fig, axes = plt.subplots(
+        1,
+        width,
+        figsize=(6.5 + 2.5 * (width - 1), 0.35 * len(ks) + 2.2),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [3, 1][:width]},
+    )
     ax = axes[0][0]
     bound = max(1e-9, float(np.nanmax(np.abs(matrix))))
     image = ax.imshow(matrix, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")

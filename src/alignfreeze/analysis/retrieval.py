@@ -60,7 +60,9 @@ def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
                 raise AlignfreezeError(f"bad layer list {text!r} (use all, last, 8, 0,4,8 or 6-12)") from None
     bad = [layer for layer in layers if not 0 <= layer <= n_layers]
     if bad or not layers:
-        raise AlignfreezeError(f"layers {bad or text!r} are outside 0..{n_layers} (0 = embeddings, {n_layers} = last layer)")
+        raise AlignfreezeError(
+            f"layers {bad or text!r} are outside 0..{n_layers} (0 = embeddings, {n_layers} = last layer)"
+        )
     return sorted(set(layers))
 
 
@@ -99,7 +101,9 @@ def word_vectors(
             batch = needed[start : start + batch_size]
             encoding, mappings = encode_words(tokenizer, [sentences[s] for s in batch], max_length)
             ids, mask = pad_ids(encoding["input_ids"], pad_id)
-            hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
+            hidden = encoder(
+                input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True
+            ).hidden_states
             stacked = torch.stack([hidden[layer] for layer in layers])  # [layers, batch, tokens, hidden]
             rows, positions, targets = [], [], []
             for b, s in enumerate(batch):
@@ -202,10 +206,28 @@ def measure_alignment(
     for d in directions:
         if d not in DIRECTIONS:
             raise AlignfreezeError(f"unknown direction {d!r} (allowed: fwd, bwd)")
-    src, src_found = word_vectors(model, tokenizer, sample.src_sentences, sample.src_sentence, sample.src_word, layers,
-                                  batch_size, max_length, progress)  # fmt: skip
-    tgt, tgt_found = word_vectors(model, tokenizer, sample.tgt_sentences, sample.tgt_sentence, sample.tgt_word, layers,
-                                  batch_size, max_length, progress)  # fmt: skip
+    src, src_found = word_vectors(
+        model,
+        tokenizer,
+        sample.src_sentences,
+        sample.src_sentence,
+        sample.src_word,
+        layers,
+        batch_size,
+        max_length,
+        progress,
+    )
+    tgt, tgt_found = word_vectors(
+        model,
+        tokenizer,
+        sample.tgt_sentences,
+        sample.tgt_sentence,
+        sample.tgt_word,
+        layers,
+        batch_size,
+        max_length,
+        progress,
+    )
     keep = src_found & tgt_found
     if keep.sum() < 2:
         raise AlignfreezeError(f"{sample.pair}: fewer than two word pairs have subwords within {max_length} tokens")

@@ -82,10 +82,18 @@ def sweep_freeze(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"model": model_name, "precision": precision, "realign": json.loads(realign_config.model_dump_json()), "step": step,
-                "with_embeddings": with_embeddings, "n_pairs": n_pairs, "mode": mode, "seed": seed,
-                "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
-                "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora]}  # fmt: skip
+    settings = {
+        "model": model_name,
+        "precision": precision,
+        "realign": json.loads(realign_config.model_dump_json()),
+        "step": step,
+        "with_embeddings": with_embeddings,
+        "n_pairs": n_pairs,
+        "mode": mode,
+        "seed": seed,
+        "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
+        "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora],
+    }
     meta_path = out_dir / "sweep.json"
     if meta_path.is_file() and json.loads(meta_path.read_text())["settings"] != settings:
         raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
@@ -98,24 +106,43 @@ def sweep_freeze(
     ks = sweep_ks(num_layers(model), step)
     rows = _read(out_dir / "sweep.csv")
     done = {int(r["k"]) for r in rows}
-    atomic_write_text(meta_path, json.dumps({"settings": settings, "ks": ks, "samples": [s.stats for s in samples]}, indent=2) + "\n")
+    atomic_write_text(
+        meta_path, json.dumps({"settings": settings, "ks": ks, "samples": [s.stats for s in samples]}, indent=2) + "\n"
+    )
 
     def measure(k: int) -> list[dict]:
         out = []
         for sample in samples:
             with amp.autocast():
                 scores = measure_alignment(model, tokenizer, sample, "all", [mode])
-            out += [{"k": k, "freeze": "pretrained" if k == PRETRAINED else freeze_for(k, with_embeddings),
-                     "language": sample.tgt_lang, "layer": layer, "mode": m, "direction": d, "accuracy": round(v, 6)}
-                    for (layer, m, d), v in sorted(scores.scores.items())]  # fmt: skip
+            out += [
+                {
+                    "k": k,
+                    "freeze": "pretrained" if k == PRETRAINED else freeze_for(k, with_embeddings),
+                    "language": sample.tgt_lang,
+                    "layer": layer,
+                    "mode": m,
+                    "direction": d,
+                    "accuracy": round(v, 6),
+                }
+                for (layer, m, d), v in sorted(scores.scores.items())
+            ]
         return out
 
     todo = [k for k in [PRETRAINED, *ks] if k not in done]
     for k in progress_bar(todo, desc="freeze sweep", disable=not progress):
         if k != PRETRAINED:
             model.load_state_dict(pretrained)
-            result = realign(model, tokenizer, realign_corpora, realign_config, freeze_for(k, with_embeddings), seed,
-                             progress=progress, precision=precision)  # fmt: skip
+            result = realign(
+                model,
+                tokenizer,
+                realign_corpora,
+                realign_config,
+                freeze_for(k, with_embeddings),
+                seed,
+                progress=progress,
+                precision=precision,
+            )
             if on_k:
                 on_k(k, result.seconds)
         rows += measure(k)
@@ -143,11 +170,15 @@ def downstream_experiment(experiment, ks: Sequence[int], with_embeddings: bool):
     """The experiment with its methods replaced by baseline + ``before`` at each ``bottom:k``."""
     from alignfreeze.experiments.config import MethodSpec
 
-    methods = [MethodSpec(method="baseline")] + [MethodSpec(method="before", freeze=freeze_for(k, with_embeddings)) for k in ks]
+    methods = [MethodSpec(method="baseline")] + [
+        MethodSpec(method="before", freeze=freeze_for(k, with_embeddings)) for k in ks
+    ]
     return experiment.model_copy(update={"methods": methods})
 
 
-def downstream_scores(rows: Sequence[dict], ks: Sequence[int], with_embeddings: bool, source_language: str) -> dict[int, float]:
+def downstream_scores(
+    rows: Sequence[dict], ks: Sequence[int], with_embeddings: bool, source_language: str
+) -> dict[int, float]:
     """Mean zero-shot primary score x100 (over target languages and seeds) per ``k``."""
     from alignfreeze.experiments.report import PRIMARY
 

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Sequence
 
 from alignfreeze.align.corpus import AlignedCorpus
-from alignfreeze.errors import AlignfreezeError
 from alignfreeze.data.fingerprints import SentenceSet, sentence_fingerprint  # noqa: F401 (re-exported)
+from alignfreeze.errors import AlignfreezeError
+
 
 @dataclass
 class WordPairSample:
@@ -48,15 +49,25 @@ class WordPairSample:
         return len(self.src_word)
 
     def words(self, k: int) -> tuple[str, str]:
-        return (self.src_sentences[self.src_sentence[k]][self.src_word[k]],
-                self.tgt_sentences[self.tgt_sentence[k]][self.tgt_word[k]])  # fmt: skip
+        return (
+            self.src_sentences[self.src_sentence[k]][self.src_word[k]],
+            self.tgt_sentences[self.tgt_sentence[k]][self.tgt_word[k]],
+        )
 
     def subset(self, keep: Sequence[bool]) -> "WordPairSample":
         idx = [k for k, ok in enumerate(keep) if ok]
         pick = lambda values: [values[k] for k in idx]  # noqa: E731
-        return WordPairSample(self.src_lang, self.tgt_lang, self.src_sentences, self.tgt_sentences,
-                              pick(self.src_sentence), pick(self.src_word), pick(self.tgt_sentence), pick(self.tgt_word),
-                              {**self.stats, "pairs": len(idx)})  # fmt: skip
+        return WordPairSample(
+            self.src_lang,
+            self.tgt_lang,
+            self.src_sentences,
+            self.tgt_sentences,
+            pick(self.src_sentence),
+            pick(self.src_word),
+            pick(self.tgt_sentence),
+            pick(self.tgt_word),
+            {**self.stats, "pairs": len(idx)},
+        )
 
 
 def sample_word_pairs(
@@ -110,15 +121,21 @@ def sample_word_pairs(
             sample.tgt_sentence.append(sentence)
             sample.tgt_word.append(j)
     sample.stats = {
-        "pairs": len(sample), "requested": n_pairs, "sentence_pairs_used": len(sample.src_sentences),
-        "sentence_pairs_available": len(pairs), "excluded_for_leakage": excluded, "unique_types": unique_types,
-        "seed": seed, "aligner": corpus.aligner,
-    }  # fmt: skip
+        "pairs": len(sample),
+        "requested": n_pairs,
+        "sentence_pairs_used": len(sample.src_sentences),
+        "sentence_pairs_available": len(pairs),
+        "excluded_for_leakage": excluded,
+        "unique_types": unique_types,
+        "seed": seed,
+        "aligner": corpus.aligner,
+    }
     return sample
 
 
-def dictionary_aligned(catalog, pair: str, split: str = "test", dataset: str | None = None,
-                       limit: int | None = None) -> AlignedCorpus:  # fmt: skip
+def dictionary_aligned(
+    catalog, pair: str, split: str = "test", dataset: str | None = None, limit: int | None = None
+) -> AlignedCorpus:
     """A catalog parallel corpus, word-aligned with the pair's MUSE dictionary (cached)."""
     from alignfreeze.align import DictionaryAligner, align_corpus
     from alignfreeze.data import read_muse

@@ -33,14 +33,37 @@ def read_dataset_file(path, fmt: str, tgt=None, one_based: bool | None = None) -
         return read_parallel(path, tgt)
     if fmt == "pharaoh":
         if one_based is None:
-            raise AlignfreezeError("pharaoh links: say whether indices are 1-based (--one-based) or 0-based (--zero-based)")
+            raise AlignfreezeError(
+                "pharaoh links: say whether indices are 1-based (--one-based) or 0-based (--zero-based)"
+            )
         return read_pharaoh(path, one_based=one_based)
     raise AlignfreezeError(f"unknown format {fmt!r} (allowed: conllu, panx, xnli, squad, parallel, muse, pharaoh)")
 
 
 __all__ = [
-    "NLI_LABELS", "TASKS", "UPOS_TAGS", "DataCatalog", "DataSource", "DictionaryEntry", "NliExample",
-    "QaAnswer", "QaExample", "SentencePair", "TaggedSentence", "WordAlignment", "WordSubwords",
-    "encode_words", "map_words", "parse_links", "read_conllu", "read_muse", "read_panx", "read_parallel",
-    "read_dataset_file", "read_pharaoh", "read_squad", "read_xnli", "split_words",
-]  # fmt: skip
+    "NLI_LABELS",
+    "TASKS",
+    "UPOS_TAGS",
+    "DataCatalog",
+    "DataSource",
+    "DictionaryEntry",
+    "NliExample",
+    "QaAnswer",
+    "QaExample",
+    "SentencePair",
+    "TaggedSentence",
+    "WordAlignment",
+    "WordSubwords",
+    "encode_words",
+    "map_words",
+    "parse_links",
+    "read_conllu",
+    "read_muse",
+    "read_panx",
+    "read_parallel",
+    "read_dataset_file",
+    "read_pharaoh",
+    "read_squad",
+    "read_xnli",
+    "split_words",
+]

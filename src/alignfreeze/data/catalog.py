@@ -67,18 +67,40 @@ LAYOUTS: tuple[Layout, ...] = (
     _layout("nli", "xnli", rf"(?:.+/)?xnli/{_S}-{_L}\.tsv", "**/xnli/{split}-{lang}.tsv"),
     _layout("qa", "xquad", rf"(?:.+/)?xquad\.{_L}\.json", "**/xquad.{lang}.json", split="test"),
     _layout("qa", "tydiqa", rf"(?:.+/)?tydiqa\.goldp\.{_L}\.{_S}\.json", "**/tydiqa.goldp.{lang}.{split}.json"),
-    _layout("qa", "mlqa", rf"(?:.+/)?mlqa-{_S}-context-{_L}-question-(?P=lang)\.json",
-            "**/mlqa-{split}-context-{lang}-question-{lang}.json"),
+    _layout(
+        "qa",
+        "mlqa",
+        rf"(?:.+/)?mlqa-{_S}-context-{_L}-question-(?P=lang)\.json",
+        "**/mlqa-{split}-context-{lang}-question-{lang}.json",
+    ),
     # Parallel text: one file per language; pairs are formed at resolve time.
     _layout("parallel", "un", rf"(?:.+/)?UNv1\.0\.(?P<split>dev|test)set\.{_L}", "**/UNv1.0.{split}set.<lang>"),
-    _layout("parallel", "opus100", r"(?:.+/)?opus\.(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})-(?P<split>train|dev|test)\.(?P<lang>[a-z]{2,3})",
-            "**/opus.<src>-<tgt>-{split}.<lang>"),
-    _layout("parallel", "tatoeba", r"(?:.+/)?tatoeba\.(?P<pair>[a-z]{3})-eng\.(?P<lang>[a-z]{3})",
-            "**/tatoeba.<xxx>-eng.{{<xxx>,eng}}", split="test"),
-    _layout("dictionary", "muse", r"(?:.+/)?(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})(?:\.(?P<split>[\d-]+))?\.(?:dict|txt)",
-            "**/{lang}[.N-M].{{dict,txt}}"),
-    _layout("gold_align", None, r"(?:.+/)?(?P<dataset>[a-z]{2})(?P<tgt>[a-z]{2})\.src-tgt", "**/<src><tgt>.src-tgt + .gold",
-            split="test"),
+    _layout(
+        "parallel",
+        "opus100",
+        r"(?:.+/)?opus\.(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})-(?P<split>train|dev|test)\.(?P<lang>[a-z]{2,3})",
+        "**/opus.<src>-<tgt>-{split}.<lang>",
+    ),
+    _layout(
+        "parallel",
+        "tatoeba",
+        r"(?:.+/)?tatoeba\.(?P<pair>[a-z]{3})-eng\.(?P<lang>[a-z]{3})",
+        "**/tatoeba.<xxx>-eng.{{<xxx>,eng}}",
+        split="test",
+    ),
+    _layout(
+        "dictionary",
+        "muse",
+        r"(?:.+/)?(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})(?:\.(?P<split>[\d-]+))?\.(?:dict|txt)",
+        "**/{lang}[.N-M].{{dict,txt}}",
+    ),
+    _layout(
+        "gold_align",
+        None,
+        r"(?:.+/)?(?P<dataset>[a-z]{2})(?P<tgt>[a-z]{2})\.src-tgt",
+        "**/<src><tgt>.src-tgt + .gold",
+        split="test",
+    ),
 )
 
 
@@ -92,8 +114,12 @@ class HubSource:
     revision: str | None = None
 
     def describe(self) -> str:
-        return (f"hub:{self.path}" + (f"/{self.name}" if self.name else "") + f"[{self.split}]"
-                + (f"@{self.revision}" if self.revision else ""))  # fmt: skip
+        return (
+            f"hub:{self.path}"
+            + (f"/{self.name}" if self.name else "")
+            + f"[{self.split}]"
+            + (f"@{self.revision}" if self.revision else "")
+        )
 
 
 #: The parquet conversion of the script-based UD dataset (one config per treebank, e.g. en_ewt).
@@ -168,8 +194,10 @@ def _reference_dataset(task: str, language: str, dataset: str | None) -> str | N
     from alignfreeze.data.ud import REFERENCE_TREEBANKS
 
     if language not in REFERENCE_TREEBANKS:
-        raise AlignfreezeError(f"the reference code has no UD treebank for {language!r} "
-                               f"(it has: {', '.join(sorted(REFERENCE_TREEBANKS))}); name a treebank as dataset")  # fmt: skip
+        raise AlignfreezeError(
+            f"the reference code has no UD treebank for {language!r} "
+            f"(it has: {', '.join(sorted(REFERENCE_TREEBANKS))}); name a treebank as dataset"
+        )
     return REFERENCE_TREEBANKS[language]
 
 
@@ -287,7 +315,10 @@ class DataCatalog:
         matches = [
             e
             for e in self.entries()
-            if e.kind == task and e.language == language and e.split == split and (dataset is None or e.dataset == dataset)
+            if e.kind == task
+            and e.language == language
+            and e.split == split
+            and (dataset is None or e.dataset == dataset)
         ]
         if matches:
             files = [f for e in matches for f in e.files]
@@ -296,7 +327,9 @@ class DataCatalog:
         hub = _hub_source(task, language, split, dataset) if allow_hub and hub_eligible else None
         if hub is not None:
             return DataSource(task, language, split, hub=hub, dataset=dataset)
-        wanted = [str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task]
+        wanted = [
+            str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task
+        ]
         what = f"{task} data for language {language!r}, split {split!r}" + (f", dataset {dataset!r}" if dataset else "")
         raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)})")
 
@@ -309,7 +342,12 @@ class DataCatalog:
 
         source = self.resolve("parallel", pair, split, dataset=dataset, allow_hub=False)
         chosen = source.dataset
-        entry = next(e for e in self.entries() if e.kind == "parallel" and e.language == pair
-                     and e.split == _SPLIT_ALIASES.get(split, split) and e.dataset == chosen)  # fmt: skip
+        entry = next(
+            e
+            for e in self.entries()
+            if e.kind == "parallel"
+            and e.language == pair
+            and e.split == _SPLIT_ALIASES.get(split, split)
+            and e.dataset == chosen
+        )
         return read_parallel(*entry.files), chosen
-

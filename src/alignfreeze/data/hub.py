@@ -29,9 +29,12 @@ def load_hub_records(task: str, hub) -> list[Any]:
     if task == "qa":
         return [
             QaExample(
-                r["id"], r.get("title", ""), r["context"], r["question"],
+                r["id"],
+                r.get("title", ""),
+                r["context"],
+                r["question"],
                 [QaAnswer(t, s) for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
             )
             for r in ds
-        ]  # fmt: skip
+        ]
     raise AlignfreezeError(f"no hub loader for {task!r}")

@@ -34,7 +34,9 @@ def read_muse(path: str | Path) -> list[DictionaryEntry]:
         else:
             parts = line.split()
             if len(parts) != 2:
-                raise DataFormatError(path, line_no, f"expected 'source target', 'source<TAB>target' or 'target @ source', found {line!r}")
+                raise DataFormatError(
+                    path, line_no, f"expected 'source target', 'source<TAB>target' or 'target @ source', found {line!r}"
+                )
             src, tgt = parts
         src, tgt = src.strip(), tgt.strip()
         if not src or not tgt:

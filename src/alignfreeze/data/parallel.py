@@ -36,7 +36,8 @@ def read_parallel(src_path: str | Path, tgt_path: str | Path | None = None) -> l
     if len(src_lines) != len(tgt_lines):
         shorter = src_path if len(src_lines) < len(tgt_lines) else tgt_path
         raise DataFormatError(
-            shorter, min(len(src_lines), len(tgt_lines)) + 1,
+            shorter,
+            min(len(src_lines), len(tgt_lines)) + 1,
             f"parallel files differ in length: {src_path} has {len(src_lines)} lines, {tgt_path} has {len(tgt_lines)}",
-        )  # fmt: skip
+        )
     return [SentencePair(s.strip(), t.strip()) for s, t in zip(src_lines, tgt_lines)]

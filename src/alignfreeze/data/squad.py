@@ -36,10 +36,11 @@ def read_squad(path: str | Path) -> list[QaExample]:
                     if found != answer_text:
                         where = line_of(text, json.dumps(qid)) if qid else None
                         raise DataFormatError(
-                            path, where,
+                            path,
+                            where,
                             f"question {qid!r}: answer {answer_text!r} does not match the context at offset {start} "
                             f"(context has {found!r})",
-                        )  # fmt: skip
+                        )
                     answers.append(QaAnswer(answer_text, start))
                 examples.append(QaExample(qid, title, context, qa["question"], answers))
     if not examples:

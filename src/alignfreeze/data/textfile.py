@@ -26,7 +26,7 @@ def decode_utf8(path: str | Path, data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DataFormatError(path, line, f"bytes that are not UTF-8 ({data[exc.start:exc.start + 4]!r})") from None
+        raise DataFormatError(path, line, f"bytes that are not UTF-8 ({data[exc.start : exc.start + 4]!r})") from None
     return text[1:] if text.startswith("\ufeff") else text  # tolerate a byte-order mark
 
 

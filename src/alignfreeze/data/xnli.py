@@ -23,7 +23,9 @@ def read_xnli(path: str | Path) -> list[NliExample]:
             continue
         cols = line.split("\t")
         if len(cols) != 3:
-            raise DataFormatError(path, line_no, f"expected 'premise<TAB>hypothesis<TAB>label', found {len(cols)} column(s)")
+            raise DataFormatError(
+                path, line_no, f"expected 'premise<TAB>hypothesis<TAB>label', found {len(cols)} column(s)"
+            )
         raw_label = cols[2].strip()
         if line_no == 1 and raw_label in ("label", "gold_label"):
             continue

@@ -28,9 +28,9 @@ from typing import Sequence
 
 from alignfreeze.data.words import NO_SPACE_CHAR
 
-PUNCTUATION = frozenset(chr(i) for i in range(sys.maxunicode + 1) if unicodedata.category(chr(i)).startswith("P")) | frozenset(
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-)
+PUNCTUATION = frozenset(
+    chr(i) for i in range(sys.maxunicode + 1) if unicodedata.category(chr(i)).startswith("P")
+) | frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 ARTICLES = {
     "en": r"\b(a|an|the)\b",
     "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
@@ -116,7 +116,9 @@ def reference_qa_f1(prediction: str, truth: str) -> float:
     return 2 * precision * recall / max(1, precision + recall)
 
 
-def reference_qa_scores(predictions: Sequence[str], first_golds: Sequence[str], normalized_em: bool) -> dict[str, float]:
+def reference_qa_scores(
+    predictions: Sequence[str], first_golds: Sequence[str], normalized_em: bool
+) -> dict[str, float]:
     """The reference's EM and F1 against the *first* gold answer of each question. EM is a
     raw string comparison for target languages and compares normalised strings only for
     the training language (``normalized_em``), as in lines 211-243 of the same file."""

@@ -51,15 +51,25 @@ PAPER_SEEDS = (31, 42, 66, 23, 17)
 PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
     "corrected": {},
     "reference": {
-        "realignment": {"steps": MATCH, "batching": "mixed", "optimizer": "adam", "learning_rate": MATCH,
-                        "weight_decay": 0.0, "layer": "penultimate"},
+        "realignment": {
+            "steps": MATCH,
+            "batching": "mixed",
+            "optimizer": "adam",
+            "learning_rate": MATCH,
+            "weight_decay": 0.0,
+            "layer": "penultimate",
+        },
         "tokenization": {"lone_boundary_pieces": "remove"},
         "training": {"long_sentences": "windows", "max_grad_norm": None},
         "evaluation": {"ner_bio_repair": True, "qa_scorer": "reference"},
-        "aligner": {"keep_one_to_one": True, "drop_identical": True, "unique_source": "any_translation",
-                    "reverse_dictionary": "forward_copy"},
+        "aligner": {
+            "keep_one_to_one": True,
+            "drop_identical": True,
+            "unique_source": "any_translation",
+            "reverse_dictionary": "forward_copy",
+        },
     },
-}  # fmt: skip
+}
 SECTIONS = ("realignment", "tokenization", "training", "evaluation")
 
 
@@ -104,7 +114,9 @@ def apply_protocol(data: dict) -> dict:
                 mapping = dict(aligner_mapping(container[key]))
             except ValueError:
                 continue  # validation reports it
-            fields = ALIGNER_CONFIGS[mapping.get("name", "")].model_fields if mapping.get("name") in ALIGNER_CONFIGS else {}
+            fields = (
+                ALIGNER_CONFIGS[mapping.get("name", "")].model_fields if mapping.get("name") in ALIGNER_CONFIGS else {}
+            )
             for setting, value in values["aligner"].items():
                 if setting in fields:
                     mapping.setdefault(setting, value)
@@ -245,7 +257,9 @@ class RunConfig(BaseModel):
     train: list[DataRef] = Field(min_length=1, description="training data, concatenated")
     eval: list[DataRef]
     realignment: RealignConfig = Field(default_factory=RealignConfig)
-    realignment_pairs: list[ParallelRef] = Field(default_factory=list, description="parallel data to align and realign on")
+    realignment_pairs: list[ParallelRef] = Field(
+        default_factory=list, description="parallel data to align and realign on"
+    )
     tokenization: TokenizationSettings = Field(default_factory=TokenizationSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
@@ -253,7 +267,9 @@ class RunConfig(BaseModel):
 
     _migrate = model_validator(mode="before")(classmethod(lambda cls, data: _migrate(data)))
     _model = field_validator("model")(classmethod(lambda cls, v: _check_model(v)))
-    _train = field_validator("train", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v))
+    _train = field_validator("train", mode="before")(
+        classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v)
+    )
 
     @field_validator("freeze")
     @classmethod
@@ -373,14 +389,21 @@ class ExperimentConfig(BaseModel):
         return data
 
     _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [_check_language(x) for x in v]))
-    _train = field_validator("train", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v))
+    _train = field_validator("train", mode="before")(
+        classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v)
+    )
 
     def runs(self) -> list[RunConfig]:
         evals = list(self.eval) + [
-            DataRef(language=lang, split=self.eval_split, dataset=self.eval_dataset, limit=self.eval_limit,
-                    premise_split=self.eval_premise_split)
+            DataRef(
+                language=lang,
+                split=self.eval_split,
+                dataset=self.eval_dataset,
+                limit=self.eval_limit,
+                premise_split=self.eval_premise_split,
+            )
             for lang in self.eval_languages
-        ]  # fmt: skip
+        ]
         out = []
         analysis = self.analysis
         if analysis.alignment:
@@ -390,13 +413,25 @@ class ExperimentConfig(BaseModel):
             for spec in self.methods:
                 for seed in self.seeds:
                     aligner = None if spec.method == "baseline" else (spec.aligner or self.aligner)
-                    out.append(RunConfig(
-                        model=model, task=self.task, method=spec.method, freeze=spec.freeze, aligner=aligner, seed=seed,
-                        freeze_during_finetuning=spec.freeze_during_finetuning, train=self.train, eval=evals,
-                        realignment=self.realignment, realignment_pairs=self.realignment_pairs,
-                        tokenization=self.tokenization, training=self.training, evaluation=self.evaluation,
-                        analysis=analysis,
-                    ).resolved())  # fmt: skip
+                    out.append(
+                        RunConfig(
+                            model=model,
+                            task=self.task,
+                            method=spec.method,
+                            freeze=spec.freeze,
+                            aligner=aligner,
+                            seed=seed,
+                            freeze_during_finetuning=spec.freeze_during_finetuning,
+                            train=self.train,
+                            eval=evals,
+                            realignment=self.realignment,
+                            realignment_pairs=self.realignment_pairs,
+                            tokenization=self.tokenization,
+                            training=self.training,
+                            evaluation=self.evaluation,
+                            analysis=analysis,
+                        ).resolved()
+                    )
         return out
 
 
@@ -466,7 +501,11 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         experiment = ExperimentConfig(**data)
         experiment.runs()  # validates every expanded run (and its resolved settings)
     except ValidationError as exc:
-        hint = " (this looks like a grid file: run it with `alignfreeze grid`)" if {"exclude", "resources"} & set(data) else ""
+        hint = (
+            " (this looks like a grid file: run it with `alignfreeze grid`)"
+            if {"exclude", "resources"} & set(data)
+            else ""
+        )
         raise AlignfreezeError(validation_message(exc, str(path)) + hint) from None
     except ValueError as exc:
         raise AlignfreezeError(f"invalid configuration in {path}: {exc}") from None

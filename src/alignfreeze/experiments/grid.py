@@ -29,7 +29,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.experiments.config import ExperimentConfig, MethodSpec, RunConfig, read_config_mapping, validation_message
+from alignfreeze.experiments.config import (
+    ExperimentConfig,
+    MethodSpec,
+    RunConfig,
+    read_config_mapping,
+    validation_message,
+)
 
 
 def _is_list_type(annotation) -> bool:
@@ -104,8 +110,10 @@ def _flat(run: RunConfig) -> dict:
 def _matches(run_values: dict, pattern: dict) -> bool:
     for key, wanted in pattern.items():
         if key not in run_values:
-            raise AlignfreezeError(f"exclude: {key!r} is not a run setting (e.g. model, task, method, freeze, aligner, "
-                                   "seed, realignment.steps)")  # fmt: skip
+            raise AlignfreezeError(
+                f"exclude: {key!r} is not a run setting (e.g. model, task, method, freeze, aligner, "
+                "seed, realignment.steps)"
+            )
         options = wanted if isinstance(wanted, list) else [wanted]
         if run_values[key] not in options and str(run_values[key]) not in map(str, options):
             return False

@@ -56,7 +56,9 @@ class Resources:
         data = data or {}
         unknown = set(data) - {"num_cpus", "num_gpus"}
         if unknown:
-            raise AlignfreezeError(f"resources: unknown key(s) {', '.join(sorted(unknown))} (allowed: num_cpus, num_gpus)")
+            raise AlignfreezeError(
+                f"resources: unknown key(s) {', '.join(sorted(unknown))} (allowed: num_cpus, num_gpus)"
+            )
         out = cls(float(data.get("num_cpus", 1)), float(data.get("num_gpus", 0)))
         if out.num_cpus <= 0 or out.num_gpus < 0:
             raise AlignfreezeError("resources: num_cpus must be > 0 and num_gpus >= 0")
@@ -91,8 +93,14 @@ def grid_state(out_dir: Path) -> GridState:
     return GridState(done, failed)
 
 
-def run_one(run_data: dict, out_dir: str, data_dir: str | None, threads: int | None, progress: bool,
-            report_progress: bool = False) -> dict:  # fmt: skip
+def run_one(
+    run_data: dict,
+    out_dir: str,
+    data_dir: str | None,
+    threads: int | None,
+    progress: bool,
+    report_progress: bool = False,
+) -> dict:
     """Execute one run and report the outcome as plain data (the worker side of every
     executor). Exceptions become a ``failed`` outcome with the traceback written to
     ``runs/<id>/error.txt``; nothing else is written outside the run's folder.
@@ -128,8 +136,12 @@ def _record(out_dir: Path, result: dict) -> None:
         append_rows(out_dir / "results.csv", result["rows"])
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
-        info = {"error": result["error"], "traceback": "error.txt" if (run_dir / "error.txt").exists() else None,
-                "seconds": round(result.get("seconds", 0.0), 1), "time": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
+        info = {
+            "error": result["error"],
+            "traceback": "error.txt" if (run_dir / "error.txt").exists() else None,
+            "seconds": round(result.get("seconds", 0.0), 1),
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
         atomic_write_text(run_dir / FAILED_FILE, json.dumps(info, indent=2) + "\n")
 
 
@@ -154,13 +166,22 @@ def local_parallelism(resources: Resources, n_gpus: int) -> int:
     return 1
 
 
-def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, progress: bool,
-           on_status: Callable[[str, dict | None], None] | None) -> Iterator[dict | None]:  # fmt: skip
+def _local(
+    runs: list[RunConfig],
+    out_dir: Path,
+    data_dir,
+    resources: Resources,
+    max_parallel: int,
+    progress: bool,
+    on_status: Callable[[str, dict | None], None] | None,
+) -> Iterator[dict | None]:
     """Outcomes as runs finish; ``None`` every ``POLL_SECONDS`` while waiting on a pool."""
     data = str(data_dir) if data_dir else None
     if max_parallel <= 1:
         for run in runs:  # in this process: the run's bars report straight to on_status
-            callback = (lambda status, run_id=run.run_id: on_status(run_id, status)) if on_status else (lambda status: None)
+            callback = (
+                (lambda status, run_id=run.run_id: on_status(run_id, status)) if on_status else (lambda status: None)
+            )
             with reporting_to(callback):
                 outcome = run_one(run.model_dump(mode="json"), str(out_dir), data, None, progress)
             yield outcome  # outside the block: the driver's own code must not report as this run
@@ -173,8 +194,12 @@ def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources,
     for slot in gpu_slots(max_parallel, _visible_gpus()):
         slots.put(slot)
     with ProcessPoolExecutor(max_parallel, mp_context=context, initializer=_pin_to_gpu, initargs=(slots,)) as pool:
-        futures = {pool.submit(run_one, run.model_dump(mode="json"), str(out_dir), data, resources.torch_threads, False,
-                               True): run for run in runs}  # fmt: skip
+        futures = {
+            pool.submit(
+                run_one, run.model_dump(mode="json"), str(out_dir), data, resources.torch_threads, False, True
+            ): run
+            for run in runs
+        }
         while futures:
             finished, _ = wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             if not finished:
@@ -187,19 +212,35 @@ def _local(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources,
                     yield {"run_id": run.run_id, "status": "failed", "error": f"worker died: {exc}"}
 
 
-def _ray(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, max_parallel: int, address: str | None,
-         max_retries: int) -> Iterator[dict | None]:  # fmt: skip
+def _ray(
+    runs: list[RunConfig],
+    out_dir: Path,
+    data_dir,
+    resources: Resources,
+    max_parallel: int,
+    address: str | None,
+    max_retries: int,
+) -> Iterator[dict | None]:
     """Outcomes as runs finish; ``None`` every ``POLL_SECONDS`` while waiting."""
     try:
         import ray
     except ImportError:
-        raise AlignfreezeError("the ray executor needs Ray: pip install 'alignfreeze[ray]' (or pip install 'ray[default]')") from None
+        raise AlignfreezeError(
+            "the ray executor needs Ray: pip install 'alignfreeze[ray]' (or pip install 'ray[default]')"
+        ) from None
     if not ray.is_initialized():
         # Workers import alignfreeze from the driver's Python environment; the offline and
         # cache settings travel with them.
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {k: v for k, v in os.environ.items()
-                                           if k.startswith(("HF_", "TRANSFORMERS_", "ALIGNFREEZE_"))}})  # fmt: skip
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={
+                "env_vars": {
+                    k: v for k, v in os.environ.items() if k.startswith(("HF_", "TRANSFORMERS_", "ALIGNFREEZE_"))
+                }
+            },
+        )
     remote = ray.remote(num_cpus=resources.num_cpus, num_gpus=resources.num_gpus, max_retries=max_retries)(run_one)
     threads = None if resources.num_gpus else resources.torch_threads
     pending: dict = {}
@@ -208,8 +249,14 @@ def _ray(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, m
     while queue or pending:
         while queue and len(pending) < limit:
             run = queue.pop(0)
-            ref = remote.remote(run.model_dump(mode="json"), str(out_dir.resolve()),
-                                str(Path(data_dir).resolve()) if data_dir else None, threads, False, True)  # fmt: skip
+            ref = remote.remote(
+                run.model_dump(mode="json"),
+                str(out_dir.resolve()),
+                str(Path(data_dir).resolve()) if data_dir else None,
+                threads,
+                False,
+                True,
+            )
             pending[ref] = run
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
         if not ready:
@@ -219,7 +266,11 @@ def _ray(runs: list[RunConfig], out_dir: Path, data_dir, resources: Resources, m
             try:
                 yield ray.get(ref)
             except Exception as exc:  # noqa: BLE001 -- the task failed after Ray's retries (worker killed...)
-                yield {"run_id": run.run_id, "status": "failed", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+                yield {
+                    "run_id": run.run_id,
+                    "status": "failed",
+                    "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
+                }
 
 
 @dataclass
@@ -307,8 +358,9 @@ def run_grid(
     return summary
 
 
-def _poll_progress(out_dir: Path, run_ids: set[str], seen: dict[str, float],
-                   on_status: Callable[[str, dict | None], None]) -> None:  # fmt: skip
+def _poll_progress(
+    out_dir: Path, run_ids: set[str], seen: dict[str, float], on_status: Callable[[str, dict | None], None]
+) -> None:
     """Pass on the progress files of unfinished runs written since the last poll."""
     for run_id in sorted(run_ids):
         path = out_dir / "runs" / run_id / PROGRESS_FILE
@@ -347,8 +399,11 @@ def observed_cost(out_dir: Path) -> dict[str, float] | None:
             finetune.append(m["finetune"]["seconds"] / m["finetune"]["optimizer_steps"])
     if not finetune:
         return None
-    return {"realign_step": statistics.median(realign) if realign else REFERENCE_COST["realign_step"],
-            "finetune_step": statistics.median(finetune), "eval_example": REFERENCE_COST["eval_example"]}  # fmt: skip
+    return {
+        "realign_step": statistics.median(realign) if realign else REFERENCE_COST["realign_step"],
+        "finetune_step": statistics.median(finetune),
+        "eval_example": REFERENCE_COST["eval_example"],
+    }
 
 
 def _tokenizer(model: str):
@@ -390,14 +445,25 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
         return records[key]
 
     def n_features(run: RunConfig, train: list) -> int | None:
-        key = json.dumps([run.model, run.task, [r.model_dump(mode="json") for r in run.train],
-                          run.training.model_dump(mode="json"), run.tokenization.model_dump(mode="json")])  # fmt: skip
+        key = json.dumps(
+            [
+                run.model,
+                run.task,
+                [r.model_dump(mode="json") for r in run.train],
+                run.training.model_dump(mode="json"),
+                run.tokenization.model_dump(mode="json"),
+            ]
+        )
         if key not in features:
             if run.model not in tokenizers:
                 tokenizers[run.model] = _tokenizer(run.model)
             tokenizer = tokenizers[run.model]
             task = get_task(run.task, run.training, run.evaluation, run.tokenization, run.train[0].language)
-            features[key] = len(task.encode(train, tokenizer, run.training.max_length, task.label_list(train))) if tokenizer else None
+            features[key] = (
+                len(task.encode(train, tokenizer, run.training.max_length, task.label_list(train)))
+                if tokenizer
+                else None
+            )
         return features[key]
 
     cost = observed_cost(out_dir)
@@ -416,11 +482,25 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             steps = total_optimizer_steps(count if exact else len(train), run.training)
         realign: int | str | None = 0
         if run.method in ("before", "before+during"):
-            realign = (steps if steps is not None else MATCH) if run.realignment.steps == MATCH else int(run.realignment.steps)
+            realign = (
+                (steps if steps is not None else MATCH)
+                if run.realignment.steps == MATCH
+                else int(run.realignment.steps)
+            )
         seconds = None
         if steps is not None and examples is not None and isinstance(realign, int):
             joint = 1.0 + (0.5 if run.method in ("during", "before+during") else 0.0)  # one realignment batch per step
-            seconds = realign * cost["realign_step"] + steps * cost["finetune_step"] * joint + examples * cost["eval_example"]
-        out.append({"run": run, "realign_steps": realign, "finetune_steps": steps, "exact_steps": exact,
-                    "eval_examples": examples, "seconds": seconds})  # fmt: skip
+            seconds = (
+                realign * cost["realign_step"] + steps * cost["finetune_step"] * joint + examples * cost["eval_example"]
+            )
+        out.append(
+            {
+                "run": run,
+                "realign_steps": realign,
+                "finetune_steps": steps,
+                "exact_steps": exact,
+                "eval_examples": examples,
+                "seconds": seconds,
+            }
+        )
     return out, basis

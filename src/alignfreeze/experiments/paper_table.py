@@ -162,25 +162,42 @@ def paper_table(
             continue
         seed = int(r["seed"])
         if seed in cells[key][r["language"]]:
-            raise AlignfreezeError(f"two values for {key[0]}, {key[1]}, {key[2]}, {r['language']}, seed {seed} "
-                                   "(the same run in two results files?)")  # fmt: skip
+            raise AlignfreezeError(
+                f"two values for {key[0]}, {key[1]}, {key[2]}, {r['language']}, seed {seed} "
+                "(the same run in two results files?)"
+            )
         value = float(r["value"])
         cells[key][r["language"]][seed] = value
         per_seed[key][seed][r["language"]] = 100 * value
         identity[key] = {"method": r["method"], "freeze": r["freeze"], "aligner": r["aligner"], "metric": r["metric"]}
     if not cells:
-        raise AlignfreezeError("no result rows with the tasks' metrics on a target language "
-                               f"(metrics: {', '.join(f'{t}={m}' for t, m in metrics.items())})")  # fmt: skip
+        raise AlignfreezeError(
+            "no result rows with the tasks' metrics on a target language "
+            f"(metrics: {', '.join(f'{t}={m}' for t, m in metrics.items())})"
+        )
     table = []
-    for key in sorted(cells, key=lambda k: (k[0], TASK_ORDER.index(k[1]) if k[1] in TASK_ORDER else 9, k[2] != baseline, k[2])):
+    for key in sorted(
+        cells, key=lambda k: (k[0], TASK_ORDER.index(k[1]) if k[1] in TASK_ORDER else 9, k[2] != baseline, k[2])
+    ):
         model, task, label = key
-        languages = {lang: LanguageCell([v for _, v in sorted(seeds.items())]) for lang, seeds in sorted(cells[key].items())}
+        languages = {
+            lang: LanguageCell([v for _, v in sorted(seeds.items())]) for lang, seeds in sorted(cells[key].items())
+        }
         seed_averages = [np.mean(list(values.values())) for _, values in sorted(per_seed[key].items())]
-        row = TableRow(model, task, identity[key]["method"], identity[key]["freeze"], identity[key]["aligner"],
-                       identity[key]["metric"], float(np.mean([c.mean for c in languages.values()])),
-                       float(np.std(seed_averages, ddof=0)), len(languages),
-                       max(len(c.values) for c in languages.values()), languages=languages,
-                       released_mean=float(np.mean(released[key])) * 100 if released.get(key) else None)  # fmt: skip
+        row = TableRow(
+            model,
+            task,
+            identity[key]["method"],
+            identity[key]["freeze"],
+            identity[key]["aligner"],
+            identity[key]["metric"],
+            float(np.mean([c.mean for c in languages.values()])),
+            float(np.std(seed_averages, ddof=0)),
+            len(languages),
+            max(len(c.values) for c in languages.values()),
+            languages=languages,
+            released_mean=float(np.mean(released[key])) * 100 if released.get(key) else None,
+        )
         base = cells.get((model, task, baseline))
         if base is not None and label != baseline:
             down = up = 0
@@ -192,7 +209,11 @@ def paper_table(
                 m, bm, bs = round1(cell.mean, rounding), round1(ref.mean, rounding), round1(ref.std, rounding)
                 down += m < bm - bs
                 up += m > bm + bs
-                if len(cell.values) >= 2 and len(ref.values) >= 2 and (np.ptp(cell.values) > 0 or np.ptp(ref.values) > 0):
+                if (
+                    len(cell.values) >= 2
+                    and len(ref.values) >= 2
+                    and (np.ptp(cell.values) > 0 or np.ptp(ref.values) > 0)
+                ):
                     with warnings.catch_warnings():  # seeds with identical scores on one side are expected
                         warnings.simplefilter("ignore", RuntimeWarning)
                         p_values.append(float(ttest_ind(cell.values, ref.values, equal_var=False).pvalue))
@@ -211,8 +232,13 @@ def paper_table(
         for task in (row.task, "all"):
             totals[(task, row.label)][0] += row.n_down
             totals[(task, row.label)][1] += row.n_up
-    total_rows = [Total(task, label, d, u) for (task, label), (d, u) in
-                  sorted(totals.items(), key=lambda kv: (kv[0][0] == "all", TASK_ORDER.index(kv[0][0]) if kv[0][0] in TASK_ORDER else 9, kv[0][1]))]  # fmt: skip
+    total_rows = [
+        Total(task, label, d, u)
+        for (task, label), (d, u) in sorted(
+            totals.items(),
+            key=lambda kv: (kv[0][0] == "all", TASK_ORDER.index(kv[0][0]) if kv[0][0] in TASK_ORDER else 9, kv[0][1]),
+        )
+    ]
     return table, total_rows
 
 
@@ -221,17 +247,48 @@ def table_json(table: Sequence[TableRow], totals: Sequence[Total]) -> list[dict]
     n_seeds}`` per row (plus the significance counts), then the totals with ``model: "total"``."""
     out = []
     for r in table:
-        out.append({"model": r.model, "task": r.task, "method": r.method, "freeze": r.freeze, "aligner": r.aligner,
-                    "metric": r.metric, "mean": round(r.mean, 4), "std": round(r.std, 4), "n_down": r.n_down,
-                    "n_up": r.n_up, "n_languages": r.n_languages, "n_seeds": r.n_seeds,
-                    "n_significant_down": r.sig_down, "n_significant_up": r.sig_up,
-                    "released_mean": None if r.released_mean is None else round(r.released_mean, 4),
-                    "reference_method": reference_method(r.method, r.freeze, r.aligner),
-                    "languages": {lang: {"mean": round(c.mean, 4), "std": round(c.std, 4), "n": len(c.values)}
-                                  for lang, c in r.languages.items()}})  # fmt: skip
+        out.append(
+            {
+                "model": r.model,
+                "task": r.task,
+                "method": r.method,
+                "freeze": r.freeze,
+                "aligner": r.aligner,
+                "metric": r.metric,
+                "mean": round(r.mean, 4),
+                "std": round(r.std, 4),
+                "n_down": r.n_down,
+                "n_up": r.n_up,
+                "n_languages": r.n_languages,
+                "n_seeds": r.n_seeds,
+                "n_significant_down": r.sig_down,
+                "n_significant_up": r.sig_up,
+                "released_mean": None if r.released_mean is None else round(r.released_mean, 4),
+                "reference_method": reference_method(r.method, r.freeze, r.aligner),
+                "languages": {
+                    lang: {"mean": round(c.mean, 4), "std": round(c.std, 4), "n": len(c.values)}
+                    for lang, c in r.languages.items()
+                },
+            }
+        )
     for t in totals:
-        method, freeze, aligner = (t.method.split("/") + ["", ""])[:3] if t.method != "baseline" else ("baseline", "none", "none")
-        out.append({"model": "total", "task": t.task, "method": method, "freeze": freeze, "aligner": aligner,
-                    "metric": None, "mean": None, "std": None, "n_down": t.n_down, "n_up": t.n_up,
-                    "n_languages": None, "n_seeds": None})  # fmt: skip
+        method, freeze, aligner = (
+            (t.method.split("/") + ["", ""])[:3] if t.method != "baseline" else ("baseline", "none", "none")
+        )
+        out.append(
+            {
+                "model": "total",
+                "task": t.task,
+                "method": method,
+                "freeze": freeze,
+                "aligner": aligner,
+                "metric": None,
+                "mean": None,
+                "std": None,
+                "n_down": t.n_down,
+                "n_up": t.n_up,
+                "n_languages": None,
+                "n_seeds": None,
+            }
+        )
     return out

@@ -34,16 +34,33 @@ from typing import Sequence
 
 from alignfreeze.errors import DataFormatError
 
-TASKS = {"udpos": "pos", "pos": "pos", "wikiann": "ner", "panx": "ner", "pan-x": "ner", "ner": "ner", "xnli": "nli",
-         "nli": "nli", "xquad": "qa", "qa": "qa"}  # fmt: skip
+TASKS = {
+    "udpos": "pos",
+    "pos": "pos",
+    "wikiann": "ner",
+    "panx": "ner",
+    "pan-x": "ner",
+    "ner": "ner",
+    "xnli": "nli",
+    "nli": "nli",
+    "xquad": "qa",
+    "qa": "qa",
+}
 #: Reference aligner names -> the aligner column of our results. FastAlign and AWESOME-align
 #: keep their names: our eflomal and embedding aligners stand in for them but are not them.
 ALIGNERS = {"dico": "dictionary", "fastalign": "fastalign", "awesome": "awesome"}
 METRICS = {"accuracy": "accuracy", "f1": "f1", "precision": "precision", "recall": "recall", "em": "exact_match"}
 COLUMN = re.compile(r"^(?P<prefix>final_eval|eval)_(?P<lang>[a-z]{2,3}|same|avg)_(?P<metric>[a-z0-9_]+)$")
 #: Columns of the released files that are not results (counts and losses of the run).
-BOOKKEEPING = ("finetuning_steps", "realignment_steps", "distinct_realignment_samples", "repeated_realignment_samples",
-               "train_loss", "realignment_loss", "task_loss")  # fmt: skip
+BOOKKEEPING = (
+    "finetuning_steps",
+    "realignment_steps",
+    "distinct_realignment_samples",
+    "repeated_realignment_samples",
+    "train_loss",
+    "realignment_loss",
+    "task_loss",
+)
 IDENTITY = ("seed", "model", "task", "method")
 
 #: Every method name of the released files, as ``<form>_<aligner>``: form -> (method, freeze).
@@ -70,7 +87,9 @@ def map_method(name: str) -> tuple[str, str, str]:
     form, _, aligner = name.rpartition("_")
     if form not in METHOD_FORMS or aligner not in ALIGNERS:
         known = ", ".join(f"{f}_<aligner>" for f in METHOD_FORMS)
-        raise ValueError(f"unknown reference method {name!r} (known: baseline, {known}; aligners: {', '.join(ALIGNERS)})")
+        raise ValueError(
+            f"unknown reference method {name!r} (known: baseline, {known}; aligners: {', '.join(ALIGNERS)})"
+        )
     method, freeze = METHOD_FORMS[form]
     return method, freeze, ALIGNERS[aligner]
 
@@ -109,19 +128,32 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
         raise DataFormatError(path, None, "empty file")
     missing = [c for c in IDENTITY if c not in header]
     if missing:
-        raise DataFormatError(path, 1, f"missing column(s) {', '.join(missing)} (a reference results CSV has "
-                                       "seed, model, task, method and eval_/final_eval_ columns)")  # fmt: skip
+        raise DataFormatError(
+            path,
+            1,
+            f"missing column(s) {', '.join(missing)} (a reference results CSV has "
+            "seed, model, task, method and eval_/final_eval_ columns)",
+        )
     metric_columns: dict[int, tuple[str, str, str]] = {}
     for index, name in enumerate(header):
         if name in IDENTITY or name in BOOKKEEPING:
             continue
         found = COLUMN.match(name)
         if not found:
-            raise DataFormatError(path, 1, f"unknown column {name!r} (known: {', '.join(IDENTITY + BOOKKEEPING)}, "
-                                           "eval_<lang>_<metric>, final_eval_<lang>_<metric>)", index + 1)  # fmt: skip
+            raise DataFormatError(
+                path,
+                1,
+                f"unknown column {name!r} (known: {', '.join(IDENTITY + BOOKKEEPING)}, "
+                "eval_<lang>_<metric>, final_eval_<lang>_<metric>)",
+                index + 1,
+            )
         if found.group("metric") not in METRICS:
-            raise DataFormatError(path, 1, f"column {name!r}: unknown metric {found.group('metric')!r} "
-                                           f"(known: {', '.join(METRICS)})", index + 1)  # fmt: skip
+            raise DataFormatError(
+                path,
+                1,
+                f"column {name!r}: unknown metric {found.group('metric')!r} (known: {', '.join(METRICS)})",
+                index + 1,
+            )
         metric_columns[index] = (found.group("prefix"), found.group("lang"), METRICS[found.group("metric")])
     if not metric_columns:
         raise DataFormatError(path, 1, "no eval_<lang>_<metric> or final_eval_<lang>_<metric> column")
@@ -133,13 +165,14 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
         if len(record) != len(header):
             raise DataFormatError(path, line, f"{len(record)} fields where the header has {len(header)}")
 
-        def field(name: str) -> str:
+        def field(name: str, record: list[str] = record) -> str:
             return record[position[name]].strip()
 
         task_name = field("task").lower()
         if task_name not in TASKS:
-            raise DataFormatError(path, line, f"unknown task {field('task')!r} (known: {', '.join(sorted(TASKS))})",
-                                  position["task"] + 1)  # fmt: skip
+            raise DataFormatError(
+                path, line, f"unknown task {field('task')!r} (known: {', '.join(sorted(TASKS))})", position["task"] + 1
+            )
         task = TASKS[task_name]
         try:
             method, freeze, aligner = map_method(field("method"))
@@ -157,9 +190,13 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
             try:
                 value = float(raw)
             except ValueError:
-                raise DataFormatError(path, line, f"column {header[index]}: {raw!r} is not a number", index + 1) from None
+                raise DataFormatError(
+                    path, line, f"column {header[index]}: {raw!r} is not a number", index + 1
+                ) from None
             if not 0.0 <= value <= 1.0:
-                raise DataFormatError(path, line, f"column {header[index]}: {value} is not a fraction in 0..1", index + 1)
+                raise DataFormatError(
+                    path, line, f"column {header[index]}: {value} is not a fraction in 0..1", index + 1
+                )
             key = (lang, metric)
             if key in values:
                 summary.duplicated_cells += 1
@@ -169,16 +206,33 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
             else:
                 values[key] = (prefix, value)
         model = field("model")
-        run_id = "ref-" + hashlib.sha256(f"{Path(path).name}:{line}:{model}:{task}:{field('method')}:{seed}".encode()).hexdigest()[:10]
+        run_id = (
+            "ref-"
+            + hashlib.sha256(f"{Path(path).name}:{line}:{model}:{task}:{field('method')}:{seed}".encode()).hexdigest()[
+                :10
+            ]
+        )
         summary.runs += 1
         for (lang, metric), (_, value) in sorted(values.items()):
             if lang == "same":
                 if ("en", metric) in values:
                     continue
                 lang = "en"
-            rows.append({"run_id": run_id, "model": model, "task": task, "method": method, "aligner": aligner,
-                         "freeze": freeze, "seed": seed, "language": lang, "stage": "finetuned", "metric": metric,
-                         "value": value})  # fmt: skip
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "model": model,
+                    "task": task,
+                    "method": method,
+                    "aligner": aligner,
+                    "freeze": freeze,
+                    "seed": seed,
+                    "language": lang,
+                    "stage": "finetuned",
+                    "metric": metric,
+                    "value": value,
+                }
+            )
     if not rows:
         raise DataFormatError(path, None, "no result values in the file")
     summary.rows += len(rows)

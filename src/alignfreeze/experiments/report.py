@@ -18,7 +18,7 @@ def summary_by_language(rows: list[dict], metric_by_task: dict[str, str] | None 
     for row in rows:
         if row["metric"] == metric_by_task.get(row["task"]) and row.get("stage", "finetuned") == "finetuned":
             values[(row["language"], method_label(row))].append(float(row["value"]) * 100)
-    languages = sorted({lang for lang, _ in values}, key=lambda l: (l != "en", l))
+    languages = sorted({lang for lang, _ in values}, key=lambda lang: (lang != "en", lang))
     methods = sorted({m for _, m in values}, key=lambda m: (m != "baseline", m))
     cells = {}
     for (language, method), vals in values.items():

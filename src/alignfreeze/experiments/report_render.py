@@ -36,35 +36,63 @@ def _has_released(table: Sequence[TableRow]) -> bool:
 def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     released = _has_released(table)
     extra_head, extra_rule = (" released avg |", "---:|") if released else ("", "")
-    lines = [f"| model | task | method | metric | Average |{extra_head} #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds |",
-             f"|---|---|---|---|---:|{extra_rule}---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        f"| model | task | method | metric | Average |{extra_head} #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds |",
+        f"|---|---|---|---|---:|{extra_rule}---:|---:|---:|---:|---:|---:|",
+    ]
     for r in table:
         extra = f" {_fmt(r.released_mean)} |" if released else ""
-        lines.append(f"| {r.model} | {TASK_NAMES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} |{extra} "
-                     f"{_count(r.n_down)} | {_count(r.n_up)} | {_count(r.sig_down)} | {_count(r.sig_up)} | "
-                     f"{r.n_languages} | {r.n_seeds} |")  # fmt: skip
+        lines.append(
+            f"| {r.model} | {TASK_NAMES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} |{extra} "
+            f"{_count(r.n_down)} | {_count(r.n_up)} | {_count(r.sig_down)} | {_count(r.sig_up)} | "
+            f"{r.n_languages} | {r.n_seeds} |"
+        )
     if totals:
-        tasks = [t for t in TASK_ORDER if any(x.task == t for x in totals)] + sorted(
-            {x.task for x in totals} - set(TASK_ORDER) - {"all"}) + ["all"]  # fmt: skip
+        tasks = (
+            [t for t in TASK_ORDER if any(x.task == t for x in totals)]
+            + sorted({x.task for x in totals} - set(TASK_ORDER) - {"all"})
+            + ["all"]
+        )
         methods = list(dict.fromkeys(x.method for x in totals))
         by = {(x.task, x.method): x for x in totals}
-        lines += ["", "Totals over models (#↓ / #↑):", "",
-                  "| method | " + " | ".join(TASK_NAMES.get(t, t) if t != "all" else "all tasks" for t in tasks) + " |",
-                  "|---|" + "---:|" * len(tasks)]  # fmt: skip
+        lines += [
+            "",
+            "Totals over models (#↓ / #↑):",
+            "",
+            "| method | " + " | ".join(TASK_NAMES.get(t, t) if t != "all" else "all tasks" for t in tasks) + " |",
+            "|---|" + "---:|" * len(tasks),
+        ]
         for m in methods:
             cells = [f"{by[(t, m)].n_down} / {by[(t, m)].n_up}" if (t, m) in by else "" for t in tasks]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines += ["", "Average: mean over target languages of the mean over seeds, x100"
-              + (" (released avg: the mean over seeds of each released run's own average)" if released else "")
-              + ". #↓/#↑: languages where the rounded mean is below/above the rounded baseline mean minus/plus its "
-              "rounded standard deviation (ddof=0). sig.: Welch t-test against the baseline per language, "
-              "Holm-corrected, p < 0.05."]  # fmt: skip
+    lines += [
+        "",
+        "Average: mean over target languages of the mean over seeds, x100"
+        + (" (released avg: the mean over seeds of each released run's own average)" if released else "")
+        + ". #↓/#↑: languages where the rounded mean is below/above the rounded baseline mean minus/plus its "
+        "rounded standard deviation (ddof=0). sig.: Welch t-test against the baseline per language, "
+        "Holm-corrected, p < 0.05.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def render_csv(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
-    fields = ["model", "task", "method", "freeze", "aligner", "metric", "mean", "std", "n_down", "n_up",
-              "n_significant_down", "n_significant_up", "n_languages", "n_seeds"]  # fmt: skip
+    fields = [
+        "model",
+        "task",
+        "method",
+        "freeze",
+        "aligner",
+        "metric",
+        "mean",
+        "std",
+        "n_down",
+        "n_up",
+        "n_significant_down",
+        "n_significant_up",
+        "n_languages",
+        "n_seeds",
+    ]
     if _has_released(table):
         fields.insert(7, "released_mean")
     buffer = io.StringIO()
@@ -105,8 +133,15 @@ def heatmap_figures(table: Sequence[TableRow], baseline: str = "baseline") -> di
         if base is None or not methods:
             continue
         languages = sorted(base.languages)
-        delta = np.array([[r.languages[l].mean - base.languages[l].mean if l in r.languages else np.nan for l in languages]
-                          for r in methods])  # fmt: skip
+        delta = np.array(
+            [
+                [
+                    r.languages[lang].mean - base.languages[lang].mean if lang in r.languages else np.nan
+                    for lang in languages
+                ]
+                for r in methods
+            ]
+        )
         fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(languages) + 2.5), 0.5 * len(methods) + 1.6))
         bound = max(0.5, float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 0.5)
         image = ax.imshow(delta, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
@@ -178,12 +213,21 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
         fig, ax = plt.subplots(figsize=(6.0, 3.6))
         styles = {"initial": ":", "realigned": "--", "finetuned": "-"}
         for (m, t, label, stage), by_layer in sorted(values.items()):
-            if (m, t) != (model, task) or (stage == "initial" and label != "baseline" and any(
-                    k[2] == "baseline" and k[3] == "initial" and k[:2] == (m, t) for k in values)):  # fmt: skip
+            if (m, t) != (model, task) or (
+                stage == "initial"
+                and label != "baseline"
+                and any(k[2] == "baseline" and k[3] == "initial" and k[:2] == (m, t) for k in values)
+            ):
                 continue  # every run starts from the same model: draw "initial" once
             layers = sorted(by_layer)
-            ax.plot(layers, [np.mean(by_layer[layer]) for layer in layers], styles.get(stage, "-"), marker="o",
-                    markersize=2.5, label=f"{label} ({stage})")  # fmt: skip
+            ax.plot(
+                layers,
+                [np.mean(by_layer[layer]) for layer in layers],
+                styles.get(stage, "-"),
+                marker="o",
+                markersize=2.5,
+                label=f"{label} ({stage})",
+            )
         ax.set_xlabel("hidden state (0 = embeddings)")
         ax.set_ylabel(f"{mode} retrieval accuracy (%)")
         ax.set_title(f"{model} – {TASK_NAMES.get(task, task)}: word alignment per layer", fontsize=10)
@@ -196,25 +240,34 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
 def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     esc = html.escape
     released = _has_released(table)
-    out = ["<table><thead><tr><th>model</th><th>task</th><th>method</th><th>metric</th><th>Average</th>"
-           + ("<th>released avg</th>" if released else "") + "<th>#↓</th>"
-           "<th>#↑</th><th>sig. ↓</th><th>sig. ↑</th><th>languages</th><th>seeds</th></tr></thead><tbody>"]  # fmt: skip
+    out = [
+        "<table><thead><tr><th>model</th><th>task</th><th>method</th><th>metric</th><th>Average</th>"
+        + ("<th>released avg</th>" if released else "")
+        + "<th>#↓</th>"
+        "<th>#↑</th><th>sig. ↓</th><th>sig. ↑</th><th>languages</th><th>seeds</th></tr></thead><tbody>"
+    ]
     for r in table:
         extra = f"<td class='num'>{_fmt(r.released_mean)}</td>" if released else ""
         down = f'<td class="down">{r.n_down}</td>' if r.n_down else f"<td>{_count(r.n_down)}</td>"
         up = f'<td class="up">{r.n_up}</td>' if r.n_up else f"<td>{_count(r.n_up)}</td>"
-        out.append(f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_NAMES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
-                   f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{extra}{down}{up}<td>{_count(r.sig_down)}</td>"
-                   f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td></tr>")  # fmt: skip
+        out.append(
+            f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_NAMES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
+            f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{extra}{down}{up}<td>{_count(r.sig_down)}</td>"
+            f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td></tr>"
+        )
     out.append("</tbody></table>")
     if totals:
         tasks = list(dict.fromkeys(t.task for t in totals))
         by = {(t.task, t.method): t for t in totals}
-        out.append("<h2>Totals over models (#↓ / #↑)</h2><table><thead><tr><th>method</th>"
-                   + "".join(f"<th>{esc(TASK_NAMES.get(t, t) if t != 'all' else 'all tasks')}</th>" for t in tasks)
-                   + "</tr></thead><tbody>")  # fmt: skip
+        out.append(
+            "<h2>Totals over models (#↓ / #↑)</h2><table><thead><tr><th>method</th>"
+            + "".join(f"<th>{esc(TASK_NAMES.get(t, t) if t != 'all' else 'all tasks')}</th>" for t in tasks)
+            + "</tr></thead><tbody>"
+        )
         for m in dict.fromkeys(t.method for t in totals):
-            cells = "".join(f"<td>{by[(t, m)].n_down} / {by[(t, m)].n_up}</td>" if (t, m) in by else "<td></td>" for t in tasks)
+            cells = "".join(
+                f"<td>{by[(t, m)].n_down} / {by[(t, m)].n_up}</td>" if (t, m) in by else "<td></td>" for t in tasks
+            )
             out.append(f"<tr><td>{esc(m)}</td>{cells}</tr>")
         out.append("</tbody></table>")
     return "\n".join(out)
@@ -223,15 +276,22 @@ def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
 def _languages_html(table: Sequence[TableRow]) -> str:
     esc = html.escape
     out = []
-    for (model, task) in dict.fromkeys((r.model, r.task) for r in table):
+    for model, task in dict.fromkeys((r.model, r.task) for r in table):
         rows = [r for r in table if (r.model, r.task) == (model, task)]
         languages = sorted({lang for r in rows for lang in r.languages})
         out.append(f"<h3>{esc(model)} – {esc(TASK_NAMES.get(task, task))}: mean ± std over seeds (x100)</h3>")
-        out.append("<table class='small'><thead><tr><th>method</th>" + "".join(f"<th>{esc(l)}</th>" for l in languages)
-                   + "</tr></thead><tbody>")  # fmt: skip
+        out.append(
+            "<table class='small'><thead><tr><th>method</th>"
+            + "".join(f"<th>{esc(lang)}</th>" for lang in languages)
+            + "</tr></thead><tbody>"
+        )
         for r in rows:
-            cells = "".join(f"<td>{r.languages[l].mean:.1f} ± {r.languages[l].std:.1f}</td>" if l in r.languages else "<td></td>"
-                            for l in languages)  # fmt: skip
+            cells = "".join(
+                f"<td>{r.languages[lang].mean:.1f} ± {r.languages[lang].std:.1f}</td>"
+                if lang in r.languages
+                else "<td></td>"
+                for lang in languages
+            )
             out.append(f"<tr><td>{esc(r.label)}</td>{cells}</tr>")
         out.append("</tbody></table>")
     return "\n".join(out)
@@ -252,8 +312,14 @@ p.note { font-size: 13px; color: #444; max-width: 60em; }
 """
 
 
-def html_page(table: Sequence[TableRow], totals: Sequence[Total], figures: dict[str, bytes], title: str,
-              sources: Sequence[str], note: str) -> str:  # fmt: skip
+def html_page(
+    table: Sequence[TableRow],
+    totals: Sequence[Total],
+    figures: dict[str, bytes],
+    title: str,
+    sources: Sequence[str],
+    note: str,
+) -> str:
     """One self-contained page: the table, totals, per-language details and the figures as
     data: URIs (no external file, script or font)."""
     esc = html.escape
@@ -262,15 +328,25 @@ def html_page(table: Sequence[TableRow], totals: Sequence[Total], figures: dict[
         f"<figcaption>{esc(name.replace('_', ' '))}</figcaption></figure>"
         for name, png in figures.items()
     )
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-            f"<style>{STYLE}</style></head><body>\n<h1>{esc(title)}</h1>\n"
-            f"<p class='note'>Sources: {esc(', '.join(sources))}</p>\n{_table_html(table, totals)}\n"
-            f"<p class='note'>{esc(note)}</p>\n<h2>Figures</h2>\n{images}\n<h2>Per language</h2>\n{_languages_html(table)}\n"
-            "</body></html>\n")  # fmt: skip
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
+        f"<style>{STYLE}</style></head><body>\n<h1>{esc(title)}</h1>\n"
+        f"<p class='note'>Sources: {esc(', '.join(sources))}</p>\n{_table_html(table, totals)}\n"
+        f"<p class='note'>{esc(note)}</p>\n<h2>Figures</h2>\n{images}\n<h2>Per language</h2>\n{_languages_html(table)}\n"
+        "</body></html>\n"
+    )
 
 
-def write_report(rows: Sequence[dict], table, totals, fmt: str, out: Path | None, title: str, sources: Sequence[str],
-                 baseline: str = "baseline") -> tuple[str, list[Path]]:  # fmt: skip
+def write_report(
+    rows: Sequence[dict],
+    table,
+    totals,
+    fmt: str,
+    out: Path | None,
+    title: str,
+    sources: Sequence[str],
+    baseline: str = "baseline",
+) -> tuple[str, list[Path]]:
     """Render ``fmt``; with ``out``, write ``report.<fmt>`` (and the figures as PNG files for
     md/csv/json). Returns the rendered text and the files written."""
     note = render_markdown([], []).strip()
@@ -290,7 +366,11 @@ def write_report(rows: Sequence[dict], table, totals, fmt: str, out: Path | None
         out.mkdir(parents=True, exist_ok=True)
         written.append(atomic_write_text(out / f"report.{fmt}", text))
         if fmt != "html":
-            for name, png in {**heatmap_figures(table, baseline), **error_bar_figures(table), **alignment_figures(rows)}.items():
+            for name, png in {
+                **heatmap_figures(table, baseline),
+                **error_bar_figures(table),
+                **alignment_figures(rows),
+            }.items():
                 path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
                 path.write_bytes(png)
                 written.append(path)

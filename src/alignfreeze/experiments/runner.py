@@ -62,7 +62,9 @@ def load_records(catalog: DataCatalog, task: str, ref) -> list:
     if ref.premise_split is not None:
         if task != "nli":
             raise AlignfreezeError("premise_split applies to nli data only")
-        reference = resolve_data(catalog, task, ref.model_copy(update={"language": ref.premise_reference, "premise_split": None}))
+        reference = resolve_data(
+            catalog, task, ref.model_copy(update={"language": ref.premise_reference, "premise_split": None})
+        )
         groups = premise_groups(reference.load())
         if len(groups) != len(records):
             raise AlignfreezeError(
@@ -179,8 +181,16 @@ def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCor
         pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
         pairs = pairs[: ref.limit] if ref.limit else pairs
         corpus = align_with(run.aligner, pairs, src_lang, tgt_lang, catalog, run.model)
-        log.info("realignment data %s %s:%s: %d aligned pairs from %d (%d links, %s)", ref.pair, ref.dataset or "", ref.split,
-                 len(corpus.pairs), corpus.n_sentence_pairs, corpus.n_links, run.aligner_name)  # fmt: skip
+        log.info(
+            "realignment data %s %s:%s: %d aligned pairs from %d (%d links, %s)",
+            ref.pair,
+            ref.dataset or "",
+            ref.split,
+            len(corpus.pairs),
+            corpus.n_sentence_pairs,
+            corpus.n_links,
+            run.aligner_name,
+        )
         corpora.append(corpus)
     return corpora
 
@@ -201,8 +211,10 @@ def analysis_pairs(run: RunConfig, catalog: DataCatalog | None = None) -> list:
         pair = f"{source}-{target}"
         choice = ParallelRef(pair=pair, split="test")
         if catalog is not None:
-            entries = sorted((e for e in catalog.entries() if e.kind == "parallel" and e.language == pair),
-                             key=lambda e: (e.split != "test", e.dataset, e.split))  # fmt: skip
+            entries = sorted(
+                (e for e in catalog.entries() if e.kind == "parallel" and e.language == pair),
+                key=lambda e: (e.split != "test", e.dataset, e.split),
+            )
             for e in entries:
                 if not any(u.pair == pair and u.split == e.split and u.dataset in (None, e.dataset) for u in used):
                     choice = ParallelRef(pair=pair, split=e.split, dataset=e.dataset)
@@ -241,11 +253,21 @@ class RunOutcome:
 
 def _rows(run: RunConfig, language: str, metrics: dict[str, float], stage: str = "finetuned") -> list[dict]:
     return [
-        {"run_id": run.run_id, "model": run.model, "task": run.task, "method": run.method, "aligner": run.aligner_name,
-         "freeze": run.freeze, "seed": run.seed, "language": language, "stage": stage, "metric": metric,
-         "value": round(float(value), 6)}
+        {
+            "run_id": run.run_id,
+            "model": run.model,
+            "task": run.task,
+            "method": run.method,
+            "aligner": run.aligner_name,
+            "freeze": run.freeze,
+            "seed": run.seed,
+            "language": language,
+            "stage": stage,
+            "metric": metric,
+            "value": round(float(value), 6),
+        }
         for metric, value in metrics.items()
-    ]  # fmt: skip
+    ]
 
 
 def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, diagnostics: dict) -> list[dict]:
@@ -256,12 +278,24 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
     rows = []
     settings = run.analysis
     for sample in progress_bar(samples, desc=f"alignment ({stage})", disable=True):
-        scores = measure_alignment(encoder_of(model), tokenizer, sample, settings.layers, settings.modes,
-                                   csls_k=settings.csls_k, center=settings.center, batch_size=settings.batch_size)  # fmt: skip
+        scores = measure_alignment(
+            encoder_of(model),
+            tokenizer,
+            sample,
+            settings.layers,
+            settings.modes,
+            csls_k=settings.csls_k,
+            center=settings.center,
+            batch_size=settings.batch_size,
+        )
         rows.extend(_rows(run, sample.tgt_lang, scores.metrics(), stage))
         diagnostics.setdefault(sample.pair, {**scores.stats})[f"seconds_{stage}"] = round(scores.seconds, 2)
-        log.info("alignment %s (%s): fwd at the last layer %.3f", sample.pair, stage,
-                 scores.scores[(max(layer for layer, _, _ in scores.scores), settings.modes[-1], "fwd")])  # fmt: skip
+        log.info(
+            "alignment %s (%s): fwd at the last layer %.3f",
+            sample.pair,
+            stage,
+            scores.scores[(max(layer for layer, _, _ in scores.scores), settings.modes[-1], "fwd")],
+        )
     return rows
 
 
@@ -294,7 +328,11 @@ def execute_run(
         report("loading model and data")
         task = get_task(run.task, run.training, run.evaluation, run.tokenization, source_language=run.train[0].language)
         train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
-        log.info("training on %d examples (%s)", len(train), ", ".join(f"{r.language}:{r.dataset or ''}:{r.split}" for r in run.train))
+        log.info(
+            "training on %d examples (%s)",
+            len(train),
+            ", ".join(f"{r.language}:{r.dataset or ''}:{r.split}" for r in run.train),
+        )
         tokenizer = load_tokenizer(run.model)
         labels = task.label_list(train)
         set_seed(run.seed)  # the head's initialisation
@@ -313,13 +351,33 @@ def execute_run(
         realign_stats: dict[str, Any] = {}
         if run.method in ("before", "before+during"):
             steps = finetune_steps if run.realignment.steps == MATCH else int(run.realignment.steps)
-            result = realign(model, tokenizer, corpora, run.realignment, run.freeze, run.seed, run.tokenization, steps=steps,
-                             learning_rate=run.realignment.resolved_learning_rate(run.training.learning_rate),
-                             progress=progress, precision=run.training.precision)  # fmt: skip
-            realign_stats = {"losses": result.losses, "seconds": result.seconds, "frozen_parameters": result.frozen_parameters,
-                             "steps": steps, "pairs_per_language": result.pairs_per_language}  # fmt: skip
-            log.info("realigned %d steps in %.0fs: loss %.3f -> %.3f", len(result.losses), result.seconds,
-                     result.losses[0], result.losses[-1])  # fmt: skip
+            result = realign(
+                model,
+                tokenizer,
+                corpora,
+                run.realignment,
+                run.freeze,
+                run.seed,
+                run.tokenization,
+                steps=steps,
+                learning_rate=run.realignment.resolved_learning_rate(run.training.learning_rate),
+                progress=progress,
+                precision=run.training.precision,
+            )
+            realign_stats = {
+                "losses": result.losses,
+                "seconds": result.seconds,
+                "frozen_parameters": result.frozen_parameters,
+                "steps": steps,
+                "pairs_per_language": result.pairs_per_language,
+            }
+            log.info(
+                "realigned %d steps in %.0fs: loss %.3f -> %.3f",
+                len(result.losses),
+                result.seconds,
+                result.losses[0],
+                result.losses[-1],
+            )
             if samples:
                 with precision.autocast():
                     alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
@@ -330,10 +388,25 @@ def execute_run(
             realignment_frozen = frozen_parameters(encoder_of(model), FreezeSpec.parse(run.freeze))
         keep_frozen = run.freeze if run.freeze_during_finetuning else "none"
         with frozen(encoder_of(model), keep_frozen):
-            ft = finetune(model, tokenizer, task, features, run.training, run.seed, objective, progress,
-                          realignment_frozen=realignment_frozen)  # fmt: skip
-        log.info("fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f", ft.optimizer_steps,
-                 ft.warmup_steps, ft.seconds, ft.losses[0], ft.losses[-1])  # fmt: skip
+            ft = finetune(
+                model,
+                tokenizer,
+                task,
+                features,
+                run.training,
+                run.seed,
+                objective,
+                progress,
+                realignment_frozen=realignment_frozen,
+            )
+        log.info(
+            "fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f",
+            ft.optimizer_steps,
+            ft.warmup_steps,
+            ft.seconds,
+            ft.losses[0],
+            ft.losses[-1],
+        )
         if samples:
             with precision.autocast():
                 alignment_rows += measure_stage(run, model, tokenizer, samples, "finetuned", alignment_diagnostics)
@@ -343,25 +416,57 @@ def execute_run(
             records = load_records(catalog, run.task, ref)
             start = time.perf_counter()
             with precision.autocast():
-                scores = task.evaluate(model, tokenizer, records, ref.language, run.training.eval_max_length,
-                                       run.training.eval_batch_size, labels)  # fmt: skip
+                scores = task.evaluate(
+                    model,
+                    tokenizer,
+                    records,
+                    ref.language,
+                    run.training.eval_max_length,
+                    run.training.eval_batch_size,
+                    labels,
+                )
             elapsed = time.perf_counter() - start
             rows.extend(_rows(run, ref.language, scores.metrics))
-            diagnostics[ref.language] = {**scores.diagnostics, "examples_per_second": len(records) / elapsed,
-                                         "dataset": ref.dataset, "split": ref.split}  # fmt: skip
+            diagnostics[ref.language] = {
+                **scores.diagnostics,
+                "examples_per_second": len(records) / elapsed,
+                "dataset": ref.dataset,
+                "split": ref.split,
+            }
             unseen = scores.diagnostics.get("unseen_label_words", 0)
-            log.info("%s: %s%s", ref.language, ", ".join(f"{k}={v:.4f}" for k, v in scores.metrics.items()),
-                     f" ({unseen} words with labels unseen in training: {scores.diagnostics['unseen_labels']})" if unseen else "")
+            log.info(
+                "%s: %s%s",
+                ref.language,
+                ", ".join(f"{k}={v:.4f}" for k, v in scores.metrics.items()),
+                f" ({unseen} words with labels unseen in training: {scores.diagnostics['unseen_labels']})"
+                if unseen
+                else "",
+            )
         rows += alignment_rows
         if alignment_diagnostics:
             diagnostics["alignment"] = alignment_diagnostics
         seconds = time.perf_counter() - t0
-        metrics = {"run_id": run.run_id, "label": run.label, "rows": rows, "diagnostics": diagnostics, "labels": labels,
-                   "finetune": {"losses": ft.losses, "optimizer_steps": ft.optimizer_steps, "warmup_steps": ft.warmup_steps,
-                                "seconds": ft.seconds, "features": len(features)},
-                   "realign": realign_stats, "seconds": seconds, "precision": precision.name,
-                   "device": str(precision.device), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-                   "started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+        metrics = {
+            "run_id": run.run_id,
+            "label": run.label,
+            "rows": rows,
+            "diagnostics": diagnostics,
+            "labels": labels,
+            "finetune": {
+                "losses": ft.losses,
+                "optimizer_steps": ft.optimizer_steps,
+                "warmup_steps": ft.warmup_steps,
+                "seconds": ft.seconds,
+                "features": len(features),
+            },
+            "realign": realign_stats,
+            "seconds": seconds,
+            "precision": precision.name,
+            "device": str(precision.device),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "started": started,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if append_results:
             append_rows(out_dir / "results.csv", rows)

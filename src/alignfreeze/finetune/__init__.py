@@ -5,6 +5,14 @@ from alignfreeze.finetune.tasks import TASKS, Scores, Task, get_task
 from alignfreeze.finetune.trainer import FinetuneResult, finetune, total_optimizer_steps
 
 __all__ = [
-    "TASKS", "EvaluationSettings", "FinetuneResult", "Scores", "Task", "TrainingSettings", "finetune", "get_task",
-    "resolve_training", "total_optimizer_steps",
-]  # fmt: skip
+    "TASKS",
+    "EvaluationSettings",
+    "FinetuneResult",
+    "Scores",
+    "Task",
+    "TrainingSettings",
+    "finetune",
+    "get_task",
+    "resolve_training",
+    "total_optimizer_steps",
+]

@@ -19,13 +19,17 @@ class TrainingSettings(BaseModel):
     learning_rate: float | None = Field(None, gt=0, description="default 2e-5, or 7.5e-6 for XLM-R models")
     epochs: float | None = Field(None, gt=0, description="default 5 (pos, ner, qa) or 2 (nli)")
     batch_size: int = Field(32, ge=1, description="effective batch (examples per optimiser step)")
-    micro_batch_size: int = Field(32, ge=1, description="examples per forward pass; batch_size / micro_batch_size = accumulation")
+    micro_batch_size: int = Field(
+        32, ge=1, description="examples per forward pass; batch_size / micro_batch_size = accumulation"
+    )
     max_length: int = Field(96, ge=8)
     eval_max_length: int | None = Field(None, ge=8, description="default 128 (256 for nli)")
     eval_batch_size: int = Field(64, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, le=1, description="of optimiser steps")
     weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping; null: none (the reference code clips nothing)")
+    max_grad_norm: float | None = Field(
+        1.0, gt=0, description="gradient clipping; null: none (the reference code clips nothing)"
+    )
     max_steps: int | None = Field(None, ge=1, description="cap on optimiser steps (smoke tests)")
     group_by_length: bool = True
     doc_stride: int = Field(32, ge=1, description="qa: overlap between context windows, in tokens")
@@ -69,5 +73,7 @@ def resolve_training(settings: TrainingSettings, model: str, task: str) -> Train
     if values["eval_max_length"] is None:
         values["eval_max_length"] = EVAL_MAX_LENGTH.get(task, 128)
     if values["batch_size"] % values["micro_batch_size"]:
-        raise ValueError(f"batch_size {values['batch_size']} is not a multiple of micro_batch_size {values['micro_batch_size']}")
+        raise ValueError(
+            f"batch_size {values['batch_size']} is not a multiple of micro_batch_size {values['micro_batch_size']}"
+        )
     return TrainingSettings(**values)

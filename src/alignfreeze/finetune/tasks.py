@@ -95,8 +95,12 @@ class Task(ABC):
 
     def encoding_settings(self) -> dict:
         """Every setting :meth:`encode` depends on besides its arguments."""
-        return {"task": self.name, "long_sentences": self.training.long_sentences, "doc_stride": self.training.doc_stride,
-                "lone_boundary_pieces": self.tokenization.lone_boundary_pieces}  # fmt: skip
+        return {
+            "task": self.name,
+            "long_sentences": self.training.long_sentences,
+            "doc_stride": self.training.doc_stride,
+            "lone_boundary_pieces": self.tokenization.lone_boundary_pieces,
+        }
 
     def encode_cached(self, records: Sequence[Any], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         """:meth:`encode`, read from the on-disk cache when the same records were encoded with
@@ -118,8 +122,16 @@ class Task(ABC):
         return batch
 
     @abstractmethod
-    def evaluate(self, model, tokenizer, records: Sequence[Any], language: str, max_length: int, batch_size: int,
-                 labels: list[str]) -> Scores:  # fmt: skip
+    def evaluate(
+        self,
+        model,
+        tokenizer,
+        records: Sequence[Any],
+        language: str,
+        max_length: int,
+        batch_size: int,
+        labels: list[str],
+    ) -> Scores:
         """Score ``records`` of one language."""
 
 
@@ -134,8 +146,13 @@ class TaggingTask(Task):
         return sorted({t for s in train for t in s.tags})
 
     def _windows(self, tokenizer, sentences, max_length: int):
-        return encode_word_windows(tokenizer, sentences, max_length, windows=self.training.long_sentences == "windows",
-                                   lone_boundary_pieces=self.tokenization.lone_boundary_pieces)  # fmt: skip
+        return encode_word_windows(
+            tokenizer,
+            sentences,
+            max_length,
+            windows=self.training.long_sentences == "windows",
+            lone_boundary_pieces=self.tokenization.lone_boundary_pieces,
+        )
 
     def encode(self, records: Sequence[TaggedSentence], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         index = {label: i for i, label in enumerate(labels)}
@@ -151,8 +168,16 @@ class TaggingTask(Task):
                 features.append({"input_ids": window.input_ids, "labels": tags})
         return features
 
-    def predict(self, model, tokenizer, records: Sequence[TaggedSentence], max_length: int, batch_size: int,
-                labels: list[str], fallback: str) -> tuple[list[list[str]], list[list[str]], int]:  # fmt: skip
+    def predict(
+        self,
+        model,
+        tokenizer,
+        records: Sequence[TaggedSentence],
+        max_length: int,
+        batch_size: int,
+        labels: list[str],
+        fallback: str,
+    ) -> tuple[list[list[str]], list[list[str]], int]:
         """Scored sequences ``(gold, predicted)`` and how many words were cut off.
 
         ``truncate``: one sequence per sentence; a word cut off by ``max_length`` is
@@ -205,12 +230,20 @@ class PosTask(TaggingTask):
         return sorted(set(UPOS_TAGS) | {t for s in train for t in s.tags})
 
     def evaluate(self, model, tokenizer, records, language, max_length, batch_size, labels) -> Scores:
-        gold, predicted, truncated = self.predict(model, tokenizer, records, max_length, batch_size, labels, fallback="")
+        gold, predicted, truncated = self.predict(
+            model, tokenizer, records, max_length, batch_size, labels, fallback=""
+        )
         flat_gold = [t for g in gold for t in g]
         flat = [t for p in predicted for t in p]
-        return Scores({"accuracy": accuracy(flat_gold, flat)},
-                      {"words": len(flat_gold), "sequences": len(gold), "truncated_words": truncated,
-                       **self._unseen(records, labels)})  # fmt: skip
+        return Scores(
+            {"accuracy": accuracy(flat_gold, flat)},
+            {
+                "words": len(flat_gold),
+                "sequences": len(gold),
+                "truncated_words": truncated,
+                **self._unseen(records, labels),
+            },
+        )
 
 
 class NerTask(TaggingTask):
@@ -219,11 +252,15 @@ class NerTask(TaggingTask):
     metrics = ("f1", "precision", "recall", "accuracy")
 
     def evaluate(self, model, tokenizer, records, language, max_length, batch_size, labels) -> Scores:
-        gold, predicted, truncated = self.predict(model, tokenizer, records, max_length, batch_size, labels, fallback="O")
+        gold, predicted, truncated = self.predict(
+            model, tokenizer, records, max_length, batch_size, labels, fallback="O"
+        )
         scores = ner_scores(gold, predicted, repair=self.evaluation.ner_bio_repair)
         words = sum(len(g) for g in gold)
-        return Scores(scores, {"words": words, "sequences": len(gold), "truncated_words": truncated,
-                               **self._unseen(records, labels)})  # fmt: skip
+        return Scores(
+            scores,
+            {"words": words, "sequences": len(gold), "truncated_words": truncated, **self._unseen(records, labels)},
+        )
 
 
 class NliTask(Task):
@@ -236,8 +273,13 @@ class NliTask(Task):
         return list(NLI_LABELS)
 
     def _encode(self, records: Sequence[NliExample], tokenizer, max_length: int, **kwargs):
-        return tokenizer([r.premise for r in records], [r.hypothesis for r in records], truncation=True,
-                         max_length=max_length, **kwargs)  # fmt: skip
+        return tokenizer(
+            [r.premise for r in records],
+            [r.hypothesis for r in records],
+            truncation=True,
+            max_length=max_length,
+            **kwargs,
+        )
 
     def encode(self, records: Sequence[NliExample], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         index = {label: i for i, label in enumerate(labels)}
@@ -275,9 +317,15 @@ class QaTask(Task):
     def _windows(self, records: Sequence[QaExample], tokenizer, max_length: int, **kwargs):
         stride = min(self.doc_stride, max_length // 2)
         return tokenizer(
-            [r.question.lstrip() for r in records], [r.context for r in records], truncation="only_second",
-            max_length=max_length, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, **kwargs,
-        )  # fmt: skip
+            [r.question.lstrip() for r in records],
+            [r.context for r in records],
+            truncation="only_second",
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            **kwargs,
+        )
 
     def encode(self, records: Sequence[QaExample], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         records = [r for r in records if r.answers]
@@ -319,8 +367,9 @@ class QaTask(Task):
                     starts, ends = out.start_logits.float().cpu(), out.end_logits.float().cpu()
                     for r, w in enumerate(rows):
                         i = chunk[enc["overflow_to_sample_mapping"][w]]
-                        score, text = self._best_span(starts[r], ends[r], enc["offset_mapping"][w], enc.sequence_ids(w),
-                                                      records[i].context)  # fmt: skip
+                        score, text = self._best_span(
+                            starts[r], ends[r], enc["offset_mapping"][w], enc.sequence_ids(w), records[i].context
+                        )
                         if score > best[i][0]:
                             best[i] = (score, text)
         predictions = [text for _, text in best]
@@ -358,16 +407,24 @@ def pipeline_answers(model, tokenizer, records: Sequence[QaExample], batch_size:
     import numpy as np
 
     model.eval()
-    max_length = min(PIPELINE_MAX_LENGTH, getattr(tokenizer, "model_max_length", PIPELINE_MAX_LENGTH) or PIPELINE_MAX_LENGTH)
+    max_length = min(
+        PIPELINE_MAX_LENGTH, getattr(tokenizer, "model_max_length", PIPELINE_MAX_LENGTH) or PIPELINE_MAX_LENGTH
+    )
     stride = min(max_length // 2, PIPELINE_STRIDE)
     best: list[tuple[float, str]] = [(-1.0, "") for _ in records]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.inference_mode():
         for start in range(0, len(records), batch_size):
             chunk = list(range(start, min(start + batch_size, len(records))))
-            enc = tokenizer([records[i].question for i in chunk], [records[i].context for i in chunk], truncation="only_second",
-                            max_length=max_length, stride=stride, return_overflowing_tokens=True,
-                            return_offsets_mapping=True)  # fmt: skip
+            enc = tokenizer(
+                [records[i].question for i in chunk],
+                [records[i].context for i in chunk],
+                truncation="only_second",
+                max_length=max_length,
+                stride=stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+            )
             n = len(enc["input_ids"])
             for w0 in range(0, n, batch_size):
                 rows = list(range(w0, min(w0 + batch_size, n)))

@@ -26,12 +26,14 @@ from typing import Sequence
 import numpy as np
 
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.progress import progress_bar
 from alignfreeze.finetune.config import TrainingSettings
 from alignfreeze.finetune.tasks import Task
+from alignfreeze.progress import progress_bar
 
 
-def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator, window: int = 50) -> list[list[int]]:
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, window: int = 50
+) -> list[list[int]]:
     order = rng.permutation(len(lengths))
     batches: list[list[int]] = []
     span = batch_size * window
@@ -107,8 +109,11 @@ def finetune(
 
     def epoch_groups():
         while True:  # one list of micro-batches per epoch, grouped by optimiser step
-            micro = (length_grouped_batches(lengths, settings.micro_batch_size, rng) if settings.group_by_length
-                     else random_batches(len(features), settings.micro_batch_size, rng))  # fmt: skip
+            micro = (
+                length_grouped_batches(lengths, settings.micro_batch_size, rng)
+                if settings.group_by_length
+                else random_batches(len(features), settings.micro_batch_size, rng)
+            )
             yield from (micro[i : i + accumulation] for i in range(0, len(micro), accumulation))
 
     def to_device(batch: dict) -> dict:
@@ -166,7 +171,9 @@ def finetune(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step_losses.append(step_loss)
-            recent = read_losses(step_losses, step, total, "fine-tuning loss is {value} at optimiser step {step}; stopped")
+            recent = read_losses(
+                step_losses, step, total, "fine-tuning loss is {value} at optimiser step {step}; stopped"
+            )
             if recent:
                 bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
         finalize(optimizer)

@@ -111,8 +111,7 @@ def _package_file(package: str, version: str, relative: str) -> Path:
         ) from None
     if dist.version != version:
         raise AlignfreezeError(
-            f"{package} {dist.version} is installed but the converter is written for {version}; "
-            f"run: {INSTALL_HINT}"
+            f"{package} {dist.version} is installed but the converter is written for {version}; run: {INSTALL_HINT}"
         )
     path = Path(str(dist.locate_file(relative)))
     if not path.is_file():

@@ -21,7 +21,9 @@ def num_layers(model: nn.Module) -> int:
         value = getattr(config, attr, None)
         if isinstance(value, int):
             return value
-    raise AlignfreezeError(f"cannot tell how many layers {type(model).__name__} has (no num_hidden_layers in its config)")
+    raise AlignfreezeError(
+        f"cannot tell how many layers {type(model).__name__} has (no num_hidden_layers in its config)"
+    )
 
 
 def transformer_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:

@@ -45,13 +45,20 @@ def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), d
     :func:`default_device`), in eval mode."""
     import transformers
 
-    classes = {None: "AutoModel", "token": "AutoModelForTokenClassification",
-               "sequence": "AutoModelForSequenceClassification", "qa": "AutoModelForQuestionAnswering"}  # fmt: skip
+    classes = {
+        None: "AutoModel",
+        "token": "AutoModelForTokenClassification",
+        "sequence": "AutoModelForSequenceClassification",
+        "qa": "AutoModelForQuestionAnswering",
+    }
     if head not in classes:
         raise ValueError(f"unknown head {head!r} (allowed: {', '.join(HEADS)}, or None)")
     options = {}
     if head in ("token", "sequence"):
-        options = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
-                   "label2id": {label: i for i, label in enumerate(labels)}}  # fmt: skip
+        options = {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)},
+        }
     model = getattr(transformers, classes[head]).from_pretrained(resolve_model(name), **options)
     return model.to(default_device(device)).eval()

@@ -1,11 +1,11 @@
 """Realignment: a contrastive loss that pulls each word toward its translation, with
 optional layer freezing (AlignFreeze)."""
 
+from alignfreeze.optim import make_optimizer
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
-from alignfreeze.optim import make_optimizer
 from alignfreeze.realign.trainer import (
     JOINT_COEFFICIENT,
     RealignmentObjective,
@@ -16,7 +16,18 @@ from alignfreeze.realign.trainer import (
 )
 
 __all__ = [
-    "JOINT_COEFFICIENT", "MATCH", "ContrastiveAlignmentLoss", "FreezeSpec", "RealignConfig", "RealignResult",
-    "RealignmentObjective", "frozen", "frozen_parameters", "make_optimizer", "projection_head", "realign",
-    "realign_files", "save_realigned",
-]  # fmt: skip
+    "JOINT_COEFFICIENT",
+    "MATCH",
+    "ContrastiveAlignmentLoss",
+    "FreezeSpec",
+    "RealignConfig",
+    "RealignResult",
+    "RealignmentObjective",
+    "frozen",
+    "frozen_parameters",
+    "make_optimizer",
+    "projection_head",
+    "realign",
+    "realign_files",
+    "save_realigned",
+]

@@ -64,7 +64,15 @@ class PairBatch:
     def to(self, device) -> "PairBatch":
         # From pinned memory the copies to a GPU overlap with its work (no effect on a CPU).
         cuda = getattr(device, "type", str(device)).startswith("cuda")
-        for name in ("input_ids", "attention_mask", "src_token_index", "src_token_word", "tgt_token_index", "tgt_token_word", "links"):
+        for name in (
+            "input_ids",
+            "attention_mask",
+            "src_token_index",
+            "src_token_word",
+            "tgt_token_index",
+            "tgt_token_word",
+            "links",
+        ):
             tensor = getattr(self, name)
             setattr(self, name, tensor.pin_memory().to(device, non_blocking=True) if cuda else tensor.to(device))
         return self
@@ -88,8 +96,12 @@ def encode_corpus(
     pairs = corpus.pairs
     for start in range(0, len(pairs), chunk):
         part = pairs[start : start + chunk]
-        src = encode_word_windows(tokenizer, [p.src for p in part], max_length, lone_boundary_pieces=lone_boundary_pieces)
-        tgt = encode_word_windows(tokenizer, [p.tgt for p in part], max_length, lone_boundary_pieces=lone_boundary_pieces)
+        src = encode_word_windows(
+            tokenizer, [p.src for p in part], max_length, lone_boundary_pieces=lone_boundary_pieces
+        )
+        tgt = encode_word_windows(
+            tokenizer, [p.tgt for p in part], max_length, lone_boundary_pieces=lone_boundary_pieces
+        )
         for k, p in enumerate(part):
             src_pos, tgt_pos = _positions(src[k].mapping, word_vector), _positions(tgt[k].mapping, word_vector)
             links = [(i, j) for i, j in p.links if src_pos[i] and tgt_pos[j]]
@@ -128,7 +140,9 @@ def collate(pairs: Sequence[EncodedPair], pad_id: int, language_pair: str) -> Pa
 
     si, sw, n_src, src_off = gather("src", 0)
     ti, tw, n_tgt, tgt_off = gather("tgt", n)
-    links = torch.tensor([(src_off[b] + i, tgt_off[b] + j) for b, p in enumerate(pairs) for i, j in p.links], dtype=torch.long)
+    links = torch.tensor(
+        [(src_off[b] + i, tgt_off[b] + j) for b, p in enumerate(pairs) for i, j in p.links], dtype=torch.long
+    )
     return PairBatch(input_ids, attention_mask, si, sw, n_src, ti, tw, n_tgt, links, language_pair)
 
 
@@ -170,7 +184,11 @@ class RoundRobinBatches:
         self.rng.shuffle(order)
         if self.length_bucketing:
             window = self.batch_size * 50
-            order = [i for w in range(0, len(order), window) for i in sorted(order[w : w + window], key=lambda i: len(data[i]))]
+            order = [
+                i
+                for w in range(0, len(order), window)
+                for i in sorted(order[w : w + window], key=lambda i: len(data[i]))
+            ]
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.length_bucketing:
             self.rng.shuffle(batches)

@@ -49,11 +49,16 @@ class RealignConfig(BaseModel):
     weight_decay: float = Field(0.01, ge=0)
     temperature: float = Field(0.1, gt=0, description="InfoNCE temperature on cosine similarities")
     mode: Literal["strong", "weak"] = Field(
-        "strong", description="candidates: every word of the batch, both languages ('strong'), or the other language only"
+        "strong",
+        description="candidates: every word of the batch, both languages ('strong'), or the other language only",
     )
-    projection: Literal["mlp", "linear", "none"] = Field("mlp", description="head trained with the loss, then discarded")
+    projection: Literal["mlp", "linear", "none"] = Field(
+        "mlp", description="head trained with the loss, then discarded"
+    )
     projection_dim: int = Field(128, ge=1, description="output size of the projection head")
-    word_vector: Literal["first", "mean"] = Field("first", description="a word's vector: its first subword, or the mean")
+    word_vector: Literal["first", "mean"] = Field(
+        "first", description="a word's vector: its first subword, or the mean"
+    )
     layer: Literal["top", "penultimate"] = Field(
         "top",
         description="'top': the last layer's output. 'penultimate' reproduces the reference code, which (through its "

@@ -50,7 +50,9 @@ class FreezeSpec:
                 continue
             if re.fullmatch(r"layers:\d+(-\d+)?", part) or re.fullmatch(r"bottom:\d+", part):
                 continue
-            raise AlignfreezeError(f"unknown freeze spec {part!r} in {text!r} (allowed: {', '.join(FORMS)}, joined with '+')")
+            raise AlignfreezeError(
+                f"unknown freeze spec {part!r} in {text!r} (allowed: {', '.join(FORMS)}, joined with '+')"
+            )
         return cls(text, parts)
 
     def frozen_layers(self, n_layers: int) -> list[int]:

@@ -43,7 +43,9 @@ def encoder_of(model: nn.Module) -> nn.Module:
     return getattr(model, "base_model", model)
 
 
-def word_vectors(hidden: torch.Tensor, token_index: torch.Tensor, token_word: torch.Tensor, n_words: int) -> torch.Tensor:
+def word_vectors(
+    hidden: torch.Tensor, token_index: torch.Tensor, token_word: torch.Tensor, n_words: int
+) -> torch.Tensor:
     """Average the gathered token vectors per word (one token per word for first-subword)."""
     flat = hidden.reshape(-1, hidden.shape[-1])
     sums = torch.zeros(n_words, flat.shape[-1], dtype=flat.dtype, device=flat.device)
@@ -78,16 +80,29 @@ class RealignmentObjective(nn.Module):
             name = f"{corpus.src_lang}-{corpus.tgt_lang}"
             while name in datasets:
                 name += "'"
-            key = content_key(tokenizer_key(tokenizer), corpus.src_lang, corpus.tgt_lang, corpus.pairs, config.max_length,
-                              config.word_vector, tokenization.lone_boundary_pieces)  # fmt: skip
-            datasets[name] = cached("realign-pairs", key, lambda corpus=corpus: encode_corpus(
-                corpus, tokenizer, config.max_length, config.word_vector, tokenization.lone_boundary_pieces))  # fmt: skip
+            key = content_key(
+                tokenizer_key(tokenizer),
+                corpus.src_lang,
+                corpus.tgt_lang,
+                corpus.pairs,
+                config.max_length,
+                config.word_vector,
+                tokenization.lone_boundary_pieces,
+            )
+            datasets[name] = cached(
+                "realign-pairs",
+                key,
+                lambda corpus=corpus: encode_corpus(
+                    corpus, tokenizer, config.max_length, config.word_vector, tokenization.lone_boundary_pieces
+                ),
+            )
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._build(model, datasets, pad_id, seed)
 
     @classmethod
-    def from_encoded(cls, model: nn.Module, datasets: dict[str, list], pad_id: int, config: RealignConfig,
-                     seed: int = 0) -> "RealignmentObjective":  # fmt: skip
+    def from_encoded(
+        cls, model: nn.Module, datasets: dict[str, list], pad_id: int, config: RealignConfig, seed: int = 0
+    ) -> "RealignmentObjective":
         """The objective over sentence pairs already encoded (:func:`encode_corpus`), by
         language pair (benchmarks and callers with their own tokenisation)."""
         objective = cls.__new__(cls)
@@ -98,7 +113,9 @@ class RealignmentObjective(nn.Module):
 
     def _build(self, model: nn.Module, datasets: dict[str, list], pad_id: int, seed: int) -> None:
         config = self.config
-        self.batches = RoundRobinBatches(datasets, config.batch_size, pad_id, seed, config.length_bucketing, config.batching)
+        self.batches = RoundRobinBatches(
+            datasets, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
+        )
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
         with torch.random.fork_rng(devices=[]):
@@ -187,14 +204,21 @@ def realign(
             amp.step(optimizer)
             optimizer.zero_grad(set_to_none=True)
             step_losses.append(loss.detach())
-            recent = read_losses(step_losses, step, steps, "realignment loss is {value} at step {step}; stopped (nothing written)")
+            recent = read_losses(
+                step_losses, step, steps, "realignment loss is {value} at step {step}; stopped (nothing written)"
+            )
             if recent:
                 bar.set_postfix(loss=f"{recent[-1]:.3f}", refresh=False)
         finalize(optimizer)
     losses = torch.stack(step_losses).float().tolist()
     model.eval()
     return RealignResult(
-        model, losses, n_frozen, sum(p.numel() for p in trainable), time.perf_counter() - t0, dict(objective.n_pairs),
+        model,
+        losses,
+        n_frozen,
+        sum(p.numel() for p in trainable),
+        time.perf_counter() - t0,
+        dict(objective.n_pairs),
         SentenceSet.of(corpora),
     )
 
@@ -243,10 +267,18 @@ def realign_files(
     tokenizer = load_tokenizer(model_name)
     model = load_model(model_name, device=device)
     tokenization = tokenization or TokenizationSettings()
-    result = realign(model, tokenizer, corpora, config, freeze, seed, tokenization, progress=progress, precision=precision)
+    result = realign(
+        model, tokenizer, corpora, config, freeze, seed, tokenization, progress=progress, precision=precision
+    )
     if out is not None:
-        summary = {"model": model_name, "pairs": [str(p) for p in pairs], "freeze": str(freeze), "seed": seed,
-                   "precision": precision, "config": config.model_dump(mode="json"),
-                   "tokenization": tokenization.model_dump(mode="json")}  # fmt: skip
+        summary = {
+            "model": model_name,
+            "pairs": [str(p) for p in pairs],
+            "freeze": str(freeze),
+            "seed": seed,
+            "precision": precision,
+            "config": config.model_dump(mode="json"),
+            "tokenization": tokenization.model_dump(mode="json"),
+        }
         save_realigned(result, tokenizer, out, summary)
     return result
