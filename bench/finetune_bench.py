@@ -19,6 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from alignfreeze.data import DataCatalog  # noqa: E402
+from alignfreeze.evaluate import evaluate  # noqa: E402
 from alignfreeze.finetune import TrainingSettings, get_task  # noqa: E402
 from alignfreeze.models import resolve_model  # noqa: E402
 from common import alternate, machine, save  # noqa: E402
@@ -129,9 +130,9 @@ def bench_eval(n: int) -> dict:
             ).load()
         )
         model = task.load_model(path, labels)
-        task.evaluate(model, tok, records[:16], lang, max_length, batch_size, labels)  # warm-up
+        evaluate(task, model, tok, records[:16], lang, max_length, batch_size, labels)  # warm-up
         t0 = time.perf_counter()
-        task.evaluate(model, tok, records, lang, max_length, batch_size, labels)
+        evaluate(task, model, tok, records, lang, max_length, batch_size, labels)
         seconds = time.perf_counter() - t0
         rows[name] = {
             "language": lang,

@@ -45,7 +45,7 @@ def test_paper_presets_cover_the_grid():
 
 def test_premise_split_is_disjoint_and_parallel(tmp_path):
     from alignfreeze.data import DataCatalog
-    from alignfreeze.experiments.config import DataRef
+    from alignfreeze.data.refs import DataRef
 
     rows_en, rows_fr = [], []
     for p in range(30):

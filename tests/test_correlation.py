@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from alignfreeze.analysis.correlation import correlate, correlation_points, spearman_with_ci
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.experiments.results import COLUMNS
+from alignfreeze.schema import COLUMNS
 
 
 def run_rows(model: str, seed: int, en: float, targets: dict[str, tuple[float, float]], layers=(0, 1, 2)) -> list[dict]:

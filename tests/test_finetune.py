@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from alignfreeze.data import QaAnswer, QaExample, TaggedSentence
-from alignfreeze.evaluate import accuracy, answer_tokens, ner_scores, qa_scores
+from alignfreeze.evaluate import accuracy, answer_tokens, evaluate, ner_scores, qa_scores
 from alignfreeze.finetune import TrainingSettings, finetune, get_task, resolve_training
 
 
@@ -83,8 +83,8 @@ def test_unseen_evaluation_labels_are_counted_not_fatal(xlmr_tokenizer):
     train = [TaggedSentence(["Paris"], ["B-LOC"]), TaggedSentence(["Jean"], ["B-PER"])]
     labels = task.label_list(train)
     model = tiny_token_model(labels)
-    scores = task.evaluate(
-        model, xlmr_tokenizer, [TaggedSentence(["Acme", "Corp"], ["B-ORG", "I-ORG"])], "fr", 32, 8, labels
+    scores = evaluate(
+        task, model, xlmr_tokenizer, [TaggedSentence(["Acme", "Corp"], ["B-ORG", "I-ORG"])], "fr", 32, 8, labels
     )
     assert scores.diagnostics["unseen_label_words"] == 2
     assert scores.diagnostics["unseen_labels"] == {"B-ORG": 1, "I-ORG": 1}

@@ -15,12 +15,13 @@ from torch import nn
 from alignfreeze.align import AlignedCorpus, AlignedPair, DictionaryAligner
 from alignfreeze.data import DictionaryEntry, TaggedSentence
 from alignfreeze.data.subwords import encode_word_windows
+from alignfreeze.evaluate.evaluation import _pipeline_span, pipeline_answers, predict_tags
 from alignfreeze.evaluate.metrics import reference_qa_f1, reference_qa_scores, repair_bio
 from alignfreeze.finetune import TrainingSettings, finetune, get_task
-from alignfreeze.finetune.tasks import _pipeline_span, pipeline_answers
+from alignfreeze.models.layers import encoder_of
 from alignfreeze.realign import FreezeSpec, RealignConfig, RealignmentObjective, frozen_parameters
 from alignfreeze.realign.batches import EncodedPair, RoundRobinBatches
-from alignfreeze.realign.trainer import JOINT_COEFFICIENT, encoder_of
+from alignfreeze.realign.trainer import JOINT_COEFFICIENT
 from tiny_models import tiny_model
 
 EN = [["the", "cat", "sat"], ["a", "dog", "ran", "home"], ["my", "house", "is", "red"]]
@@ -217,13 +218,13 @@ def test_long_sentences_become_windows_that_are_trained_and_scored(xlmr_tokenize
     features = task.encode([TaggedSentence(words, ["NOUN"] * 30)], xlmr_tokenizer, 12, labels)
     assert len(features) == len(windows)
     model = token_model(len(labels), layers=2)
-    gold, predicted, cut_words = task.predict(
-        model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, ""
+    gold, predicted, cut_words = predict_tags(
+        task, model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, ""
     )
     assert len(gold) == len(windows) and cut_words == 0 and sum(len(g) for g in gold) == len(scored)
     truncating = get_task("pos")
-    gold, _, cut_words = truncating.predict(
-        model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, ""
+    gold, _, cut_words = predict_tags(
+        truncating, model, xlmr_tokenizer, [TaggedSentence(words, ["NOUN"] * 30)], 12, 8, labels, ""
     )
     assert len(gold) == 1 and len(gold[0]) == 30 and cut_words == len(cut)
 

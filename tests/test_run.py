@@ -15,7 +15,8 @@ import pytest
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments import load_experiment, run_experiment
-from alignfreeze.experiments.results import COLUMNS, append_rows, reconcile
+from alignfreeze.experiments.results import append_rows, reconcile
+from alignfreeze.schema import COLUMNS
 from fixtures_tasks import experiment_yaml
 
 

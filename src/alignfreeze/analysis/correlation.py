@@ -26,7 +26,8 @@ from typing import Sequence
 import numpy as np
 
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.experiments.report import PRIMARY, method_label
+from alignfreeze.finetune.tasks import PRIMARY_METRICS
+from alignfreeze.schema import method_label
 
 ALIGNMENT_METRIC = re.compile(r"alignment_(weak|strong)_(fwd|bwd)_L(\d+)$")
 EXACT_P_MAX_POINTS = 8  # 8! = 40,320 pairings, enumerated in well under a second
@@ -66,7 +67,7 @@ def correlation_points(
     source_language: str = "en",
 ) -> list[dict]:
     """``[{model, language, seed, x, y}]`` from long-format result rows (see the module docstring)."""
-    metric = metric or PRIMARY.get(task)
+    metric = metric or PRIMARY_METRICS.get(task)
     rows = [r for r in rows if r["task"] == task]
     if not rows:
         raise AlignfreezeError(f"no {task} rows in the results")

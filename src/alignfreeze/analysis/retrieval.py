@@ -80,9 +80,8 @@ def word_vectors(
     """First-subword vectors ``[len(layers), n_words, hidden]`` (float32, on CPU) of the words
     ``sentences[sentence_of_word[k]][word_index[k]]``, and a mask of the words that kept a
     subword (a word cut off by ``max_length`` has none; its vector is zero)."""
-    from alignfreeze.models.layers import first_layers_only
+    from alignfreeze.models.layers import encoder_of, first_layers_only
     from alignfreeze.realign.batches import pad_ids
-    from alignfreeze.realign.trainer import encoder_of
 
     encoder = encoder_of(model)
     encoder.eval()
@@ -198,8 +197,7 @@ def measure_alignment(
     progress: Callable[[int], None] | None = None,
 ) -> AlignmentScores:
     """Retrieval accuracy of ``sample`` at every requested layer, mode and direction."""
-    from alignfreeze.models.layers import num_layers
-    from alignfreeze.realign.trainer import encoder_of
+    from alignfreeze.models.layers import encoder_of, num_layers
 
     t0 = time.perf_counter()
     layers = parse_layers(layers, num_layers(encoder_of(model)))

@@ -180,10 +180,10 @@ def downstream_scores(
     rows: Sequence[dict], ks: Sequence[int], with_embeddings: bool, source_language: str
 ) -> dict[int, float]:
     """Mean zero-shot primary score x100 (over target languages and seeds) per ``k``."""
-    from alignfreeze.experiments.report import PRIMARY
+    from alignfreeze.finetune.tasks import PRIMARY_METRICS
 
     by_freeze: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r["method"] == "before" and r["language"] != source_language and r["metric"] == PRIMARY[r["task"]]:
+        if r["method"] == "before" and r["language"] != source_language and r["metric"] == PRIMARY_METRICS[r["task"]]:
             by_freeze[r["freeze"]].append(100 * float(r["value"]))
     return {k: sum(v) / len(v) for k in ks if (v := by_freeze.get(freeze_for(k, with_embeddings)))}

@@ -1,6 +1,30 @@
-"""Zero-shot evaluation: task metrics (this package) and scoring of every target language
-(:func:`alignfreeze.finetune.tasks.Task.evaluate`)."""
+"""Zero-shot evaluation: each task's predictions on a language's records (:mod:`.evaluation`)
+and the metrics that score them (:mod:`.metrics`)."""
 
-from alignfreeze.evaluate.metrics import accuracy, answer_tokens, ner_scores, qa_exact, qa_f1, qa_scores
+from alignfreeze.evaluate.evaluation import EVALUATORS, Scores, evaluate, pipeline_answers, predict_tags
+from alignfreeze.evaluate.metrics import (
+    accuracy,
+    answer_tokens,
+    ner_scores,
+    qa_exact,
+    qa_f1,
+    qa_scores,
+    reference_qa_scores,
+    repair_bio,
+)
 
-__all__ = ["accuracy", "answer_tokens", "ner_scores", "qa_exact", "qa_f1", "qa_scores"]
+__all__ = [
+    "EVALUATORS",
+    "Scores",
+    "accuracy",
+    "answer_tokens",
+    "evaluate",
+    "ner_scores",
+    "pipeline_answers",
+    "predict_tags",
+    "qa_exact",
+    "qa_f1",
+    "qa_scores",
+    "reference_qa_scores",
+    "repair_bio",
+]

@@ -31,16 +31,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alignfreeze.align.config import ALIGNER_CONFIGS, AlignerConfig, aligner_mapping
-from alignfreeze.data.languages import LANGUAGE_NAMES
+from alignfreeze.analysis.config import AnalysisSettings
+from alignfreeze.data.refs import DataRef, ParallelRef, check_language
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec
+from alignfreeze.schema import Method, TaskName
 
-TASK_NAMES = ("pos", "ner", "nli", "qa")
-METHOD_NAMES = ("baseline", "before", "during", "before+during")
-LANGUAGES = tuple(sorted(LANGUAGE_NAMES))
 #: The AlignFreeze paper's seeds: the first five of ``multilingual_eval/seeds.py`` line 1.
 PAPER_SEEDS = (31, 42, 66, 23, 17)
 
@@ -136,81 +135,6 @@ def _release_governed(data: dict) -> None:
             data[section] = {k: v for k, v in data[section].items() if k not in keys}
 
 
-def _check_language(code: str) -> str:
-    if code not in LANGUAGE_NAMES:
-        raise ValueError(f"unknown language {code!r} (allowed: {', '.join(LANGUAGES)})")
-    return code
-
-
-class DataRef(BaseModel):
-    """A task's data for one language, resolved through the DataCatalog."""
-
-    model_config = ConfigDict(extra="forbid")
-    language: str
-    split: str = "test"
-    dataset: str | None = Field(
-        None,
-        description="a dataset or UD treebank name (ewt, pud, xquad, squad...); 'reference' for pos: the treebank the "
-        "reference code loads for this language",
-    )
-    limit: int | None = Field(None, ge=1, description="use the first N records only")
-    premise_split: Literal["train", "test"] | None = Field(
-        None,
-        description="nli: keep one side of a split by premise. Items sharing a premise (consecutive items of the "
-        "premise_reference language's file) go to the same side, so that no evaluated item is a translation of a "
-        "training item; files of all languages must be parallel.",
-    )
-    premise_train_fraction: float = Field(0.7, gt=0, lt=1)
-    premise_reference: str = "en"
-
-    _lang = field_validator("language")(classmethod(lambda cls, v: _check_language(v)))
-
-
-class ParallelRef(BaseModel):
-    """Parallel text for realignment: a language pair in the catalog."""
-
-    model_config = ConfigDict(extra="forbid")
-    pair: str = Field(description="source-target, e.g. en-fr")
-    split: str = "dev"
-    dataset: str | None = None
-    limit: int | None = Field(None, ge=1)
-
-    @field_validator("pair")
-    @classmethod
-    def _pair(cls, v: str) -> str:
-        parts = v.split("-")
-        if len(parts) != 2:
-            raise ValueError(f"language pair {v!r} must look like en-fr")
-        for p in parts:
-            _check_language(p)
-        return v
-
-
-class AnalysisSettings(BaseModel):
-    """Alignment measured during a run (:mod:`alignfreeze.analysis.retrieval`): before
-    anything, after realignment and after fine-tuning, as ``alignment_*`` result rows."""
-
-    model_config = ConfigDict(extra="forbid")
-    alignment: bool = False
-    pairs: list[ParallelRef] = Field(
-        default_factory=list,
-        description="word-pair sources, dictionary-aligned with MUSE; default: <training language>-<eval language> "
-        "for every other eval language, split 'test', the first parallel dataset found",
-    )
-    exclude_pairs: list[ParallelRef] = Field(
-        default_factory=list,
-        description="parallel data whose sentences the sample must not use (filled from the experiment's realignment "
-        "pairs, so that every run of an experiment, baselines included, is measured on the same held-out words)",
-    )
-    n_pairs: int = Field(1000, ge=2)
-    layers: str = "all"
-    modes: list[Literal["weak", "strong"]] = Field(default_factory=lambda: ["weak", "strong"], min_length=1)
-    csls_k: int = Field(0, ge=0)
-    center: bool = False
-    sample_seed: int = 0
-    batch_size: int = Field(16, ge=1, description="sentences per forward pass (16 measured fastest on a 2-core CPU)")
-
-
 def _check_model(name: str) -> str:
     if name == "e5-small" or Path(name).expanduser().exists():
         return name
@@ -244,8 +168,8 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     model: str
-    task: Literal["pos", "ner", "nli", "qa"]
-    method: Literal["baseline", "before", "during", "before+during"]
+    task: TaskName
+    method: Method
     freeze: str = Field(
         "none",
         description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
@@ -305,7 +229,7 @@ class RunConfig(BaseModel):
         values["training"] = training.model_dump()
         if self.realignment.learning_rate == MATCH:
             values["realignment"]["learning_rate"] = training.learning_rate
-        if self.method == "during":
+        if self.method == Method.DURING:
             values["realignment"]["steps"] = MATCH
         if self.method == "baseline":
             values.update(aligner=None, freeze="none", freeze_during_finetuning=False, realignment_pairs=[])
@@ -336,8 +260,10 @@ class RunConfig(BaseModel):
 
 
 class MethodSpec(BaseModel):
+    """One method of an experiment: when to realign, what to freeze, with which aligner."""
+
     model_config = ConfigDict(extra="forbid")
-    method: Literal["baseline", "before", "during", "before+during"]
+    method: Method
     freeze: str = "none"
     aligner: Optional[AlignerConfig] = Field(None, description="this method's aligner (default: the experiment's)")
     freeze_during_finetuning: bool = False
@@ -359,7 +285,7 @@ class ExperimentConfig(BaseModel):
         "corrected", description="'reference': every setting at the AlignFreeze authors' value (see the README)"
     )
     models: list[str] = Field(min_length=1)
-    task: Literal["pos", "ner", "nli", "qa"]
+    task: TaskName
     methods: list[MethodSpec] = Field(min_length=1)
     aligner: Optional[AlignerConfig] = Field(default_factory=lambda: aligner_mapping("dictionary"))
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -388,7 +314,7 @@ class ExperimentConfig(BaseModel):
             data = apply_protocol(_migrate(data))
         return data
 
-    _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [_check_language(x) for x in v]))
+    _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [check_language(x) for x in v]))
     _train = field_validator("train", mode="before")(
         classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v)
     )

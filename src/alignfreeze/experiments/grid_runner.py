@@ -481,7 +481,7 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             exact = count is not None
             steps = total_optimizer_steps(count if exact else len(train), run.training)
         realign: int | str | None = 0
-        if run.method in ("before", "before+during"):
+        if run.method.realigns_before:
             realign = (
                 (steps if steps is not None else MATCH)
                 if run.realignment.steps == MATCH
@@ -489,7 +489,7 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             )
         seconds = None
         if steps is not None and examples is not None and isinstance(realign, int):
-            joint = 1.0 + (0.5 if run.method in ("during", "before+during") else 0.0)  # one realignment batch per step
+            joint = 1.0 + (0.5 if run.method.realigns_during else 0.0)  # one realignment batch per step
             seconds = (
                 realign * cost["realign_step"] + steps * cost["finetune_step"] * joint + examples * cost["eval_example"]
             )

@@ -37,16 +37,11 @@ import numpy as np
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.reference import reference_method
+from alignfreeze.finetune.tasks import PRIMARY_METRICS
+from alignfreeze.schema import method_label
 
-PRIMARY = {"pos": "accuracy", "ner": "accuracy", "nli": "accuracy", "qa": "f1"}
 NOT_TARGETS = {"avg", "same"}
 TASK_ORDER = ("pos", "ner", "nli", "qa")
-
-
-def method_label(row: dict) -> str:
-    if row["method"] == "baseline":
-        return "baseline"
-    return f"{row['method']}/{row['freeze']}/{row['aligner']}"
 
 
 ROUNDINGS = ("format", "half_up")
@@ -131,7 +126,7 @@ def _metric_rows(rows: Sequence[dict], metrics: dict[str, str]) -> list[dict]:
     for r in rows:
         if r.get("stage", "finetuned") != "finetuned":
             continue
-        if r["metric"] == metrics.get(r["task"], PRIMARY.get(r["task"])):
+        if r["metric"] == metrics.get(r["task"], PRIMARY_METRICS.get(r["task"])):
             out.append(r)
     return out
 
@@ -148,7 +143,7 @@ def paper_table(
     from scipy.stats import ttest_ind
 
     round1(0.0, rounding)  # an unknown rounding fails before any work
-    metrics = {**PRIMARY, **(metrics or {})}
+    metrics = {**PRIMARY_METRICS, **(metrics or {})}
     skip = set(source_languages) | NOT_TARGETS
     cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     identity: dict[tuple, dict] = {}

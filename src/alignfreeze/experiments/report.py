@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import mean
 
-from alignfreeze.experiments.paper_table import PRIMARY, method_label
-
-__all__ = ["PRIMARY", "method_label", "summary_by_language"]
+from alignfreeze.finetune.tasks import PRIMARY_METRICS
+from alignfreeze.schema import method_label
 
 
 def summary_by_language(rows: list[dict], metric_by_task: dict[str, str] | None = None):
     """``(languages, methods, {(language, method): (mean x100, delta to baseline or None)})``
     on each task's primary metric (PoS/NER/NLI accuracy, QA F1), averaged over seeds."""
-    metric_by_task = {**PRIMARY, **(metric_by_task or {})}
+    metric_by_task = {**PRIMARY_METRICS, **(metric_by_task or {})}
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     for row in rows:
         if row["metric"] == metric_by_task.get(row["task"]) and row.get("stage", "finetuned") == "finetuned":

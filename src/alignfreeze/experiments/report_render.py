@@ -18,7 +18,7 @@ import numpy as np
 
 from alignfreeze.experiments.paper_table import TASK_ORDER, TableRow, Total, table_json
 
-TASK_NAMES = {"pos": "PoS", "ner": "NER", "nli": "NLI", "qa": "QA"}
+TASK_TITLES = {"pos": "PoS", "ner": "NER", "nli": "NLI", "qa": "QA"}
 
 
 def _fmt(value, digits: int = 1) -> str:
@@ -43,7 +43,7 @@ def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     for r in table:
         extra = f" {_fmt(r.released_mean)} |" if released else ""
         lines.append(
-            f"| {r.model} | {TASK_NAMES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} |{extra} "
+            f"| {r.model} | {TASK_TITLES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} |{extra} "
             f"{_count(r.n_down)} | {_count(r.n_up)} | {_count(r.sig_down)} | {_count(r.sig_up)} | "
             f"{r.n_languages} | {r.n_seeds} |"
         )
@@ -59,7 +59,7 @@ def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
             "",
             "Totals over models (#↓ / #↑):",
             "",
-            "| method | " + " | ".join(TASK_NAMES.get(t, t) if t != "all" else "all tasks" for t in tasks) + " |",
+            "| method | " + " | ".join(TASK_TITLES.get(t, t) if t != "all" else "all tasks" for t in tasks) + " |",
             "|---|" + "---:|" * len(tasks),
         ]
         for m in methods:
@@ -153,7 +153,7 @@ def heatmap_figures(table: Sequence[TableRow], baseline: str = "baseline") -> di
                     if np.isfinite(delta[i, j]):
                         ax.text(j, i, f"{delta[i, j]:+.1f}", ha="center", va="center", fontsize=6)
         fig.colorbar(image, ax=ax, label=f"Δ {base.metric} vs {baseline} (points)")
-        ax.set_title(f"{model} – {TASK_NAMES.get(task, task)}", fontsize=10)
+        ax.set_title(f"{model} – {TASK_TITLES.get(task, task)}", fontsize=10)
         out[f"heatmap_{model}_{task}"] = _png(fig)
     return out
 
@@ -183,7 +183,7 @@ def error_bar_figures(table: Sequence[TableRow]) -> dict[str, bytes]:
         low = min(r.mean - r.std for r in rows)
         ax.set_ylim(max(0.0, low - 5), min(100.0, max(r.mean + r.std for r in rows) + 3))
         ax.set_ylabel(f"Average ({rows[0].metric}, x100)")
-        ax.set_title(f"{TASK_NAMES.get(task, task)}: average over target languages ± std over seeds", fontsize=10)
+        ax.set_title(f"{TASK_TITLES.get(task, task)}: average over target languages ± std over seeds", fontsize=10)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, axis="y")
         out[f"averages_{task}"] = _png(fig)
@@ -197,7 +197,7 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
     """Per (model, task): retrieval accuracy against layer (mean over languages, seeds and
     directions), one line per method and stage."""
     from alignfreeze.analysis.plots import _pyplot
-    from alignfreeze.experiments.paper_table import method_label
+    from alignfreeze.schema import method_label
 
     values: dict[tuple, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
@@ -230,7 +230,7 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
             )
         ax.set_xlabel("hidden state (0 = embeddings)")
         ax.set_ylabel(f"{mode} retrieval accuracy (%)")
-        ax.set_title(f"{model} – {TASK_NAMES.get(task, task)}: word alignment per layer", fontsize=10)
+        ax.set_title(f"{model} – {TASK_TITLES.get(task, task)}: word alignment per layer", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
         out[f"alignment_{model}_{task}"] = _png(fig)
@@ -251,7 +251,7 @@ def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
         down = f'<td class="down">{r.n_down}</td>' if r.n_down else f"<td>{_count(r.n_down)}</td>"
         up = f'<td class="up">{r.n_up}</td>' if r.n_up else f"<td>{_count(r.n_up)}</td>"
         out.append(
-            f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_NAMES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
+            f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_TITLES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
             f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{extra}{down}{up}<td>{_count(r.sig_down)}</td>"
             f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td></tr>"
         )
@@ -261,7 +261,7 @@ def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
         by = {(t.task, t.method): t for t in totals}
         out.append(
             "<h2>Totals over models (#↓ / #↑)</h2><table><thead><tr><th>method</th>"
-            + "".join(f"<th>{esc(TASK_NAMES.get(t, t) if t != 'all' else 'all tasks')}</th>" for t in tasks)
+            + "".join(f"<th>{esc(TASK_TITLES.get(t, t) if t != 'all' else 'all tasks')}</th>" for t in tasks)
             + "</tr></thead><tbody>"
         )
         for m in dict.fromkeys(t.method for t in totals):
@@ -279,7 +279,7 @@ def _languages_html(table: Sequence[TableRow]) -> str:
     for model, task in dict.fromkeys((r.model, r.task) for r in table):
         rows = [r for r in table if (r.model, r.task) == (model, task)]
         languages = sorted({lang for r in rows for lang in r.languages})
-        out.append(f"<h3>{esc(model)} – {esc(TASK_NAMES.get(task, task))}: mean ± std over seeds (x100)</h3>")
+        out.append(f"<h3>{esc(model)} – {esc(TASK_TITLES.get(task, task))}: mean ± std over seeds (x100)</h3>")
         out.append(
             "<table class='small'><thead><tr><th>method</th>"
             + "".join(f"<th>{esc(lang)}</th>" for lang in languages)

@@ -24,17 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from alignfreeze.fileio import atomic_write_text
-
-COLUMNS = ("run_id", "model", "task", "method", "aligner", "freeze", "seed", "language", "stage", "metric", "value")
-STAGES = ("initial", "realigned", "finetuned")
-DEFAULTS = {"stage": "finetuned"}
-
-
-def normalise_row(row: dict) -> dict:
-    """Fill the columns older files lack (see :data:`DEFAULTS`)."""
-    if all(k in row for k in DEFAULTS):
-        return row
-    return {**DEFAULTS, **row}
+from alignfreeze.schema import COLUMNS, normalise_row
 
 
 def rows_to_csv(rows: Iterable[dict], header: bool) -> str:

@@ -199,7 +199,7 @@ def analysis_pairs(run: RunConfig, catalog: DataCatalog | None = None) -> list:
     """The word-pair sources of a run's alignment analysis: ``analysis.pairs``, or by
     default the training language paired with every other eval language, from the first
     parallel corpus of the catalog (test split first) that realignment does not use."""
-    from alignfreeze.experiments.config import ParallelRef
+    from alignfreeze.data.refs import ParallelRef
 
     if run.analysis.pairs:
         return list(run.analysis.pairs)
@@ -273,7 +273,7 @@ def _rows(run: RunConfig, language: str, metrics: dict[str, float], stage: str =
 def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, diagnostics: dict) -> list[dict]:
     """Alignment rows of every sample at one stage (initial, realigned, finetuned)."""
     from alignfreeze.analysis.retrieval import measure_alignment
-    from alignfreeze.realign.trainer import encoder_of
+    from alignfreeze.models.layers import encoder_of
 
     rows = []
     settings = run.analysis
@@ -308,11 +308,12 @@ def execute_run(
     writer when runs execute in parallel); ``metrics.json`` is written either way."""
     from transformers import set_seed
 
+    from alignfreeze.evaluate import evaluate
     from alignfreeze.finetune import finetune, get_task, total_optimizer_steps
+    from alignfreeze.models.layers import encoder_of
     from alignfreeze.models.loading import load_tokenizer
     from alignfreeze.precision import Precision
     from alignfreeze.realign import MATCH, FreezeSpec, RealignmentObjective, frozen, frozen_parameters, realign
-    from alignfreeze.realign.trainer import encoder_of
 
     run_dir = out_dir / "runs" / run.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -349,7 +350,7 @@ def execute_run(
             with precision.autocast():
                 alignment_rows += measure_stage(run, model, tokenizer, samples, "initial", alignment_diagnostics)
         realign_stats: dict[str, Any] = {}
-        if run.method in ("before", "before+during"):
+        if run.method.realigns_before:
             steps = finetune_steps if run.realignment.steps == MATCH else int(run.realignment.steps)
             result = realign(
                 model,
@@ -382,7 +383,7 @@ def execute_run(
                 with precision.autocast():
                     alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
         objective, realignment_frozen = None, []
-        if run.method in ("during", "before+during"):
+        if run.method.realigns_during:
             objective = RealignmentObjective(model, tokenizer, corpora, run.realignment, run.seed, run.tokenization)
             # "during" with a freeze spec: the realignment gradient never reaches those layers.
             realignment_frozen = frozen_parameters(encoder_of(model), FreezeSpec.parse(run.freeze))
@@ -416,7 +417,8 @@ def execute_run(
             records = load_records(catalog, run.task, ref)
             start = time.perf_counter()
             with precision.autocast():
-                scores = task.evaluate(
+                scores = evaluate(
+                    task,
                     model,
                     tokenizer,
                     records,

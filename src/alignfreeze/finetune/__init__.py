@@ -1,14 +1,14 @@
 """Fine-tuning on English (optionally with joint realignment) for the four tasks."""
 
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
-from alignfreeze.finetune.tasks import TASKS, Scores, Task, get_task
+from alignfreeze.finetune.tasks import PRIMARY_METRICS, TASKS, Task, get_task
 from alignfreeze.finetune.trainer import FinetuneResult, finetune, total_optimizer_steps
 
 __all__ = [
+    "PRIMARY_METRICS",
     "TASKS",
     "EvaluationSettings",
     "FinetuneResult",
-    "Scores",
     "Task",
     "TrainingSettings",
     "finetune",

@@ -59,3 +59,8 @@ def first_layers_only(model: nn.Module, k: int):
         yield
     finally:
         setattr(parent, attr, layers)
+
+
+def encoder_of(model):
+    """The bare encoder inside a task model (``model.base_model``), or the model itself."""
+    return getattr(model, "base_model", model)

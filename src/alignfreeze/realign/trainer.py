@@ -26,6 +26,7 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory
+from alignfreeze.models.layers import encoder_of
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
@@ -36,11 +37,6 @@ from alignfreeze.realign.projection import projection_head
 
 #: Weight of the realignment loss added to the task loss in joint ("during") training.
 JOINT_COEFFICIENT = 0.1
-
-
-def encoder_of(model: nn.Module) -> nn.Module:
-    """The bare encoder inside a task model (``model.base_model``), or the model itself."""
-    return getattr(model, "base_model", model)
 
 
 def word_vectors(

@@ -1,0 +1,67 @@
+"""The names every stage shares: the tasks, the methods, and the long-format results rows.
+
+Tasks and methods are string enums: they compare equal to their names (``Method.BEFORE ==
+"before"``), print as them, and are stored as them in configs and results files.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class _Name(str, Enum):
+    """A string enum that prints and formats as its value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class TaskName(_Name):
+    """The four tasks of the AlignFreeze evaluation."""
+
+    POS = "pos"  # part-of-speech tagging (UD)
+    NER = "ner"  # named entities (WikiANN / PAN-X)
+    NLI = "nli"  # natural-language inference (XNLI)
+    QA = "qa"  # extractive question answering (SQuAD, XQuAD)
+
+
+class Method(_Name):
+    """When realignment happens relative to fine-tuning."""
+
+    BASELINE = "baseline"  # fine-tuning only
+    BEFORE = "before"  # realign, then fine-tune
+    DURING = "during"  # add the realignment loss to fine-tuning
+    BEFORE_DURING = "before+during"
+
+    @property
+    def realigns_before(self) -> bool:
+        return self in (Method.BEFORE, Method.BEFORE_DURING)
+
+    @property
+    def realigns_during(self) -> bool:
+        return self in (Method.DURING, Method.BEFORE_DURING)
+
+
+#: Columns of ``results.csv`` (long format: one row per run, language, stage and metric).
+COLUMNS = ("run_id", "model", "task", "method", "aligner", "freeze", "seed", "language", "stage", "metric", "value")
+#: When a value was measured: on the pretrained model, after realignment, after fine-tuning.
+STAGES = ("initial", "realigned", "finetuned")
+#: Values of the columns that files written before them lack.
+DEFAULTS = {"stage": "finetuned"}
+
+
+def normalise_row(row: dict) -> dict:
+    """Fill the columns older files lack (see :data:`DEFAULTS`)."""
+    if all(k in row for k in DEFAULTS):
+        return row
+    return {**DEFAULTS, **row}
+
+
+def method_label(row: dict) -> str:
+    """A row's method as tables show it: ``baseline`` or ``before/front/dictionary``."""
+    if row["method"] == "baseline":
+        return "baseline"
+    return f"{row['method']}/{row['freeze']}/{row['aligner']}"
