@@ -15,6 +15,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable, Sequence
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from alignfreeze.align.corpus import AlignedCorpus, AlignedPair, validate_links
 from alignfreeze.data.records import SentencePair
 from alignfreeze.data.words import split_words
@@ -99,3 +101,25 @@ def align_corpus(
     if path is not None:
         corpus.save(path)
     return corpus
+
+
+class AlignerSettings(BaseModel):
+    """Settings every aligner has: the link filters applied after it."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    keep_one_to_one: bool = Field(False, description="drop every link of a word that has several links")
+    drop_identical: bool = Field(False, description="drop links between identical strings")
+
+    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
+        """The aligner for one language pair (``en-fr``). ``catalog`` finds files the config
+        does not name; ``model`` is the run's model (the embedding aligner's default)."""
+        raise NotImplementedError
+
+
+def default_catalog(catalog):
+    """``catalog``, or the catalog of the default data root."""
+    if catalog is None:
+        from alignfreeze.data import DataCatalog
+
+        return DataCatalog()
+    return catalog

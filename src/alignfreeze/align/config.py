@@ -9,130 +9,23 @@ two link filters that the AlignFreeze reference applies to all its aligners
 * ``keep_one_to_one``: drop every link of a word that takes part in several links;
 * ``drop_identical``: then drop links between identical strings.
 
-Adding an aligner: write its :class:`~alignfreeze.align.base.WordAligner`, a config class
-here with a ``name`` literal and a ``build`` method, and one line in :data:`ALIGNER_CONFIGS`.
+Adding an aligner: in its own module, its :class:`~alignfreeze.align.base.WordAligner` and a
+config class (an :class:`~alignfreeze.align.base.AlignerSettings` with a ``name`` literal and
+a ``build`` method); then one line in :data:`ALIGNER_CONFIGS` here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
-from alignfreeze.align.base import WordAligner
+from alignfreeze.align.base import AlignerSettings, WordAligner
+from alignfreeze.align.dictionary import DictionaryAlignerConfig
+from alignfreeze.align.embedding import EmbeddingAlignerConfig
+from alignfreeze.align.external import PharaohAlignerConfig
+from alignfreeze.align.statistical import EflomalAlignerConfig
 from alignfreeze.errors import AlignfreezeError
-
-
-class AlignerSettings(BaseModel):
-    """Settings every aligner has: the link filters applied after it."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-    keep_one_to_one: bool = Field(False, description="drop every link of a word that has several links")
-    drop_identical: bool = Field(False, description="drop links between identical strings")
-
-    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
-        """The aligner for one language pair (``en-fr``). ``catalog`` finds files the config
-        does not name; ``model`` is the run's model (the embedding aligner's default)."""
-        raise NotImplementedError
-
-
-class DictionaryAlignerConfig(AlignerSettings):
-    """Bilingual-dictionary links (MUSE), with the AlignFreeze reference's matching rules."""
-
-    name: Literal["dictionary"] = "dictionary"
-    dictionary: Optional[Path] = Field(
-        None, description="a MUSE file; default: the data catalog's <src>-<tgt> dictionary"
-    )
-    unique_source: Literal["linked", "any_translation"] = Field(
-        "linked",
-        description="a target word must be the translation of exactly one source position: among the linked ones "
-        "('linked'), or among every source word the dictionary translates to it ('any_translation', the reference's "
-        "realignment_dataset.py lines 187-196)",
-    )
-    reverse_dictionary: Literal["none", "file", "forward_copy"] = Field(
-        "none",
-        description="entries read in the other direction too: 'file' the <tgt>-<src> dictionary; 'forward_copy' the "
-        "<src>-<tgt> file read again as if it were <tgt>-<src>, which is what the reference did (its download script "
-        "saves en-X.txt under both names)",
-    )
-
-    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
-        from alignfreeze.align.dictionary import DictionaryAligner
-        from alignfreeze.data import read_muse
-        from alignfreeze.fileio import sha256_file
-
-        src, tgt = pair.split("-")
-        path = Path(self.dictionary or _catalog(catalog).resolve("dictionary", pair, "full", allow_hub=False).files[0])
-        files = [path]
-        reverse = None
-        if self.reverse_dictionary == "file":
-            reverse_path = _catalog(catalog).resolve("dictionary", f"{tgt}-{src}", "full", allow_hub=False).files[0]
-            files.append(reverse_path)
-            reverse = (lambda: read_muse(reverse_path), reverse_path.name)
-        elif self.reverse_dictionary == "forward_copy":
-            reverse = (lambda: read_muse(path), f"{path.name} (forward copy)")
-        # Read only if a sentence must be aligned: a cached alignment needs just the files' hashes.
-        fingerprint = "+".join(sha256_file(f) for f in files)
-        return DictionaryAligner(
-            lambda: read_muse(path),
-            source=path.name,
-            unique_source=self.unique_source,
-            reverse_entries=reverse,
-            fingerprint=fingerprint,
-        )
-
-
-class EflomalAlignerConfig(AlignerSettings):
-    """Statistical links: eflomal in both directions + grow-diag-final-and (stands in for FastAlign)."""
-
-    name: Literal["eflomal"] = "eflomal"
-    model: int = Field(3, ge=1, le=3, description="eflomal's model: 1 IBM1, 2 + HMM, 3 + fertility")
-    n_samplers: int = Field(3, ge=1)
-
-    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
-        from alignfreeze.align.statistical import EflomalAligner
-
-        return EflomalAligner(model=self.model, n_samplers=self.n_samplers)
-
-
-class EmbeddingAlignerConfig(AlignerSettings):
-    """Training-free links from contextual vectors (SimAlign / AWESOME-align style)."""
-
-    name: Literal["embedding"] = "embedding"
-    model: Optional[str] = Field(
-        None, description="encoder to align with; default: the run's model (e5-small outside runs)"
-    )
-    layer: int = Field(8, ge=0, description="hidden state used (0 = embeddings)")
-    method: Literal["argmax", "itermax"] = "argmax"
-    word_vector: Literal["subwords", "first", "mean"] = "subwords"
-    precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field("auto", description="see alignfreeze.precision")
-
-    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
-        from alignfreeze.align.embedding import EmbeddingAligner
-
-        return EmbeddingAligner(
-            self.model or model or "e5-small", self.layer, self.method, self.word_vector, precision=self.precision
-        )
-
-
-class PharaohAlignerConfig(AlignerSettings):
-    """Links computed by an external tool (fast_align, AWESOME-align...), one Pharaoh line per
-    sentence pair of the corpus, in the corpus's order."""
-
-    name: Literal["pharaoh"] = "pharaoh"
-    links: dict[str, Path] = Field(description="language pair (en-fr) -> links file")
-    one_based: bool = False
-
-    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
-        from alignfreeze.align.external import PharaohAligner
-
-        if pair not in self.links:
-            raise AlignfreezeError(
-                f"the pharaoh aligner has no links file for {pair} (links: {', '.join(self.links) or 'none'})"
-            )
-        return PharaohAligner(self.links[pair], one_based=self.one_based)
-
 
 #: Aligner name -> config class. A new aligner adds one line here.
 ALIGNER_CONFIGS: dict[str, type[AlignerSettings]] = {
@@ -142,10 +35,8 @@ ALIGNER_CONFIGS: dict[str, type[AlignerSettings]] = {
     "pharaoh": PharaohAlignerConfig,
 }
 
-AlignerConfig = Annotated[
-    Union[DictionaryAlignerConfig, EflomalAlignerConfig, EmbeddingAlignerConfig, PharaohAlignerConfig],
-    Field(discriminator="name"),
-]
+#: Any aligner config, told apart by its ``name``.
+AlignerConfig = Annotated[Union[tuple(ALIGNER_CONFIGS.values())], Field(discriminator="name")]
 
 
 def aligner_mapping(value: Any) -> Any:
@@ -205,11 +96,3 @@ def align_with(
         progress,
         keep_one_to_one=config.keep_one_to_one,
     )
-
-
-def _catalog(catalog):
-    if catalog is None:
-        from alignfreeze.data import DataCatalog
-
-        return DataCatalog()
-    return catalog

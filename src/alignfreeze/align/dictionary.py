@@ -31,9 +31,12 @@ matches ``new`` + ``york``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Literal, Optional, Sequence
 
-from alignfreeze.align.base import Links, Progress, WordAligner
+from pydantic import Field
+
+from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner, default_catalog
 from alignfreeze.data.records import DictionaryEntry
 from alignfreeze.data.words import NO_SPACE_CHAR
 
@@ -167,3 +170,53 @@ class DictionaryAligner(WordAligner):
         if progress:
             progress(len(out) % 500)
         return out
+
+
+class DictionaryAlignerConfig(AlignerSettings):
+    """Bilingual-dictionary links (MUSE), with the AlignFreeze reference's matching rules."""
+
+    name: Literal["dictionary"] = "dictionary"
+    dictionary: Optional[Path] = Field(
+        None, description="a MUSE file; default: the data catalog's <src>-<tgt> dictionary"
+    )
+    unique_source: Literal["linked", "any_translation"] = Field(
+        "linked",
+        description="a target word must be the translation of exactly one source position: among the linked ones "
+        "('linked'), or among every source word the dictionary translates to it ('any_translation', the reference's "
+        "realignment_dataset.py lines 187-196)",
+    )
+    reverse_dictionary: Literal["none", "file", "forward_copy"] = Field(
+        "none",
+        description="entries read in the other direction too: 'file' the <tgt>-<src> dictionary; 'forward_copy' the "
+        "<src>-<tgt> file read again as if it were <tgt>-<src>, which is what the reference did (its download script "
+        "saves en-X.txt under both names)",
+    )
+
+    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
+        from alignfreeze.align.dictionary import DictionaryAligner
+        from alignfreeze.data import read_muse
+        from alignfreeze.fileio import sha256_file
+
+        src, tgt = pair.split("-")
+        path = Path(
+            self.dictionary or default_catalog(catalog).resolve("dictionary", pair, "full", allow_hub=False).files[0]
+        )
+        files = [path]
+        reverse = None
+        if self.reverse_dictionary == "file":
+            reverse_path = (
+                default_catalog(catalog).resolve("dictionary", f"{tgt}-{src}", "full", allow_hub=False).files[0]
+            )
+            files.append(reverse_path)
+            reverse = (lambda: read_muse(reverse_path), reverse_path.name)
+        elif self.reverse_dictionary == "forward_copy":
+            reverse = (lambda: read_muse(path), f"{path.name} (forward copy)")
+        # Read only if a sentence must be aligned: a cached alignment needs just the files' hashes.
+        fingerprint = "+".join(sha256_file(f) for f in files)
+        return DictionaryAligner(
+            lambda: read_muse(path),
+            source=path.name,
+            unique_source=self.unique_source,
+            reverse_entries=reverse,
+            fingerprint=fingerprint,
+        )

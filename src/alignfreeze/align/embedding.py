@@ -27,11 +27,12 @@ hidden state are run.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Optional, Sequence
 
 import numpy as np
+from pydantic import Field
 
-from alignfreeze.align.base import Links, Progress, WordAligner
+from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner
 from alignfreeze.errors import AlignfreezeError
 
 
@@ -189,3 +190,23 @@ class EmbeddingAligner(WordAligner):
             rows, cols = np.nonzero(links)
             out.append(sorted({(int(s_owner[i]), int(t_owner[j])) for i, j in zip(rows, cols)}))
         return out
+
+
+class EmbeddingAlignerConfig(AlignerSettings):
+    """Training-free links from contextual vectors (SimAlign / AWESOME-align style)."""
+
+    name: Literal["embedding"] = "embedding"
+    model: Optional[str] = Field(
+        None, description="encoder to align with; default: the run's model (e5-small outside runs)"
+    )
+    layer: int = Field(8, ge=0, description="hidden state used (0 = embeddings)")
+    method: Literal["argmax", "itermax"] = "argmax"
+    word_vector: Literal["subwords", "first", "mean"] = "subwords"
+    precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field("auto", description="see alignfreeze.precision")
+
+    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
+        from alignfreeze.align.embedding import EmbeddingAligner
+
+        return EmbeddingAligner(
+            self.model or model or "e5-small", self.layer, self.method, self.word_vector, precision=self.precision
+        )

@@ -4,9 +4,11 @@ Pharaoh format, one line per sentence pair of the corpus, 0-based unless told ot
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
-from alignfreeze.align.base import Links, Progress, WordAligner
+from pydantic import Field
+
+from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner
 from alignfreeze.data.pharaoh import read_pharaoh
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import sha256_file
@@ -33,3 +35,21 @@ class PharaohAligner(WordAligner):
         if progress:
             progress(len(src))
         return [sorted(a.sure) for a in self._links]
+
+
+class PharaohAlignerConfig(AlignerSettings):
+    """Links computed by an external tool (fast_align, AWESOME-align...), one Pharaoh line per
+    sentence pair of the corpus, in the corpus's order."""
+
+    name: Literal["pharaoh"] = "pharaoh"
+    links: dict[str, Path] = Field(description="language pair (en-fr) -> links file")
+    one_based: bool = False
+
+    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
+        from alignfreeze.align.external import PharaohAligner
+
+        if pair not in self.links:
+            raise AlignfreezeError(
+                f"the pharaoh aligner has no links file for {pair} (links: {', '.join(self.links) or 'none'})"
+            )
+        return PharaohAligner(self.links[pair], one_based=self.one_based)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
-from alignfreeze.align.base import Links, Progress, WordAligner
+from pydantic import Field
+
+from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner
 from alignfreeze.align.symmetrize import grow_diag_final_and
 from alignfreeze.data.pharaoh import parse_links
 from alignfreeze.errors import AlignfreezeError
@@ -57,3 +59,16 @@ class EflomalAligner(WordAligner):
         if progress:
             progress(len(src))
         return out
+
+
+class EflomalAlignerConfig(AlignerSettings):
+    """Statistical links: eflomal in both directions + grow-diag-final-and (stands in for FastAlign)."""
+
+    name: Literal["eflomal"] = "eflomal"
+    model: int = Field(3, ge=1, le=3, description="eflomal's model: 1 IBM1, 2 + HMM, 3 + fertility")
+    n_samplers: int = Field(3, ge=1)
+
+    def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
+        from alignfreeze.align.statistical import EflomalAligner
+
+        return EflomalAligner(model=self.model, n_samplers=self.n_samplers)

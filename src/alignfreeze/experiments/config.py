@@ -170,8 +170,8 @@ class RunConfig(BaseModel):
     model: str
     task: TaskName
     method: Method
-    freeze: str = Field(
-        "none",
+    freeze: FreezeSpec = Field(
+        FreezeSpec.parse("none"),
         description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
         "does not reach (the task's still does)",
     )
@@ -194,15 +194,6 @@ class RunConfig(BaseModel):
     _train = field_validator("train", mode="before")(
         classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v)
     )
-
-    @field_validator("freeze")
-    @classmethod
-    def _freeze(cls, v: str) -> str:
-        try:
-            FreezeSpec.parse(v)
-        except AlignfreezeError as exc:
-            raise ValueError(str(exc)) from None
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
@@ -264,7 +255,7 @@ class MethodSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     method: Method
-    freeze: str = "none"
+    freeze: FreezeSpec = FreezeSpec.parse("none")
     aligner: Optional[AlignerConfig] = Field(None, description="this method's aligner (default: the experiment's)")
     freeze_during_finetuning: bool = False
 

@@ -259,7 +259,7 @@ def _rows(run: RunConfig, language: str, metrics: dict[str, float], stage: str =
             "task": run.task,
             "method": run.method,
             "aligner": run.aligner_name,
-            "freeze": run.freeze,
+            "freeze": str(run.freeze),
             "seed": run.seed,
             "language": language,
             "stage": stage,
@@ -313,7 +313,7 @@ def execute_run(
     from alignfreeze.models.layers import encoder_of
     from alignfreeze.models.loading import load_tokenizer
     from alignfreeze.precision import Precision
-    from alignfreeze.realign import MATCH, FreezeSpec, RealignmentObjective, frozen, frozen_parameters, realign
+    from alignfreeze.realign import MATCH, RealignmentObjective, frozen, frozen_parameters, realign
 
     run_dir = out_dir / "runs" / run.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -386,7 +386,7 @@ def execute_run(
         if run.method.realigns_during:
             objective = RealignmentObjective(model, tokenizer, corpora, run.realignment, run.seed, run.tokenization)
             # "during" with a freeze spec: the realignment gradient never reaches those layers.
-            realignment_frozen = frozen_parameters(encoder_of(model), FreezeSpec.parse(run.freeze))
+            realignment_frozen = frozen_parameters(encoder_of(model), run.freeze)
         keep_frozen = run.freeze if run.freeze_during_finetuning else "none"
         with frozen(encoder_of(model), keep_frozen):
             ft = finetune(

@@ -36,10 +36,23 @@ from alignfreeze.models.layers import embeddings_module, num_layers, transformer
 FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FreezeSpec:
+    """Which parameters stay fixed: parsed once from its text (see the module docstring);
+    it equals its text (``spec == "front"``) and prints as it."""
+
     text: str
     parts: tuple[str, ...]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, FreezeSpec):
+            return self.text == other.text
+        if isinstance(other, str):
+            return self.text == other.strip()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
     @classmethod
     def parse(cls, text: str) -> "FreezeSpec":
@@ -82,6 +95,26 @@ class FreezeSpec:
 
     def __str__(self) -> str:
         return self.text
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        """A config field of this type reads ``"front"``, ``"layers:0-5"``... once, and writes
+        the same text back (YAML, JSON and run ids see the string)."""
+        from pydantic_core import core_schema
+
+        def validate(value):
+            if isinstance(value, cls):
+                return value
+            if not isinstance(value, str):
+                raise ValueError(f"a freeze spec is text like 'front' or 'layers:0-5', not {value!r}")
+            try:
+                return cls.parse(value)
+            except AlignfreezeError as exc:  # pydantic reports ValueErrors as validation errors
+                raise ValueError(str(exc)) from None
+
+        return core_schema.no_info_plain_validator_function(
+            validate, serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="always")
+        )
 
 
 def frozen_parameters(model: nn.Module, spec: FreezeSpec) -> list[nn.Parameter]:
