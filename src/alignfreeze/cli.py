@@ -511,7 +511,7 @@ def measure_alignment_cmd(
             excluded,
             label,
             batch_size,
-            progress=progress,
+            on_progress=progress,
             precision=precision,
         )
     layers_seen = sorted({r["layer"] for r in rows})

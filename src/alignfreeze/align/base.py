@@ -38,7 +38,7 @@ class WordAligner(ABC):
 
     @abstractmethod
     def align_words(
-        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
         """One list of ``(src_index, tgt_index)`` links per sentence pair."""
 
@@ -64,7 +64,7 @@ def align_corpus(
     pretokenized: bool = False,
     drop_identical: bool = False,
     use_cache: bool = True,
-    progress: Progress | None = None,
+    on_progress: Progress | None = None,
     keep_one_to_one: bool = False,
 ) -> AlignedCorpus:
     """Align a parallel corpus; see the module docstring for the shared steps."""
@@ -81,12 +81,12 @@ def align_corpus(
     if path is not None and path.is_file():
         try:
             cached = AlignedCorpus.load(path)
-            if progress:
-                progress(len(pairs))
+            if on_progress:
+                on_progress(len(pairs))
             return cached
         except AlignfreezeError:
             path.unlink(missing_ok=True)  # unreadable cache entry: recompute
-    links = aligner.align_words(src, tgt, progress)
+    links = aligner.align_words(src, tgt, on_progress)
     aligned = []
     for index, (s, t, ls) in enumerate(zip(src, tgt, links)):
         ls = sorted(one_to_one(ls) if keep_one_to_one else set(ls))

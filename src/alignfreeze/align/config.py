@@ -77,7 +77,7 @@ def align_with(
     model: str | None = None,
     pretokenized: bool = False,
     use_cache: bool = True,
-    progress=None,
+    on_progress=None,
 ):
     """Align sentence pairs with the aligner ``config`` describes, its link filters
     applied (:func:`~alignfreeze.align.base.align_corpus`)."""
@@ -93,6 +93,6 @@ def align_with(
         pretokenized,
         config.drop_identical,
         use_cache,
-        progress,
+        on_progress,
         keep_one_to_one=config.keep_one_to_one,
     )

@@ -160,15 +160,15 @@ class DictionaryAligner(WordAligner):
         return sorted((i, in_target[t][0]) for i, t in chosen.items() if sources_per_target[t] == 1)
 
     def align_words(
-        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
         out = []
         for n, (s, t) in enumerate(zip(src, tgt), start=1):
             out.append(self.align_sentence(s, t))
-            if progress and n % 500 == 0:
-                progress(500)
-        if progress:
-            progress(len(out) % 500)
+            if on_progress and n % 500 == 0:
+                on_progress(500)
+        if on_progress:
+            on_progress(len(out) % 500)
         return out
 
 

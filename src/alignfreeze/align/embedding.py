@@ -113,8 +113,8 @@ class EmbeddingAligner(WordAligner):
                 )
         return self._model, self._tokenizer
 
-    def word_vectors(
-        self, sentences: Sequence[list[str]], progress: Progress | None = None
+    def sentence_vectors(
+        self, sentences: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per sentence: unit-normalised vectors ``[rows, hidden]`` and, for each row, the
         word it belongs to. One row per word for ``first``/``mean`` (a zero row for a word
@@ -171,15 +171,15 @@ class EmbeddingAligner(WordAligner):
                             v = hidden[row, s:e].mean(0)
                             vecs[w] = v / max(np.linalg.norm(v), 1e-12)
                     out[k] = (vecs, np.arange(n_words))
-                if progress:
-                    progress(len(idx) / 2)
+                if on_progress:
+                    on_progress(len(idx) / 2)
         return out
 
     def align_words(
-        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
-        src_vecs = self.word_vectors(src, progress)
-        tgt_vecs = self.word_vectors(tgt, progress)
+        src_vecs = self.sentence_vectors(src, on_progress)
+        tgt_vecs = self.sentence_vectors(tgt, on_progress)
         out: list[Links] = []
         for (s, s_owner), (t, t_owner) in zip(src_vecs, tgt_vecs):
             if len(s) == 0 or len(t) == 0:

@@ -26,14 +26,14 @@ class PharaohAligner(WordAligner):
         return {"links_file": str(self.links_file), "sha256": sha256_file(self.links_file), "one_based": self.one_based}
 
     def align_words(
-        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
         if len(self._links) != len(src):
             raise AlignfreezeError(
                 f"{self.links_file} has {len(self._links)} lines of links for {len(src)} sentence pairs"
             )
-        if progress:
-            progress(len(src))
+        if on_progress:
+            on_progress(len(src))
         return [sorted(a.sure) for a in self._links]
 
 

@@ -30,7 +30,7 @@ class EflomalAligner(WordAligner):
         return {"model": self.model, "n_samplers": self.n_samplers}
 
     def align_words(
-        self, src: Sequence[list[str]], tgt: Sequence[list[str]], progress: Progress | None = None
+        self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
         try:
             import eflomal
@@ -56,8 +56,8 @@ class EflomalAligner(WordAligner):
             fwd = parse_links(fwd_lines[row] if row < len(fwd_lines) else "", one_based=False).sure
             rev = parse_links(rev_lines[row] if row < len(rev_lines) else "", one_based=False).sure
             out[k] = sorted(grow_diag_final_and(fwd, rev))
-        if progress:
-            progress(len(src))
+        if on_progress:
+            on_progress(len(src))
         return out
 
 

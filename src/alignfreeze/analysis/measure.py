@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from alignfreeze.align.corpus import AlignedCorpus
-from alignfreeze.analysis.retrieval import DIRECTIONS, MODES, AlignmentScores, measure_alignment
+from alignfreeze.analysis.retrieval import DIRECTIONS, MODES, RetrievalScores, measure_alignment
 from alignfreeze.analysis.word_pairs import sample_word_pairs
 from alignfreeze.data.fingerprints import SentenceSet
 from alignfreeze.errors import AlignfreezeError
@@ -42,7 +42,7 @@ def scoring_name(csls_k: int) -> str:
     return f"csls{csls_k}" if csls_k else "cosine"
 
 
-def score_rows(scores: AlignmentScores, label: str, model: str, csls_k: int, center: bool) -> list[dict]:
+def score_rows(scores: RetrievalScores, label: str, model: str, csls_k: int, center: bool) -> list[dict]:
     src_lang, _, language = scores.pair.partition("-")
     return [
         {
@@ -90,7 +90,7 @@ def measure_corpora(
     label: str | None = None,
     batch_size: int = 16,
     max_length: int = 256,
-    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    on_progress: Callable[[str, int], Callable[[int], None]] | None = None,
     precision: str = "auto",
 ) -> tuple[list[dict], dict]:
     """Measure ``model_name`` on every corpus; write ``alignment.csv``, ``alignment.json``
@@ -132,7 +132,7 @@ def measure_corpora(
         },
     )
     for sample in samples:
-        advance = progress(sample.pair, 2 * len(sample.src_sentences)) if progress else None
+        advance = on_progress(sample.pair, 2 * len(sample.src_sentences)) if on_progress else None
         with amp.autocast():
             scores = measure_alignment(
                 model, tokenizer, sample, layers, modes, directions, csls_k, center, batch_size, max_length, advance

@@ -66,7 +66,7 @@ def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
     return sorted(set(layers))
 
 
-def word_vectors(
+def first_subword_states(
     model,
     tokenizer,
     sentences: Sequence[Sequence[str]],
@@ -75,7 +75,7 @@ def word_vectors(
     layers: Sequence[int],
     batch_size: int = 16,
     max_length: int = 256,
-    progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """First-subword vectors ``[len(layers), n_words, hidden]`` (float32, on CPU) of the words
     ``sentences[sentence_of_word[k]][word_index[k]]``, and a mask of the words that kept a
@@ -116,8 +116,8 @@ def word_vectors(
                 gathered = stacked[:, torch.tensor(rows, device=device), torch.tensor(positions, device=device)]
                 out[:, torch.tensor(targets)] = gathered.float().cpu()
                 found[targets] = True
-            if progress is not None:
-                progress(len(batch))
+            if on_progress is not None:
+                on_progress(len(batch))
     return out, found
 
 
@@ -165,7 +165,7 @@ def retrieval_accuracy(
 
 
 @dataclass
-class AlignmentScores:
+class RetrievalScores:
     """Accuracies of one model on one sample: ``scores[(layer, mode, direction)]``."""
 
     pair: str
@@ -194,8 +194,8 @@ def measure_alignment(
     center: bool = False,
     batch_size: int = 16,
     max_length: int = 256,
-    progress: Callable[[int], None] | None = None,
-) -> AlignmentScores:
+    on_progress: Callable[[int], None] | None = None,
+) -> RetrievalScores:
     """Retrieval accuracy of ``sample`` at every requested layer, mode and direction."""
     from alignfreeze.models.layers import encoder_of, num_layers
 
@@ -204,7 +204,7 @@ def measure_alignment(
     for d in directions:
         if d not in DIRECTIONS:
             raise AlignfreezeError(f"unknown direction {d!r} (allowed: fwd, bwd)")
-    src, src_found = word_vectors(
+    src, src_found = first_subword_states(
         model,
         tokenizer,
         sample.src_sentences,
@@ -213,9 +213,9 @@ def measure_alignment(
         layers,
         batch_size,
         max_length,
-        progress,
+        on_progress,
     )
-    tgt, tgt_found = word_vectors(
+    tgt, tgt_found = first_subword_states(
         model,
         tokenizer,
         sample.tgt_sentences,
@@ -224,7 +224,7 @@ def measure_alignment(
         layers,
         batch_size,
         max_length,
-        progress,
+        on_progress,
     )
     keep = src_found & tgt_found
     if keep.sum() < 2:
@@ -237,4 +237,4 @@ def measure_alignment(
             for d in directions:
                 scores[(layer, mode, d)] = acc[d]
     stats = {**sample.stats, "pairs": int(keep.sum()), "dropped_truncated": int((~keep).sum())}
-    return AlignmentScores(sample.pair, int(keep.sum()), scores, stats, time.perf_counter() - t0)
+    return RetrievalScores(sample.pair, int(keep.sum()), scores, stats, time.perf_counter() - t0)

@@ -16,7 +16,7 @@ import numpy as np
 
 
 def mean_pooled_embeddings(
-    model, tokenizer, texts: Sequence[str], batch_size: int = 32, max_length: int = 128, progress=None
+    model, tokenizer, texts: Sequence[str], batch_size: int = 32, max_length: int = 128, on_progress=None
 ) -> np.ndarray:
     """``[len(texts), hidden]`` float32 array of mean-pooled last hidden states."""
     import torch
@@ -37,8 +37,8 @@ def mean_pooled_embeddings(
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1)
             out[idx] = pooled.float().cpu().numpy()
-            if progress is not None:
-                progress(len(idx))
+            if on_progress is not None:
+                on_progress(len(idx))
     return out
 
 

@@ -1,7 +1,7 @@
 """Data layer: one reader per format, typed records, a catalog of files, and the
 words -> subwords mapping shared by every later stage."""
 
-from alignfreeze.data.catalog import TASKS, DataCatalog, DataSource
+from alignfreeze.data.catalog import TASK_DATA, DataCatalog, DataSource
 from alignfreeze.data.muse import read_muse
 from alignfreeze.data.panx import read_panx
 from alignfreeze.data.parallel import read_parallel
@@ -42,7 +42,7 @@ def read_dataset_file(path, fmt: str, tgt=None, one_based: bool | None = None) -
 
 __all__ = [
     "NLI_LABELS",
-    "TASKS",
+    "TASK_DATA",
     "UPOS_TAGS",
     "DataCatalog",
     "DataSource",

@@ -25,8 +25,10 @@ from typing import Any, Callable
 from alignfreeze.data.languages import LANGUAGE_NAMES, to_iso639_1
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.paths import default_data_root
+from alignfreeze.schema import TaskName
 
-TASKS = ("pos", "ner", "nli", "qa")
+#: What the catalog finds: task data (by task name) and resources.
+TASK_DATA = tuple(task.value for task in TaskName)
 RESOURCES = ("parallel", "dictionary", "gold_align")
 HUB_DATASETS = (None, "xtreme", "xnli", "xquad", "panx", "squad")
 _SPLIT_ALIASES = {"validation": "dev", "val": "dev", "development": "dev"}
@@ -180,7 +182,7 @@ def remote_source(kind: str, language: str, split: str, dataset: str | None = No
         return f"hub:Helsinki-NLP/opus-100/{'-'.join(sorted((src, tgt)))}[{hub_split}]"
     if kind == "dictionary" and dataset in (None, "muse") and split == "full":
         return MUSE_URL.format(pair=language)
-    if kind in TASKS:
+    if kind in TASK_DATA:
         dataset = _reference_dataset(kind, language, dataset)
         hub = _hub_source(kind, language, split, dataset) if dataset in HUB_DATASETS or kind == "pos" else None
         return hub.describe() if hub else None
@@ -307,7 +309,7 @@ class DataCatalog:
         treebanks), all are returned and read one after another, as XTREME concatenates
         treebanks. Without a local match, a hub dataset is returned when ``allow_hub``.
         """
-        kinds = TASKS + RESOURCES
+        kinds = TASK_DATA + RESOURCES
         if task not in kinds:
             raise AlignfreezeError(f"unknown task {task!r} (allowed: {', '.join(kinds)})")
         split = _SPLIT_ALIASES.get(split, split)

@@ -34,7 +34,7 @@ from typing import Sequence
 
 from alignfreeze.errors import DataFormatError
 
-TASKS = {
+REFERENCE_TASKS = {
     "udpos": "pos",
     "pos": "pos",
     "wikiann": "ner",
@@ -169,11 +169,14 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
             return record[position[name]].strip()
 
         task_name = field("task").lower()
-        if task_name not in TASKS:
+        if task_name not in REFERENCE_TASKS:
             raise DataFormatError(
-                path, line, f"unknown task {field('task')!r} (known: {', '.join(sorted(TASKS))})", position["task"] + 1
+                path,
+                line,
+                f"unknown task {field('task')!r} (known: {', '.join(sorted(REFERENCE_TASKS))})",
+                position["task"] + 1,
             )
-        task = TASKS[task_name]
+        task = REFERENCE_TASKS[task_name]
         try:
             method, freeze, aligner = map_method(field("method"))
         except ValueError as exc:

@@ -39,7 +39,7 @@ from alignfreeze.realign.projection import projection_head
 JOINT_COEFFICIENT = 0.1
 
 
-def word_vectors(
+def pool_word_vectors(
     hidden: torch.Tensor, token_index: torch.Tensor, token_word: torch.Tensor, n_words: int
 ) -> torch.Tensor:
     """Average the gathered token vectors per word (one token per word for first-subword)."""
@@ -129,8 +129,8 @@ class RealignmentObjective(nn.Module):
         penultimate = self.config.layer == "penultimate"
         out = encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=penultimate)
         hidden = out.hidden_states[-2] if penultimate else out.last_hidden_state
-        src = word_vectors(hidden, batch.src_token_index, batch.src_token_word, batch.n_src_words)
-        tgt = word_vectors(hidden, batch.tgt_token_index, batch.tgt_token_word, batch.n_tgt_words)
+        src = pool_word_vectors(hidden, batch.src_token_index, batch.src_token_word, batch.n_src_words)
+        tgt = pool_word_vectors(hidden, batch.tgt_token_index, batch.tgt_token_word, batch.n_tgt_words)
         return self.criterion(self.head(src), self.head(tgt), batch.links)
 
 
