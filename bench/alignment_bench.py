@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alignfreeze.analysis.retrieval import measure_alignment, retrieval_accuracy, word_vectors  # noqa: E402
+from alignfreeze.analysis.retrieval import first_subword_states, measure_alignment, retrieval_accuracy  # noqa: E402
 from alignfreeze.analysis.word_pairs import dictionary_aligned, sample_word_pairs  # noqa: E402
 from alignfreeze.data import DataCatalog  # noqa: E402
 from alignfreeze.models import resolve_model  # noqa: E402
@@ -45,7 +45,7 @@ def full_measure(catalog: DataCatalog) -> dict:
         corpus = dictionary_aligned(catalog, f"en-{lang}", "test", "un")
         sample = sample_word_pairs(corpus, 1000, seed=0)
         t1 = time.perf_counter()
-        scores = measure_alignment(model, tok, sample, "all")
+        scores = measure_alignment(model, tok, sample)
         t2 = time.perf_counter()
         n_tokens = sum(
             len(tok(w, is_split_into_words=True)["input_ids"]) for w in sample.src_sentences + sample.tgt_sentences
@@ -62,8 +62,12 @@ def full_measure(catalog: DataCatalog) -> dict:
         print(f"en-{lang}: {per_language[f'en-{lang}']}", flush=True)
     total = time.perf_counter() - t_all
     # Scoring alone (all 13 layers, both modes, plain cosine and CSLS) on the last sample's vectors.
-    src, _ = word_vectors(model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, list(range(13)))
-    tgt, _ = word_vectors(model, tok, sample.tgt_sentences, sample.tgt_sentence, sample.tgt_word, list(range(13)))
+    src, _ = first_subword_states(
+        model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, list(range(13))
+    )
+    tgt, _ = first_subword_states(
+        model, tok, sample.tgt_sentences, sample.tgt_sentence, sample.tgt_word, list(range(13))
+    )
     timing = {}
     for name, kwargs in {
         "cosine": {},
@@ -86,7 +90,7 @@ def batch_sizes(catalog: DataCatalog) -> dict:
     out = {}
     for batch_size in (64, 16, 1):
         t0 = time.perf_counter()
-        measure_alignment(model, tok, sample, "all", batch_size=batch_size)
+        measure_alignment(model, tok, sample, batch_size=batch_size)
         out[str(batch_size)] = round(time.perf_counter() - t0, 2)
         print(f"batch size {batch_size}: {out[str(batch_size)]}s", flush=True)
     return {"en-fr_1000_pairs_seconds_by_batch_size": out}

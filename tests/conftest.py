@@ -114,3 +114,16 @@ def toy(tmp_path, xlmr_tokenizer, monkeypatch):
     monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return make_data_root(tmp_path / "data"), make_tiny_model(tmp_path / "tiny-model", xlmr_tokenizer), tmp_path
+
+
+def assert_png_drawn(path, min_ink: float = 0.02) -> None:
+    """``path`` is a PNG with something drawn on it: a readable image, and more than
+    ``min_ink`` of its pixels not white (an empty or blank figure fails)."""
+    import matplotlib.image
+    import numpy as np
+
+    pixels = matplotlib.image.imread(path)[..., :3]
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100, pixels.shape
+    ink = (pixels.min(-1) < 0.9).mean()
+    assert ink > min_ink, f"{path}: only {ink:.1%} of the pixels are drawn"
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20, f"{path}: fewer than 20 colours"

@@ -15,7 +15,7 @@ def test_front_realignment_leaves_alignment_below_the_boundary_unchanged(
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from alignfreeze.analysis.retrieval import measure_alignment, word_vectors
+    from alignfreeze.analysis.retrieval import first_subword_states, measure_alignment
     from alignfreeze.analysis.word_pairs import dictionary_aligned, sample_word_pairs
     from alignfreeze.realign import RealignConfig, realign
 
@@ -26,12 +26,16 @@ def test_front_realignment_leaves_alignment_below_the_boundary_unchanged(
     tok = AutoTokenizer.from_pretrained(e5_small_path)
     model = AutoModel.from_pretrained(e5_small_path)
     layers = list(range(13))
-    before = measure_alignment(model, tok, sample, layers)
-    vectors_before, _ = word_vectors(model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, layers)
+    before = measure_alignment(model, tok, sample, layers=layers)
+    vectors_before, _ = first_subword_states(
+        model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, layers
+    )
     config = RealignConfig(steps=8, batch_size=8, learning_rate=1e-4)
     realign(model, tok, [train], config, freeze="front+embeddings", seed=0, progress=False)
-    after = measure_alignment(model, tok, sample, layers)
-    vectors_after, _ = word_vectors(model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, layers)
+    after = measure_alignment(model, tok, sample, layers=layers)
+    vectors_after, _ = first_subword_states(
+        model, tok, sample.src_sentences, sample.src_sentence, sample.src_word, layers
+    )
     # front freezes layers 0-5, whose outputs are hidden states 1-6 (0 is the embeddings).
     for layer in range(7):
         torch.testing.assert_close(vectors_after[layer], vectors_before[layer], rtol=1e-5, atol=1e-5)

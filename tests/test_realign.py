@@ -85,13 +85,90 @@ def test_variants_run(xlmr_tokenizer, options):
     assert len(losses) == 3 and all(loss > 0 for loss in losses)
 
 
-def test_penultimate_layer_leaves_top_layer_untouched(xlmr_tokenizer):
+def gradients_received(model) -> set[str]:
+    """The names of the parameters a gradient reaches from now on (filled as backward runs)."""
+    received: set[str] = set()
+    for name, parameter in model.named_parameters():
+        parameter.register_post_accumulate_grad_hook(lambda _, name=name: received.add(name))
+    return received
+
+
+@pytest.mark.parametrize(
+    "options, untouched",
+    [
+        ({"freeze": "front"}, ("encoder.layer.0.", "encoder.layer.1.")),
+        ({"freeze": "embeddings"}, ("embeddings.",)),
+        ({"layer": "penultimate"}, ("encoder.layer.3.",)),
+    ],
+)
+def test_no_gradient_reaches_frozen_or_unused_parameters(xlmr_tokenizer, options, untouched):
     model = tiny_model(layers=4)
-    top = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("encoder.layer.3.")}
-    realign(model, xlmr_tokenizer, [corpus()], config(layer="penultimate"), progress=False)
-    assert all(p.grad is None for p in model.parameters())
+    top = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(untouched)}
+    received = gradients_received(model)
+    freeze = options.pop("freeze", "none")
+    realign(model, xlmr_tokenizer, [corpus()], config(**options), freeze=freeze, progress=False)
+    names = {name for name, _ in model.named_parameters()}
+    reached = {name for name in received if name.startswith(untouched)}
+    assert not reached, f"gradients reached {sorted(reached)}"
+    # Everything else trains, so the hooks do see gradients: this test can fail.
+    trained = {n for n in names if not n.startswith((*untouched, "pooler."))}
+    assert trained <= received, sorted(trained - received)[:5]
     for k, v in top.items():
         assert torch.equal(model.state_dict()[k], v), k
+
+
+def test_the_gradient_check_sees_gradients_where_nothing_is_frozen(xlmr_tokenizer):
+    model = tiny_model(layers=4)
+    received = gradients_received(model)
+    realign(model, xlmr_tokenizer, [corpus()], config(), progress=False)
+    assert any(name.startswith("encoder.layer.0.") for name in received)
+    assert any(name.startswith("embeddings.") for name in received)
+
+
+def test_mean_word_vectors_give_another_loss_than_first_subwords(xlmr_tokenizer):
+    """On a batch where linked words have several subwords, the mean of a word's subwords
+    is another vector than its first subword, so the loss differs; with one subword per
+    word the two would be equal."""
+
+    def batch_loss(word_vector: str) -> tuple[float, object]:
+        model = tiny_model(layers=2).eval()  # no dropout: the two losses differ by the word vector only
+        objective = RealignmentObjective(model, xlmr_tokenizer, [corpus()], config(word_vector=word_vector), seed=3)
+        batch = next(objective.batches)
+        with torch.no_grad():
+            return objective.loss(model, batch).item(), batch
+
+    first, first_batch = batch_loss("first")
+    again, _ = batch_loss("first")
+    mean, mean_batch = batch_loss("mean")
+    assert first == again
+    assert len(first_batch.tgt_token_index) == first_batch.n_tgt_words  # one token per word
+    assert len(mean_batch.tgt_token_index) > mean_batch.n_tgt_words  # some French words have several
+    assert abs(mean - first) > 1e-4, (mean, first)
+
+
+def test_length_bucketing_reduces_padding(xlmr_tokenizer):
+    import random
+
+    rng = random.Random(0)
+    pairs = []
+    for index in range(64):
+        n = rng.choice([2, 3, 20, 30, 40])
+        src, tgt = [EN[0][i % 6] for i in range(n)], [FR[0][i % 7] for i in range(n)]
+        pairs.append(AlignedPair(index, src, tgt, [(0, 0), (1, 1)]))
+    mixed_lengths = AlignedCorpus("en", "fr", pairs, "test", {}, 64)
+
+    def padding(length_bucketing: bool) -> tuple[int, int]:
+        cfg = config(batch_size=8, length_bucketing=length_bucketing)
+        objective = RealignmentObjective(tiny_model(), xlmr_tokenizer, [mixed_lengths], cfg)
+        batches = [next(objective.batches) for _ in range(8)]  # one pass over the 64 pairs
+        pad = sum(int((b.attention_mask == 0).sum()) for b in batches)
+        real = sum(int(b.attention_mask.sum()) for b in batches)
+        return pad, real
+
+    pad_plain, real_plain = padding(False)
+    pad_bucketed, real_bucketed = padding(True)
+    assert real_plain == real_bucketed  # the same sentence pairs, batched differently
+    assert pad_bucketed < 0.5 * pad_plain, (pad_bucketed, pad_plain)
 
 
 def test_joint_hook_on_a_task_model(xlmr_tokenizer):

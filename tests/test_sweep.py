@@ -7,6 +7,7 @@ import csv
 from typer.testing import CliRunner
 
 from alignfreeze.cli import app
+from conftest import assert_png_drawn
 from fixtures_tasks import experiment_yaml, make_data_root, make_tiny_model
 
 
@@ -44,15 +45,17 @@ def test_sweep_freeze_maps_frozen_layers_resumes_and_runs_downstream(tmp_path, x
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
     assert {r["k"] for r in rows} == {"-1", "0", "1", "2"}
     assert {r["freeze"] for r in rows} == {"pretrained", "embeddings", "bottom:1+embeddings", "bottom:2+embeddings"}
-    acc = {(int(r["k"]), int(r["layer"]), r["direction"]): float(r["accuracy"]) for r in rows}
-    for direction in ("fwd", "bwd"):
-        for layer in range(3):
-            # everything frozen: nothing changes; bottom 1 (+ embeddings) frozen: hidden states 0-1 unchanged
-            assert acc[(2, layer, direction)] == acc[(-1, layer, direction)]
-            if layer <= 1:
-                assert acc[(1, layer, direction)] == acc[(-1, layer, direction)]
-            assert acc[(0, 0, direction)] == acc[(-1, 0, direction)]
-    assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 5000
+    assert {(r["mode"], r["direction"]) for r in rows} == {(m, d) for m in ("weak", "strong") for d in ("fwd", "bwd")}
+    acc = {(int(r["k"]), int(r["layer"]), r["mode"], r["direction"]): float(r["accuracy"]) for r in rows}
+    for mode in ("weak", "strong"):
+        for direction in ("fwd", "bwd"):
+            for layer in range(3):
+                # everything frozen: nothing changes; bottom 1 (+ embeddings) frozen: hidden states 0-1 unchanged
+                assert acc[(2, layer, mode, direction)] == acc[(-1, layer, mode, direction)]
+                if layer <= 1:
+                    assert acc[(1, layer, mode, direction)] == acc[(-1, layer, mode, direction)]
+                assert acc[(0, 0, mode, direction)] == acc[(-1, 0, mode, direction)]
+    assert_png_drawn(tmp_path / "sweep" / "sweep.png")
     downstream = list(csv.DictReader(open(tmp_path / "sweep" / "downstream" / "results.csv")))
     assert {r["freeze"] for r in downstream} == {"none", "embeddings", "bottom:1+embeddings", "bottom:2+embeddings"}
     assert "downstream" in result.output

@@ -68,8 +68,15 @@ def model_state() -> dict[str, str]:
     return state
 
 
-def report(data_dir: str | Path | None = None) -> dict:
-    """Everything ``doctor`` prints, as a dict (JSON-serialisable)."""
+def doctor_report(data_dir: str | Path | None = None) -> dict:
+    """What ``alignfreeze doctor`` prints, as a JSON-serialisable dict: Python and package
+    versions, torch threads and devices, the data root with the tasks and languages found
+    under it, and the state of the embedded e5-small checkpoint.
+
+    Example::
+
+        af.doctor_report()["data"]["pos"]   # language -> ["dataset:split", ...]
+    """
     from alignfreeze.data.catalog import DataCatalog
 
     catalog = DataCatalog(data_dir)

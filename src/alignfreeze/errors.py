@@ -12,7 +12,16 @@ from os import PathLike
 
 
 class AlignfreezeError(Exception):
-    """An error caused by the user's input or environment, reported as one line."""
+    """An error caused by the user's input or environment (a bad setting, a missing file),
+    reported by the command line as one line without a traceback (exit status 2).
+
+    Example::
+
+        try:
+            af.load_experiment("missing.yaml")
+        except af.AlignfreezeError as exc:
+            print(exc)
+    """
 
 
 class DataFormatError(AlignfreezeError):
@@ -20,6 +29,13 @@ class DataFormatError(AlignfreezeError):
 
     The message always names the file and, where one applies, the 1-based line number (and
     column), formatted like a compiler diagnostic: ``path:line[:column]: what is wrong``.
+
+    Example::
+
+        try:
+            af.read_dataset_file("bad.conllu", "conllu")
+        except af.DataFormatError as exc:
+            print(exc)   # bad.conllu:12: expected 10 tab-separated fields, found 9
     """
 
     def __init__(self, path: str | PathLike[str], line: int | None, problem: str, column: int | None = None):

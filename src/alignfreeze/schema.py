@@ -20,7 +20,13 @@ class _Name(str, Enum):
 
 
 class TaskName(_Name):
-    """The four tasks of the AlignFreeze evaluation."""
+    """The four tasks of the AlignFreeze evaluation: ``pos`` (UD), ``ner`` (WikiANN / PAN-X),
+    ``nli`` (XNLI) and ``qa`` (XQuAD).
+
+    Example::
+
+        [task.value for task in af.TaskName]      # ['pos', 'ner', 'nli', 'qa']
+    """
 
     POS = "pos"  # part-of-speech tagging (UD)
     NER = "ner"  # named entities (WikiANN / PAN-X)
@@ -29,7 +35,14 @@ class TaskName(_Name):
 
 
 class Method(_Name):
-    """When realignment happens relative to fine-tuning."""
+    """When realignment happens relative to fine-tuning: ``baseline`` (never), ``before``,
+    ``during`` (a joint loss) or ``before+during`` (Gaschi et al., 2023; Bakos, Gaschi et al.,
+    2025). ``realigns_before`` / ``realigns_during`` say which stages a method has.
+
+    Example::
+
+        af.Method("before+during").realigns_during    # True
+    """
 
     BASELINE = "baseline"  # fine-tuning only
     BEFORE = "before"  # realign, then fine-tune

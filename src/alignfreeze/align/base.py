@@ -67,7 +67,24 @@ def align_corpus(
     on_progress: Progress | None = None,
     keep_one_to_one: bool = False,
 ) -> AlignedCorpus:
-    """Align a parallel corpus; see the module docstring for the shared steps."""
+    """Align a parallel corpus with a built aligner, through the steps every aligner shares
+    (see the module docstring): pre-tokenisation, the link filters, bounds checks, dropping
+    unlinked sentence pairs, and an on-disk cache keyed by the corpus and the settings.
+
+    Args:
+        pairs: sentence pairs (:func:`read_parallel`).
+        aligner: a :class:`WordAligner` (:func:`build_aligner` makes one from a config).
+        src_lang, tgt_lang: the languages.
+        pretokenized: split on whitespace only.
+        drop_identical, keep_one_to_one: the link filters of the AlignFreeze reference.
+        use_cache: reuse a cached alignment of the same corpus and settings.
+        on_progress: advanced by the number of sentence pairs aligned.
+
+    Example::
+
+        aligner = af.build_aligner("dictionary", "en-fr")
+        corpus = af.align_corpus(sentence_pairs, aligner, "en", "fr", keep_one_to_one=True)
+    """
     from alignfreeze.align.symmetrize import one_to_one
 
     if not pairs:
@@ -114,6 +131,17 @@ class AlignerSettings(BaseModel):
         """The aligner for one language pair (``en-fr``). ``catalog`` finds files the config
         does not name; ``model`` is the run's model (the embedding aligner's default)."""
         raise NotImplementedError
+
+    def catalog_files(self, pair: str) -> list[tuple[str, str]]:
+        """``(kind, language pair)`` of the data-catalog files this aligner reads for
+        ``pair`` (a run checks them before it starts, and a dry run lists them)."""
+        return []
+
+    def check_pairs(self, pairs: Sequence[str]) -> None:
+        """Raise ``ValueError`` if the config cannot align one of these language pairs."""
+
+    def check_files(self) -> None:
+        """Raise :class:`AlignfreezeError` if a file the config names is missing."""
 
 
 def default_catalog(catalog):

@@ -63,7 +63,14 @@ def parse_aligner(value: Any) -> AlignerSettings:
 def build_aligner(
     config: AlignerSettings | str | dict, pair: str, catalog=None, model: str | None = None
 ) -> WordAligner:
-    """The aligner a config describes, for one language pair."""
+    """The aligner a config describes, for one language pair: the one place an aligner is built
+    from its settings (each config class's ``build``, found through :data:`ALIGNER_CONFIGS`).
+
+    Example::
+
+        aligner = af.build_aligner(af.EflomalAlignerConfig(), "en-fr")
+        aligner.align_words([["a", "cat"]], [["un", "chat"]])
+    """
     config = config if isinstance(config, AlignerSettings) else parse_aligner(config)
     return config.build(pair, catalog, model)
 
@@ -79,8 +86,23 @@ def align_with(
     use_cache: bool = True,
     on_progress=None,
 ):
-    """Align sentence pairs with the aligner ``config`` describes, its link filters
-    applied (:func:`~alignfreeze.align.base.align_corpus`)."""
+    """Align sentence pairs with the aligner a config describes, its link filters applied:
+    :func:`build_aligner` then :func:`~alignfreeze.align.base.align_corpus`. What
+    ``alignfreeze align`` and a run's realignment data use.
+
+    Args:
+        config: an aligner config, its name (``"dictionary"``) or a mapping (``{"name": ...}``).
+        pairs: sentence pairs (:func:`read_parallel`).
+        src_lang, tgt_lang: the languages.
+        catalog: finds the files the config does not name (default: the default data root).
+        model: the embedding aligner's encoder when its config names none.
+
+    Example::
+
+        pairs = af.read_parallel("un.en-fr.txt")            # "source ||| target" lines
+        corpus = af.align_with({"name": "dictionary", "keep_one_to_one": True}, pairs, "en", "fr")
+        corpus.save("un.en-fr.jsonl")
+    """
     from alignfreeze.align.base import align_corpus
 
     config = config if isinstance(config, AlignerSettings) else parse_aligner(config)

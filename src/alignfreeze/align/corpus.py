@@ -32,6 +32,23 @@ class AlignedPair:
 
 @dataclass
 class AlignedCorpus:
+    """Word-aligned sentence pairs of one language pair: what an aligner produces and
+    realignment and alignment measurement consume. Saved as JSON Lines (a header line with
+    the languages, aligner and settings, then one line per linked sentence pair).
+
+    Attributes:
+        src_lang, tgt_lang: the languages (``en``, ``fr``).
+        pairs: the sentence pairs with at least one link (:class:`AlignedPair`: word lists and
+            0-based ``(src, tgt)`` links).
+        aligner, settings: how the links were made.
+        n_sentence_pairs: sentence pairs aligned, linked or not.
+
+    Example::
+
+        corpus = af.AlignedCorpus.load("un.en-fr.jsonl")
+        corpus.n_links, corpus.pairs[0].links
+    """
+
     src_lang: str
     tgt_lang: str
     pairs: list[AlignedPair]

@@ -39,6 +39,7 @@ from pydantic import Field
 from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner, default_catalog
 from alignfreeze.data.records import DictionaryEntry
 from alignfreeze.data.words import NO_SPACE_CHAR
+from alignfreeze.errors import AlignfreezeError
 
 MAX_RUN = 8  # longest multi-character dictionary word matched as a run of characters
 
@@ -173,7 +174,22 @@ class DictionaryAligner(WordAligner):
 
 
 class DictionaryAlignerConfig(AlignerSettings):
-    """Bilingual-dictionary links (MUSE), with the AlignFreeze reference's matching rules."""
+    """Bilingual-dictionary links: a source word is linked to a target word of the sentence
+    pair when a MUSE dictionary (Conneau et al., 2018) lists it as a translation, with the
+    matching rules of the AlignFreeze reference code (Bakos, Gaschi et al., NAACL 2025;
+    ``multilingual_eval/datasets/realignment_dataset.py``). The paper's default aligner.
+
+    Args:
+        dictionary: a MUSE file; default: the data catalog's ``<src>-<tgt>`` dictionary.
+        unique_source: ``linked`` or ``any_translation`` (the reference's stricter rule).
+        reverse_dictionary: ``none``, ``file`` or ``forward_copy`` (the reference's).
+        keep_one_to_one, drop_identical: the link filters every aligner shares.
+
+    Example::
+
+        config = af.DictionaryAlignerConfig(unique_source="any_translation")
+        corpus = af.align_with(config, sentence_pairs, "en", "fr")
+    """
 
     name: Literal["dictionary"] = "dictionary"
     dictionary: Optional[Path] = Field(
@@ -191,6 +207,16 @@ class DictionaryAlignerConfig(AlignerSettings):
         "<src>-<tgt> file read again as if it were <tgt>-<src>, which is what the reference did (its download script "
         "saves en-X.txt under both names)",
     )
+
+    def catalog_files(self, pair: str) -> list[tuple[str, str]]:
+        if self.dictionary is not None:
+            return []
+        src, tgt = pair.split("-")
+        return [("dictionary", pair)] + ([("dictionary", f"{tgt}-{src}")] if self.reverse_dictionary == "file" else [])
+
+    def check_files(self) -> None:
+        if self.dictionary is not None and not Path(self.dictionary).is_file():
+            raise AlignfreezeError(f"dictionary aligner: dictionary file not found: {self.dictionary}")
 
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
         from alignfreeze.align.dictionary import DictionaryAligner

@@ -193,15 +193,33 @@ class EmbeddingAligner(WordAligner):
 
 
 class EmbeddingAlignerConfig(AlignerSettings):
-    """Training-free links from contextual vectors (SimAlign / AWESOME-align style)."""
+    """Training-free links from contextual vectors, as SimAlign (Jalili Sabet et al., 2020)
+    and AWESOME-align (Dou & Neubig, 2021) without fine-tuning: the similarity matrix of the
+    two sentences' word vectors at one layer, linked by mutual argmax (or IterMax).
+
+    Args:
+        model: the encoder; default: the run's model (e5-small outside runs).
+        layer: the hidden state used (0 = embeddings).
+        method: ``argmax`` (mutual best) or ``itermax`` (SimAlign's iterative variant).
+        word_vector: ``subwords`` (any subword pair links the words), ``first`` or ``mean``.
+        precision: see :mod:`alignfreeze.precision`.
+
+    Example::
+
+        corpus = af.align_with(af.EmbeddingAlignerConfig(layer=8), sentence_pairs, "en", "fr")
+    """
 
     name: Literal["embedding"] = "embedding"
     model: Optional[str] = Field(
         None, description="encoder to align with; default: the run's model (e5-small outside runs)"
     )
     layer: int = Field(8, ge=0, description="hidden state used (0 = embeddings)")
-    method: Literal["argmax", "itermax"] = "argmax"
-    word_vector: Literal["subwords", "first", "mean"] = "subwords"
+    method: Literal["argmax", "itermax"] = Field(
+        "argmax", description="links: mutual argmax, or SimAlign's IterMax (argmax repeated on unlinked words)"
+    )
+    word_vector: Literal["subwords", "first", "mean"] = Field(
+        "subwords", description="words are linked when any of their subwords are ('subwords'), or by the first or mean"
+    )
     precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field("auto", description="see alignfreeze.precision")
 
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:

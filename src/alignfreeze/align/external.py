@@ -39,11 +39,31 @@ class PharaohAligner(WordAligner):
 
 class PharaohAlignerConfig(AlignerSettings):
     """Links computed by an external tool (fast_align, AWESOME-align...), one Pharaoh line per
-    sentence pair of the corpus, in the corpus's order."""
+    sentence pair of the corpus, in the corpus's order.
+
+    Args:
+        links: language pair (``en-fr``) -> links file.
+        one_based: the files count words from 1.
+
+    Example::
+
+        config = af.PharaohAlignerConfig(links={"en-fr": "enfr.fast_align"})
+        corpus = af.align_with(config, sentence_pairs, "en", "fr")
+    """
 
     name: Literal["pharaoh"] = "pharaoh"
     links: dict[str, Path] = Field(description="language pair (en-fr) -> links file")
-    one_based: bool = False
+    one_based: bool = Field(False, description="word indices in the links files start at 1")
+
+    def check_pairs(self, pairs: Sequence[str]) -> None:
+        missing = [pair for pair in pairs if pair not in self.links]
+        if missing:
+            raise ValueError(f"the pharaoh aligner has no links file for {', '.join(missing)}")
+
+    def check_files(self) -> None:
+        for pair, path in self.links.items():
+            if not Path(path).is_file():
+                raise AlignfreezeError(f"pharaoh aligner: links file for {pair} not found: {path}")
 
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
         from alignfreeze.align.external import PharaohAligner

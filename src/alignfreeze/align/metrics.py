@@ -43,3 +43,41 @@ def alignment_scores(gold: Sequence[WordAlignment], predicted: Sequence[Iterable
     aer = 1.0 - (a_and_s + a_and_p) / (a_total + s_total) if (a_total + s_total) else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return AlignmentScores(precision, recall, aer, f1, len(gold), a_total, s_total)
+
+
+def score_alignment_file(
+    gold, predicted, gold_one_based: bool = False, predicted_one_based: bool = False
+) -> AlignmentScores:
+    """Score a predicted alignment file against a gold one (Pharaoh, ``i-j`` sure and ``ipj``
+    possible links): precision, recall, F1 and AER (Och & Ney, 2003). ``predicted`` is an
+    aligned-pairs file from ``alignfreeze align`` (sentence pairs without a link are read as
+    empty) or a Pharaoh file with one line per gold sentence.
+
+    Example::
+
+        af.score_alignment_file("enfr.gold", "enfr.jsonl", gold_one_based=True).aer
+    """
+    from alignfreeze.align.corpus import AlignedCorpus
+    from alignfreeze.data.pharaoh import read_pharaoh
+    from alignfreeze.data.textfile import read_text
+    from alignfreeze.errors import AlignfreezeError
+
+    gold_links = read_pharaoh(gold, one_based=gold_one_based)
+    if read_text(predicted).lstrip().startswith("{"):
+        corpus = AlignedCorpus.load(predicted)
+        links: list[list[tuple[int, int]]] = [[] for _ in gold_links]
+        for p in corpus.pairs:
+            if p.index >= len(gold_links):
+                raise AlignfreezeError(
+                    f"{predicted}: sentence pair {p.index} is beyond the {len(gold_links)} gold sentences"
+                )
+            links[p.index] = p.links
+        if corpus.n_sentence_pairs != len(gold_links):
+            raise AlignfreezeError(
+                f"{predicted} aligns {corpus.n_sentence_pairs} sentence pairs but {gold} has {len(gold_links)}"
+            )
+    else:
+        links = [sorted(a.sure) for a in read_pharaoh(predicted, one_based=predicted_one_based)]
+        if len(links) != len(gold_links):
+            raise AlignfreezeError(f"{predicted} has {len(links)} lines but {gold} has {len(gold_links)}")
+    return alignment_scores(gold_links, links)

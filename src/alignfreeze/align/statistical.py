@@ -62,11 +62,23 @@ class EflomalAligner(WordAligner):
 
 
 class EflomalAlignerConfig(AlignerSettings):
-    """Statistical links: eflomal in both directions + grow-diag-final-and (stands in for FastAlign)."""
+    """Statistical links: eflomal (Östling & Tiedemann, 2016) run in both directions and
+    symmetrised with grow-diag-final-and. It stands in for FastAlign (Dyer et al., 2013),
+    the statistical aligner of Gaschi et al. (2023) and of the AlignFreeze paper.
+
+    Args:
+        model: eflomal's model: 1 IBM1, 2 + HMM, 3 + fertility.
+        n_samplers: independent samplers averaged.
+        keep_one_to_one, drop_identical: the link filters every aligner shares.
+
+    Example::
+
+        corpus = af.align_with(af.EflomalAlignerConfig(model=3), sentence_pairs, "en", "fr")
+    """
 
     name: Literal["eflomal"] = "eflomal"
     model: int = Field(3, ge=1, le=3, description="eflomal's model: 1 IBM1, 2 + HMM, 3 + fertility")
-    n_samplers: int = Field(3, ge=1)
+    n_samplers: int = Field(3, ge=1, description="independent samplers whose estimates are averaged")
 
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:
         from alignfreeze.align.statistical import EflomalAligner

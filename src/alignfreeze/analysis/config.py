@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alignfreeze.data.refs import ParallelRef
 
 
 class AlignmentMeasureSettings(BaseModel):
-    """How word retrieval is measured (:func:`alignfreeze.analysis.retrieval.measure_alignment`)."""
+    """How word retrieval is measured (Gaschi et al., Findings of ACL 2023): the settings of
+    :func:`alignfreeze.analysis.retrieval.measure_alignment`, ``alignfreeze measure-alignment``
+    (one option per field) and, through :class:`AnalysisSettings`, of a run's ``analysis``.
+
+    Example::
+
+        settings = af.AlignmentMeasureSettings(n_pairs=500, layers="8-12", modes=["strong"], csls_k=10)
+    """
 
     model_config = ConfigDict(extra="forbid")
     n_pairs: int = Field(1000, ge=2, description="word pairs per language pair")
@@ -30,11 +37,28 @@ class AlignmentMeasureSettings(BaseModel):
     batch_size: int = Field(16, ge=1, description="sentences per forward pass (16 measured fastest on a 2-core CPU)")
     max_length: int = Field(256, ge=8, description="subwords per sentence (longer ones are truncated)")
 
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _layers_as_text(cls, value):
+        """``[0, 6, 12]`` or ``12`` is read as ``"0,6,12"`` / ``"12"``: one text form, parsed once per model."""
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, (list, tuple)):
+            return ",".join(str(int(v)) for v in value)
+        return value
+
 
 class AnalysisSettings(AlignmentMeasureSettings):
-    """Alignment measured during a run: before anything, after realignment and after
-    fine-tuning, as ``alignment_*`` result rows; the measurement settings, and where the
-    word pairs come from."""
+    """Alignment measured during a run (Gaschi et al., Findings of ACL 2023): before anything,
+    after realignment and after fine-tuning, as ``alignment_*`` result rows. The measurement
+    settings are those of :class:`AlignmentMeasureSettings`; ``pairs`` says where the word
+    pairs come from and ``exclude_pairs`` which sentences they must avoid.
+
+    Example::
+
+        settings = af.AnalysisSettings(alignment=True, n_pairs=500, layers="last")
+        # in a YAML experiment:  analysis: {alignment: true, n_pairs: 500}
+    """
 
     alignment: bool = Field(False, description="measure alignment in this run")
     pairs: list[ParallelRef] = Field(

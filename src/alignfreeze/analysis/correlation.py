@@ -173,7 +173,7 @@ def spearman_exact_p(x: Sequence[float], y: Sequence[float]) -> float:
     return float(result.pvalue)
 
 
-def correlate(points: Sequence[dict], n_resamples: int = 2000, seed: int = 0) -> list[Correlation]:
+def correlate_points(points: Sequence[dict], n_resamples: int = 2000, seed: int = 0) -> list[Correlation]:
     """Pooled, then one line per model (when there are several)."""
     groups = [("pooled", list(points))]
     models = sorted({p["model"] for p in points})
@@ -205,3 +205,82 @@ def as_json(results: Sequence[Correlation], points: Sequence[dict], settings: di
         "correlations": [{k: clean(v) for k, v in asdict(c).items()} for c in results],
         "points": list(points),
     }
+
+
+def correlate(
+    rows: Sequence[dict],
+    task: str,
+    layer: str | int = "last",
+    mode: str = "strong",
+    direction: str = "mean",
+    stage: str = "finetuned",
+    method: str = "baseline",
+    metric: str | None = None,
+    resamples: int = 2000,
+    seed: int = 0,
+    out=None,
+) -> tuple[list[Correlation], list[dict]]:
+    """Spearman correlation between word-level alignment at one layer and cross-lingual
+    transfer, as in Gaschi et al. (ACL Findings 2023): one point per model x language x seed
+    of ``method``'s runs, x = retrieval accuracy (``mode``, ``direction``: fwd, bwd or the mean
+    of both, measured at ``stage``), y = the relative transfer gap (target - source) / source
+    on the task's metric. Pooled and per model, with a 95% paired-bootstrap interval
+    (``resamples``) and an exact p-value up to 8 points.
+
+    Args:
+        rows: long-format results holding ``alignment_*`` rows (runs with ``analysis.alignment``).
+        task: pos, ner, nli or qa.
+        layer: ``last``, ``penultimate`` or a hidden-state index.
+        out: a folder to write ``correlation.{md,csv,json,png}`` to (optional).
+
+    Returns:
+        ``(correlations, points)``: pooled first, then per model.
+
+    Example::
+
+        stats, points = af.correlate(af.read_results(["runs/demo"]), "pos", out="correlation/")
+        stats[0].rho, stats[0].p_value
+    """
+    import json
+    from pathlib import Path
+
+    from alignfreeze.errors import AlignfreezeError
+    from alignfreeze.fileio import atomic_write_text
+
+    if mode not in ("weak", "strong") or direction not in ("fwd", "bwd", "mean"):
+        raise AlignfreezeError("mode weak|strong, direction fwd|bwd|mean")
+    if stage not in ("initial", "realigned", "finetuned"):
+        raise AlignfreezeError("stage initial|realigned|finetuned")
+    if str(layer) not in ("last", "penultimate") and not str(layer).isdigit():
+        raise AlignfreezeError(f"layer {layer!r}: use last, penultimate or a number")
+    points = correlation_points(rows, task, layer, mode, direction, stage, method, metric)
+    stats = correlate_points(points, resamples, seed)
+    if out is not None:
+        from alignfreeze.analysis.plots import plot_scatter
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        settings = {
+            "task": task,
+            "layer": layer,
+            "mode": mode,
+            "direction": direction,
+            "stage": stage,
+            "method": method,
+            "metric": metric,
+            "resamples": resamples,
+            "seed": seed,
+        }
+        tables = correlation_tables(stats)
+        atomic_write_text(out / "correlation.md", tables["md"])
+        atomic_write_text(out / "correlation.csv", tables["csv"])
+        atomic_write_text(out / "correlation.json", json.dumps(as_json(stats, points, settings), indent=2) + "\n")
+        layers = sorted({p["layer"] for p in points})
+        plot_scatter(
+            points,
+            out / "correlation.png",
+            f"{mode} alignment ({direction}), hidden state {'/'.join(map(str, layers))}, {stage}",
+            f"relative transfer gap ({task})",
+            title=f"ρ = {stats[0].rho:.2f} (n = {stats[0].n})",
+        )
+    return stats, points

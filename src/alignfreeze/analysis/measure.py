@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from alignfreeze.align.corpus import AlignedCorpus
-from alignfreeze.analysis.retrieval import DIRECTIONS, MODES, RetrievalScores, measure_alignment
+from alignfreeze.analysis.config import AlignmentMeasureSettings
+from alignfreeze.analysis.retrieval import RetrievalScores, measure_alignment
 from alignfreeze.analysis.word_pairs import sample_word_pairs
 from alignfreeze.data.fingerprints import SentenceSet
 from alignfreeze.errors import AlignfreezeError
@@ -79,33 +80,48 @@ def measure_corpora(
     model_name: str,
     corpora: Sequence[AlignedCorpus],
     out_dir: str | Path,
-    n_pairs: int = 1000,
-    layers: str = "all",
-    modes: Sequence[str] = MODES,
-    directions: Sequence[str] = DIRECTIONS,
-    csls_k: int = 0,
-    center: bool = False,
-    seed: int = 0,
-    exclude: SentenceSet | None = None,
+    settings: AlignmentMeasureSettings | None = None,
+    exclude: SentenceSet | Sequence[AlignedCorpus] | None = None,
     label: str | None = None,
-    batch_size: int = 16,
-    max_length: int = 256,
     on_progress: Callable[[str, int], Callable[[int], None]] | None = None,
     precision: str = "auto",
 ) -> tuple[list[dict], dict]:
-    """Measure ``model_name`` on every corpus; write ``alignment.csv``, ``alignment.json``
-    and ``alignment.png`` to ``out_dir``; return the rows and the metadata.
+    """Measure word-level alignment of one model on several language pairs (what
+    ``alignfreeze measure-alignment`` does): sample ``settings.n_pairs`` word pairs from each
+    corpus, measure retrieval at every requested layer, and write ``alignment.csv`` (one row
+    per language, layer, mode and direction), ``alignment.json`` (how each sample was drawn)
+    and ``alignment.png`` to ``out_dir``.
 
-    Sentences recorded next to a realigned model (``realign-sentences.txt``) are excluded
-    automatically, on top of ``exclude``."""
+    Sentences recorded next to a realigned model (``realign-sentences.txt``) are left out of
+    the samples automatically, on top of ``exclude``, so that a model is never measured on
+    the words it was realigned on.
+
+    Args:
+        model_name: ``e5-small``, a hub id or a local folder.
+        corpora: word-aligned sentence pairs (:class:`AlignedCorpus`), one per language pair.
+        settings: :class:`AlignmentMeasureSettings`.
+        exclude: sentences not to sample from (e.g. the corpora a model was realigned on).
+        label: the model's name in the CSV and the figure (default: ``model_name``).
+        on_progress: ``on_progress(pair, total)`` returns a callback advanced per sentence.
+        precision: see :mod:`alignfreeze.precision`.
+
+    Returns:
+        ``(rows, metadata)``.
+
+    Example::
+
+        corpus = af.align_with("dictionary", sentence_pairs, "en", "fr")
+        rows, meta = af.measure_corpora("e5-small", [corpus], "alignment/", af.AlignmentMeasureSettings(n_pairs=500))
+    """
     from alignfreeze.analysis.plots import plot_layer_curves
     from alignfreeze.models import resolve_model
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.precision import Precision
 
-    for mode in modes:
-        if mode not in MODES:
-            raise AlignfreezeError(f"unknown mode {mode!r} (allowed: weak, strong)")
+    settings = settings or AlignmentMeasureSettings()
+    n_pairs, seed, csls_k, center = settings.n_pairs, settings.sample_seed, settings.csls_k, settings.center
+    if exclude is not None and not isinstance(exclude, SentenceSet):
+        exclude = SentenceSet.of(exclude)
     path = resolve_model(model_name)
     recorded = SentenceSet.of_model(path)
     exclusion = SentenceSet(
@@ -122,6 +138,7 @@ def measure_corpora(
             "model": model_name,
             "label": label,
             "precision": amp.name,
+            "settings": settings.model_dump(),
             "n_pairs": n_pairs,
             "seed": seed,
             "csls_k": csls_k,
@@ -134,9 +151,7 @@ def measure_corpora(
     for sample in samples:
         advance = on_progress(sample.pair, 2 * len(sample.src_sentences)) if on_progress else None
         with amp.autocast():
-            scores = measure_alignment(
-                model, tokenizer, sample, layers, modes, directions, csls_k, center, batch_size, max_length, advance
-            )
+            scores = measure_alignment(model, tokenizer, sample, settings, advance)
         rows.extend(score_rows(scores, label, model_name, csls_k, center))
         meta["pairs"][sample.pair] = {**scores.stats, "seconds": round(scores.seconds, 2)}
     out_dir = Path(out_dir)
@@ -149,3 +164,24 @@ def measure_corpora(
         title=f"word retrieval: {label} ({scoring_name(csls_k)}" + (", centred" if center else "") + ")",
     )
     return rows, meta
+
+
+def plot_alignment_files(
+    csv_files: Sequence[str | Path], out: str | Path, mode: str = "strong", direction: str = "fwd", title: str = ""
+) -> Path:
+    """Compare the alignment curves of several models (one ``alignment.csv`` each, from
+    :func:`measure_corpora`): one panel per language, one line per file, named by its label.
+
+    Example::
+
+        af.plot_alignment_files(["align/pretrained/alignment.csv", "align/front/alignment.csv"], "curves.png")
+    """
+    from alignfreeze.analysis.plots import plot_curves_by_language
+
+    per_file = [read_rows_csv(path) for path in csv_files]
+    labels = [file_rows[0]["label"] for file_rows in per_file]
+    if len(set(labels)) < len(labels):
+        raise AlignfreezeError(
+            f"two CSV files share a label ({', '.join(labels)}); measure with distinct --label values"
+        )
+    return plot_curves_by_language([row for rows in per_file for row in rows], out, mode, direction, title)

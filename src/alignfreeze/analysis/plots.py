@@ -1,7 +1,8 @@
 """Figures of the analysis: alignment curves, correlation scatter plots, freeze sweeps.
 
-Every function takes plain rows (dicts) or arrays, writes one PNG with matplotlib's Agg
-backend (no display needed) and returns its path.
+Every ``*_figure`` function takes plain rows (dicts) or arrays and returns a matplotlib
+figure (Agg backend, no display needed), which tests read back; its ``plot_*`` twin saves
+it as one PNG, atomically, and returns the path.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
+
+from alignfreeze.errors import AlignfreezeError
 
 
 def _pyplot():
@@ -31,6 +34,11 @@ def _save(fig, out: str | Path) -> Path:
 
 
 def plot_layer_curves(rows: Sequence[dict], out: str | Path, title: str = "") -> Path:
+    """:func:`layer_curves_figure`, saved as a PNG."""
+    return _save(layer_curves_figure(rows, title), out)
+
+
+def layer_curves_figure(rows: Sequence[dict], title: str = ""):
     """Accuracy against layer, one line per language, one panel per mode x direction.
 
     ``rows`` have ``language``, ``layer``, ``mode``, ``direction``, ``accuracy``."""
@@ -52,17 +60,22 @@ def plot_layer_curves(rows: Sequence[dict], out: str | Path, title: str = "") ->
     axes[0][-1].legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title, fontsize=11)
-    return _save(fig, out)
+    return fig
 
 
 def plot_curves_by_language(rows: Sequence[dict], out: str | Path, mode: str, direction: str, title: str = "") -> Path:
+    """:func:`curves_by_language_figure`, saved as a PNG."""
+    return _save(curves_by_language_figure(rows, mode, direction, title), out)
+
+
+def curves_by_language_figure(rows: Sequence[dict], mode: str, direction: str, title: str = ""):
     """One panel per language, one line per ``label`` (e.g. pretrained / realigned models)."""
     plt = _pyplot()
     selected = [r for r in rows if r["mode"] == mode and r["direction"] == direction]
     languages = sorted({r["language"] for r in selected})
     labels = list(dict.fromkeys(r["label"] for r in selected))
     if not languages:
-        raise ValueError(f"no rows for mode {mode!r} and direction {direction!r}")
+        raise AlignfreezeError(f"no rows for mode {mode!r} and direction {direction!r}")
     cols = min(len(languages), 5)
     nrows = (len(languages) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(3.3 * cols, 3.0 * nrows), squeeze=False, sharey=True)
@@ -85,11 +98,17 @@ def plot_curves_by_language(rows: Sequence[dict], out: str | Path, mode: str, di
     axes.flat[0].legend(fontsize=7, loc="best")
     fig.suptitle(title or f"{mode} alignment, {direction}", fontsize=11)
     fig.tight_layout()
-    return _save(fig, out)
+    return fig
 
 
 def plot_scatter(points: Sequence[dict], out: str | Path, x_label: str, y_label: str, title: str = "") -> Path:
-    """``points`` have ``x``, ``y``, ``model`` and ``language``; one colour per model."""
+    """:func:`scatter_figure`, saved as a PNG."""
+    return _save(scatter_figure(points, x_label, y_label, title), out)
+
+
+def scatter_figure(points: Sequence[dict], x_label: str, y_label: str, title: str = ""):
+    """``points`` have ``x``, ``y``, ``model`` and ``language``; one colour per model, each
+    point labelled with its language."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
     for model in sorted({p["model"] for p in points}):
@@ -105,7 +124,7 @@ def plot_scatter(points: Sequence[dict], out: str | Path, x_label: str, y_label:
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, out)
+    return fig
 
 
 def plot_sweep(
@@ -116,9 +135,23 @@ def plot_sweep(
     title: str = "",
     downstream: dict[int, float] | None = None,
 ) -> Path:
-    """Heat map: rows = number of frozen bottom layers k, columns = hidden state, value =
-    change in retrieval accuracy (points) against the model before realignment. With
-    ``downstream``, a side panel shows the mean transfer score per k."""
+    """The freeze sweep's heat map: rows = number of frozen bottom layers k, columns = hidden
+    state, value = change in retrieval accuracy (points) against the model before
+    realignment. With ``downstream``, a side panel shows the mean transfer score per k.
+    Returns the PNG's path.
+
+    Example::
+
+        ks, layers, delta = af.sweep_matrix(rows, "strong", "fwd")
+        af.plot_sweep(delta, ks, layers, "sweep.png")
+    """
+    return _save(sweep_figure(matrix, ks, layers, title, downstream), out)
+
+
+def sweep_figure(
+    matrix, ks: Sequence[int], layers: Sequence[int], title: str = "", downstream: dict[int, float] | None = None
+):
+    """The heat map of :func:`plot_sweep` as a matplotlib figure."""
     import numpy as np
 
     plt = _pyplot()
@@ -152,4 +185,4 @@ def plot_sweep(
         side.grid(alpha=0.3, axis="x")
     if title:
         fig.suptitle(title, fontsize=11)
-    return _save(fig, out)
+    return fig

@@ -34,6 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from alignfreeze.analysis.config import AlignmentMeasureSettings
 from alignfreeze.analysis.word_pairs import WordPairSample
 from alignfreeze.data.subwords import encode_words
 from alignfreeze.errors import AlignfreezeError
@@ -187,23 +188,42 @@ def measure_alignment(
     model,
     tokenizer,
     sample: WordPairSample,
-    layers: Sequence[int] | str = "all",
-    modes: Sequence[str] = MODES,
-    directions: Sequence[str] = DIRECTIONS,
-    csls_k: int = 0,
-    center: bool = False,
-    batch_size: int = 16,
-    max_length: int = 256,
+    settings: AlignmentMeasureSettings | None = None,
     on_progress: Callable[[int], None] | None = None,
+    **overrides,
 ) -> RetrievalScores:
-    """Retrieval accuracy of ``sample`` at every requested layer, mode and direction."""
+    """Word retrieval accuracy of translated word pairs in context, at every requested layer,
+    in each mode and direction (Gaschi et al., Findings of ACL 2023; see the module docstring).
+
+    Args:
+        model: an encoder (a ``transformers`` base model or one with a task head).
+        tokenizer: its fast tokenizer.
+        sample: the word pairs, from :func:`alignfreeze.analysis.word_pairs.sample_word_pairs`.
+        settings: :class:`AlignmentMeasureSettings` (layers, modes, directions, CSLS, centring,
+            batch size, maximum length); its defaults when omitted.
+        on_progress: called with the number of sentences encoded, batch by batch.
+        overrides: settings fields given by name, e.g. ``layers="8-12"``, ``csls_k=10``.
+
+    Returns:
+        :class:`RetrievalScores`: ``scores[(layer, mode, direction)]`` and the sample's statistics.
+
+    Example::
+
+        sample = af.sample_word_pairs(corpus, n_pairs=1000, seed=0)
+        scores = af.measure_alignment(model, tokenizer, sample, layers="last", modes=["strong"])
+        scores.scores[(12, "strong", "fwd")]
+    """
+    if settings is not None and not isinstance(settings, AlignmentMeasureSettings):
+        raise TypeError(f"settings must be an AlignmentMeasureSettings, not {type(settings).__name__}")
+    if overrides:
+        settings = AlignmentMeasureSettings(**{**(settings or AlignmentMeasureSettings()).model_dump(), **overrides})
+    settings = settings or AlignmentMeasureSettings()
+    layers, modes, directions = settings.layers, settings.modes, settings.directions
+    csls_k, center, batch_size, max_length = settings.csls_k, settings.center, settings.batch_size, settings.max_length
     from alignfreeze.models.layers import encoder_of, num_layers
 
     t0 = time.perf_counter()
     layers = parse_layers(layers, num_layers(encoder_of(model)))
-    for d in directions:
-        if d not in DIRECTIONS:
-            raise AlignfreezeError(f"unknown direction {d!r} (allowed: fwd, bwd)")
     src, src_found = first_subword_states(
         model,
         tokenizer,

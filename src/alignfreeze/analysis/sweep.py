@@ -10,8 +10,8 @@ turns neutral once it is frozen.
 Each finished ``k`` is appended to ``sweep.csv`` at once, so an interrupted sweep resumes
 where it stopped (settings are checked against ``sweep.json``; different settings need a
 different folder). With an experiment config, the same ``bottom:k`` freezes are also run
-as ``before`` realignment + fine-tuning through :func:`run_experiment`, and their mean
-zero-shot score is shown beside the heat map.
+as ``before`` realignment + fine-tuning (:func:`alignfreeze.experiments.sweep.sweep_downstream`),
+and their mean zero-shot score is shown beside the heat map.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from alignfreeze.align.corpus import AlignedCorpus
+from alignfreeze.analysis.config import AlignmentMeasureSettings
 from alignfreeze.analysis.retrieval import measure_alignment
 from alignfreeze.analysis.word_pairs import sample_word_pairs
 from alignfreeze.data.fingerprints import SentenceSet
@@ -65,16 +66,33 @@ def sweep_freeze(
     out_dir: str | Path,
     step: int = 1,
     with_embeddings: bool = False,
-    n_pairs: int = 1000,
-    mode: str = "strong",
+    measure: AlignmentMeasureSettings | None = None,
     seed: int = 0,
     progress: bool = True,
     on_k: Callable[[int, float], None] | None = None,
     precision: str = "auto",
 ) -> list[dict]:
-    """Run (or resume) the sweep into ``out_dir``; return every row of ``sweep.csv``.
+    """Realign ``model_name`` with the bottom ``k`` layers frozen, for every ``k``, and
+    measure word retrieval at every hidden state after each (see the module docstring).
+    Runs, or resumes, into ``out_dir``; returns every row of ``sweep.csv``.
 
-    ``seed`` seeds both the realignments and the word-pair samples."""
+    Args:
+        realign_config: the realignment (:class:`RealignConfig`), the same for every ``k``.
+        realign_corpora / eval_corpora: word-aligned sentence pairs to realign on and to
+            measure on (sentences of the first are left out of the second's samples).
+        step: ``k = 0, step, 2*step, ..., L``.
+        with_embeddings: freeze the embeddings as well, at every ``k``.
+        measure: how retrieval is measured (:class:`AlignmentMeasureSettings`); every hidden
+            state is measured, whatever its ``layers``.
+        seed: seed of the realignments.
+        on_k: called with ``(k, seconds)`` after each realignment.
+
+    Example::
+
+        rows = af.sweep_freeze("e5-small", af.RealignConfig(steps=200), [train], [test], "sweep/", step=3)
+        ks, layers, delta = sweep_matrix(rows, "strong", "fwd")
+    """
+    measure = (measure or AlignmentMeasureSettings()).model_copy(update={"layers": "all"})
     from alignfreeze.models.layers import num_layers
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.precision import Precision
@@ -88,8 +106,7 @@ def sweep_freeze(
         "realign": json.loads(realign_config.model_dump_json()),
         "step": step,
         "with_embeddings": with_embeddings,
-        "n_pairs": n_pairs,
-        "mode": mode,
+        "measure": measure.model_dump(),
         "seed": seed,
         "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
         "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora],
@@ -98,7 +115,7 @@ def sweep_freeze(
     if meta_path.is_file() and json.loads(meta_path.read_text())["settings"] != settings:
         raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
     exclusion = SentenceSet.of(realign_corpora)
-    samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in eval_corpora]
+    samples = [sample_word_pairs(c, measure.n_pairs, measure.sample_seed, exclusion) for c in eval_corpora]
     tokenizer = load_tokenizer(model_name)
     model = load_model(model_name)
     amp = Precision(precision, next(model.parameters()).device)
@@ -110,11 +127,11 @@ def sweep_freeze(
         meta_path, json.dumps({"settings": settings, "ks": ks, "samples": [s.stats for s in samples]}, indent=2) + "\n"
     )
 
-    def measure(k: int) -> list[dict]:
+    def measure_after(k: int) -> list[dict]:
         out = []
         for sample in samples:
             with amp.autocast():
-                scores = measure_alignment(model, tokenizer, sample, "all", [mode])
+                scores = measure_alignment(model, tokenizer, sample, measure)
             out += [
                 {
                     "k": k,
@@ -145,45 +162,32 @@ def sweep_freeze(
             )
             if on_k:
                 on_k(k, result.seconds)
-        rows += measure(k)
+        rows += measure_after(k)
         atomic_write_csv(out_dir / "sweep.csv", rows, COLUMNS)
     return rows
 
 
-def sweep_matrix(rows: Sequence[dict], direction: str = "fwd") -> tuple[list[int], list[int], list[list[float]]]:
-    """``(ks, layers, delta)``: accuracy change (points, mean over languages) against the
-    pretrained model, per frozen-layer count ``k`` and hidden state."""
+def sweep_matrix(
+    rows: Sequence[dict], mode: str = "strong", direction: str = "fwd"
+) -> tuple[list[int], list[int], list[list[float]]]:
+    """``(ks, layers, delta)`` of a freeze sweep's rows: the accuracy change (points, mean over
+    languages) against the pretrained model, per frozen-layer count ``k`` and hidden state,
+    for one retrieval mode and direction.
+
+    Example::
+
+        ks, layers, delta = af.sweep_matrix(af.sweep_freeze(...), "strong", "fwd")
+    """
     acc: dict[tuple[int, int], list[float]] = defaultdict(list)
     for r in rows:
-        if r["direction"] == direction:
+        if r["mode"] == mode and r["direction"] == direction:
             acc[(int(r["k"]), int(r["layer"]))].append(float(r["accuracy"]))
     mean = {key: sum(v) / len(v) for key, v in acc.items()}
     ks = sorted({k for k, _ in mean if k != PRETRAINED})
     layers = sorted({layer for _, layer in mean})
+    if not mean:
+        raise AlignfreezeError(f"the sweep has no {mode} {direction} measurement")
     if not any(k == PRETRAINED for k, _ in mean):
         raise AlignfreezeError("the sweep has no measurement of the pretrained model")
     delta = [[100 * (mean.get((k, layer), float("nan")) - mean[(PRETRAINED, layer)]) for layer in layers] for k in ks]
     return ks, layers, delta
-
-
-def downstream_experiment(experiment, ks: Sequence[int], with_embeddings: bool):
-    """The experiment with its methods replaced by baseline + ``before`` at each ``bottom:k``."""
-    from alignfreeze.experiments.config import MethodSpec
-
-    methods = [MethodSpec(method="baseline")] + [
-        MethodSpec(method="before", freeze=freeze_for(k, with_embeddings)) for k in ks
-    ]
-    return experiment.model_copy(update={"methods": methods})
-
-
-def downstream_scores(
-    rows: Sequence[dict], ks: Sequence[int], with_embeddings: bool, source_language: str
-) -> dict[int, float]:
-    """Mean zero-shot primary score x100 (over target languages and seeds) per ``k``."""
-    from alignfreeze.finetune.tasks import PRIMARY_METRICS
-
-    by_freeze: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        if r["method"] == "before" and r["language"] != source_language and r["metric"] == PRIMARY_METRICS[r["task"]]:
-            by_freeze[r["freeze"]].append(100 * float(r["value"]))
-    return {k: sum(v) / len(v) for k in ks if (v := by_freeze.get(freeze_for(k, with_embeddings)))}

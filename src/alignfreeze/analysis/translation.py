@@ -71,3 +71,37 @@ def translation_check(
     cos_true = (s * t).sum(1)
     cos_rand = (s * t[other]).sum(1)
     return TranslationCheck(pair, n, int((cos_true > cos_rand).sum()), float(cos_true.mean()), float(cos_rand.mean()))
+
+
+def check_translations(
+    model_name: str = "e5-small",
+    pairs: Sequence[str] = ("en-fr", "en-zh"),
+    dataset: str = "un",
+    split: str = "dev",
+    n: int = 200,
+    seed: int = 0,
+    data_dir=None,
+) -> list[TranslationCheck]:
+    """:func:`translation_check` of ``model_name`` on the first ``n`` sentence pairs of each
+    catalog language pair (``en-fr``...) of ``dataset`` / ``split``.
+
+    Example::
+
+        [c.accuracy for c in check_translations("e5-small", ["en-fr"], n=100)]
+    """
+    from alignfreeze.data import DataCatalog
+    from alignfreeze.data.parallel import read_parallel
+    from alignfreeze.models.loading import load_model, load_tokenizer
+
+    tokenizer, model = load_tokenizer(model_name), load_model(model_name)
+    catalog = DataCatalog(data_dir)
+    out = []
+    for pair in pairs:
+        source = catalog.resolve("parallel", pair, split, dataset=dataset, allow_hub=False)
+        sentence_pairs = read_parallel(*source.files)[:n]
+        out.append(
+            translation_check(
+                model, tokenizer, [p.src for p in sentence_pairs], [p.tgt for p in sentence_pairs], pair, seed
+            )
+        )
+    return out

@@ -77,10 +77,18 @@ def sample_word_pairs(
     exclude: SentenceSet | None = None,
     unique_types: bool = True,
 ) -> WordPairSample:
-    """Draw up to ``n_pairs`` linked word pairs from ``corpus`` (see the module docstring).
+    """Draw up to ``n_pairs`` linked word pairs, in context, from ``corpus`` for alignment
+    measurement (Gaschi et al., Findings of ACL 2023; see the module docstring): sentences in
+    ``exclude`` (realignment data) are left out, and with ``unique_types`` each word type is
+    used once.
 
     Raises when leakage filtering leaves no sentence pair. With fewer pairs available than
     asked, returns them all; ``stats["pairs"]`` says how many.
+
+    Example::
+
+        sample = af.sample_word_pairs(corpus, n_pairs=1000, seed=0)
+        af.measure_alignment(model, tokenizer, sample)
     """
     if n_pairs < 1:
         raise AlignfreezeError(f"n_pairs must be at least 1 (got {n_pairs})")
@@ -147,9 +155,16 @@ def dictionary_aligned(
     return align_corpus(pairs, DictionaryAligner(read_muse(path), source=path.name), src_lang, tgt_lang)
 
 
-def load_pairs_argument(spec: str, catalog, split: str = "test", dataset: str | None = None) -> AlignedCorpus:
-    """``--pairs`` of the CLI: an aligned-pairs file, or a language pair in the catalog
-    (``en-fr``), dictionary-aligned."""
+def load_aligned_corpus(spec: str, catalog, split: str = "test", dataset: str | None = None) -> AlignedCorpus:
+    """Word-aligned sentence pairs from an aligned-pairs file (``alignfreeze align``), or
+    from a language pair of the data catalog (``en-fr``: its parallel ``dataset`` / ``split``,
+    aligned with the pair's MUSE dictionary, cached). What ``--pairs`` accepts on the
+    command line.
+
+    Example::
+
+        corpus = af.load_aligned_corpus("en-fr", af.DataCatalog(), split="test", dataset="un")
+    """
     path = Path(spec).expanduser()
     if path.is_file():
         return AlignedCorpus.load(path)

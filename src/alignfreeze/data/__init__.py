@@ -25,7 +25,14 @@ from alignfreeze.errors import AlignfreezeError
 
 
 def read_dataset_file(path, fmt: str, tgt=None, one_based: bool | None = None) -> list:
-    """Read ``path`` with the reader for ``fmt`` (the ``read-data`` command's back end)."""
+    """Read one data file with the reader for ``fmt`` (conllu, panx, xnli, squad, parallel,
+    muse, pharaoh), checking it as it goes: errors name the file and line. The ``read-data``
+    command's back end.
+
+    Example::
+
+        sentences = af.read_dataset_file("fr_gsd-ud-test.conllu", "conllu")
+    """
     readers = {"conllu": read_conllu, "panx": read_panx, "xnli": read_xnli, "squad": read_squad, "muse": read_muse}
     if fmt in readers:
         return readers[fmt](path)

@@ -230,7 +230,17 @@ class Entry:
 
 
 class DataCatalog:
-    """Index of the data files under a root; see the module docstring."""
+    """The index of the data files under a data root (``$ALIGNFREEZE_DATA``, else
+    ``../shared/data``): which task, language, dataset and split each file holds, found by
+    its layout (see the module docstring). ``resolve`` finds one data set, locally or on the
+    Hugging Face hub when allowed; nothing is downloaded unless a run needs it.
+
+    Example::
+
+        catalog = af.DataCatalog("../shared/data")
+        catalog.resolve("pos", "fr", "test").files
+        catalog.inventory()["parallel"]      # language pair -> ["un:dev", ...]
+    """
 
     def __init__(self, root: str | Path | None = None):
         self.root = default_data_root(root)

@@ -20,8 +20,15 @@ def _lines(path: str | Path) -> list[str]:
 
 
 def read_parallel(src_path: str | Path, tgt_path: str | Path | None = None) -> list[SentencePair]:
-    """Read ``src_path`` and ``tgt_path`` line by line, or ``src_path`` alone as
-    ``source ||| target`` lines. Line i of one side is the translation of line i of the other."""
+    """Sentence pairs from ``src_path`` and ``tgt_path`` read line by line, or from ``src_path``
+    alone as ``source ||| target`` lines. Line i of one side is the translation of line i of
+    the other; a length mismatch or a missing separator is an error naming the file and line.
+
+    Example::
+
+        pairs = af.read_parallel("UNv1.0.en-fr.en", "UNv1.0.en-fr.fr")
+        pairs[0].src, pairs[0].tgt
+    """
     if tgt_path is None:
         pairs = []
         for line_no, line in enumerate(_lines(src_path), start=1):

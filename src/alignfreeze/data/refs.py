@@ -20,7 +20,14 @@ def check_language(code: str) -> str:
 
 
 class DataRef(BaseModel):
-    """A task's data for one language, resolved through the DataCatalog."""
+    """A task's data for one language: ``language``, ``split`` and optionally ``dataset`` (a
+    treebank, ``xquad``...), resolved through the :class:`DataCatalog` when a run starts.
+
+    Example::
+
+        af.DataRef(language="en", split="train", dataset="ewt")
+        # in YAML:  train: {language: en, split: train, dataset: ewt}
+    """
 
     model_config = ConfigDict(extra="forbid")
     language: str
@@ -44,7 +51,14 @@ class DataRef(BaseModel):
 
 
 class ParallelRef(BaseModel):
-    """Parallel text for realignment: a language pair in the catalog."""
+    """Parallel text for realignment or alignment measurement: a language ``pair`` of the
+    catalog (``en-fr``), its ``split`` and optionally its ``dataset`` (``un``, ``opus100``...).
+
+    Example::
+
+        af.ParallelRef(pair="en-fr", split="train", dataset="opus100")
+        # in YAML:  realignment_pairs: [{pair: en-fr, split: train}]
+    """
 
     model_config = ConfigDict(extra="forbid")
     pair: str = Field(description="source-target, e.g. en-fr")

@@ -123,7 +123,14 @@ LONE_BOUNDARY_PIECE = "▁"
 
 
 class TokenizationSettings(BaseModel):
-    """How words become model inputs, for the word-level tasks (pos, ner) and realignment."""
+    """How words become model inputs, for the word-level tasks (pos, ner) and realignment:
+    what to do with XLM-R's lone ``▁`` pieces, which the AlignFreeze reference removes from
+    the input (``protocol: reference``) and we skip over.
+
+    Example::
+
+        af.TokenizationSettings(lone_boundary_pieces="remove")
+    """
 
     model_config = ConfigDict(extra="forbid")
     lone_boundary_pieces: Literal["skip", "remove"] = Field(

@@ -37,7 +37,13 @@ NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue",
 
 
 def split_words(text: str, pretokenized: bool = False) -> list[str]:
-    """Split one sentence into words (see the module docstring for the rules)."""
+    """Split one sentence into words, the same way for every aligner and task (see the module
+    docstring for the rules); ``pretokenized`` splits on whitespace only.
+
+    Example::
+
+        af.split_words("L'homme n'a rien vu.")
+    """
     if pretokenized:
         return text.split()
     if not NO_SPACE_CHAR.search(text) or _SEGMENTED.search(text):

@@ -1,6 +1,7 @@
 """Zero-shot evaluation: each task's predictions on a language's records (:mod:`.evaluation`)
 and the metrics that score them (:mod:`.metrics`)."""
 
+from alignfreeze.callable_package import make_callable
 from alignfreeze.evaluate.evaluation import EVALUATORS, Scores, evaluate, pipeline_answers, predict_tags
 from alignfreeze.evaluate.metrics import (
     accuracy,
@@ -28,3 +29,6 @@ __all__ = [
     "reference_qa_scores",
     "repair_bio",
 ]
+
+# af.evaluate(...) calls the function; the package stays importable (alignfreeze.callable_package).
+make_callable(__name__, evaluate)

@@ -164,7 +164,17 @@ def _migrate(data: Any) -> Any:
 
 
 class RunConfig(BaseModel):
-    """One run: everything that determines its results."""
+    """One run: everything that determines its results -- model, task, method, freeze spec,
+    aligner, seed, data, and the settings of each stage (realignment, tokenization,
+    training, evaluation, analysis). Its ``run_id`` is a hash of the resolved config, so the
+    same run always gets the same id and a rerun skips it. Data paths are not part of it.
+
+    Example::
+
+        run = af.load_experiment("configs/demo.yaml").runs()[0]
+        run.run_id, run.label
+        changed = af.RunConfig(**{**run.model_dump(), "seed": 7})
+    """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     model: str
@@ -202,10 +212,7 @@ class RunConfig(BaseModel):
                 raise ValueError(f"method {self.method!r} needs an aligner (allowed: {', '.join(ALIGNER_CONFIGS)})")
             if not self.realignment_pairs:
                 raise ValueError(f"method {self.method!r} needs realignment_pairs")
-            if self.aligner.name == "pharaoh":
-                missing = [ref.pair for ref in self.realignment_pairs if ref.pair not in self.aligner.links]
-                if missing:
-                    raise ValueError(f"the pharaoh aligner has no links file for {', '.join(missing)}")
+            self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
         if not self.eval:
             raise ValueError("eval lists no language")
         return self
@@ -251,7 +258,15 @@ class RunConfig(BaseModel):
 
 
 class MethodSpec(BaseModel):
-    """One method of an experiment: when to realign, what to freeze, with which aligner."""
+    """One method of an experiment: when to realign (``baseline``, ``before``, ``during``,
+    ``before+during``), what to freeze (a :class:`FreezeSpec`: ``front`` and ``back`` are
+    AlignFreeze's), and with which aligner (default: the experiment's).
+
+    Example::
+
+        af.MethodSpec(method="before", freeze="front", aligner="dictionary")
+        # in YAML:  methods: [{method: baseline}, {method: before, freeze: front}]
+    """
 
     model_config = ConfigDict(extra="forbid")
     method: Method
@@ -268,7 +283,15 @@ class MethodSpec(BaseModel):
 
 
 class ExperimentConfig(BaseModel):
-    """A YAML experiment: lists of models, methods and seeds around one task."""
+    """A YAML experiment: one task, lists of models, methods and seeds, and the settings every
+    run shares. :meth:`runs` expands it into one :class:`RunConfig` per model x method x seed
+    (a grid file may make any setting a list: :func:`load_grid`).
+
+    Example::
+
+        experiment = af.load_experiment("configs/demo.yaml", ["seeds=[0,1]"])
+        [run.run_id for run in experiment.runs()]
+    """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str = "experiment"
@@ -413,6 +436,14 @@ def read_config_mapping(path: str | Path, overrides: list[str] | None = None) ->
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read and validate a YAML experiment, with ``--set``-style overrides (``a.b=value``, the
+    value read as YAML) applied first. Errors name the file, and the line for YAML syntax.
+
+    Example::
+
+        experiment = af.load_experiment("configs/demo.yaml", ["realignment.steps=50", "protocol=reference"])
+        runs = experiment.runs()
+    """
     data = read_config_mapping(path, overrides)
     try:
         experiment = ExperimentConfig(**data)

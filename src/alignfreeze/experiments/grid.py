@@ -155,9 +155,16 @@ def expand_grid(data: dict, source: str = "") -> list[RunConfig]:
 
 
 def load_grid(path: str | Path, overrides: list[str] | None = None):
-    """``(name, runs, resources)`` of a grid (or plain experiment) file. ``resources``
-    (``num_cpus``, ``num_gpus`` per run) places runs on a Ray cluster; it is not part of
-    any run's identity."""
+    """A grid (or plain experiment) file as ``(name, runs, resources)``: every setting that is
+    a list is an axis, and the runs are the cartesian product minus the ``exclude`` patterns.
+    ``resources`` (``num_cpus``, ``num_gpus`` per run) places runs on a Ray cluster; it is not
+    part of any run's identity.
+
+    Example::
+
+        name, runs, resources = af.load_grid("configs/grid-demo.yaml", ["seeds=[0]"])
+        summary = af.run_grid(runs, f"runs/{name}", resources=resources)
+    """
     from alignfreeze.experiments.grid_runner import Resources
 
     data = read_config_mapping(path, overrides)

@@ -305,13 +305,29 @@ def run_grid(
     on_result: Callable[[dict, GridSummary], None] | None = None,
     on_status: Callable[[str, dict | None], None] | None = None,
 ) -> GridSummary:
-    """Run every run of a grid that is not done yet (see the module docstring).
+    """Run every run of a grid that is not done yet, locally or on Ray, resumably (see the
+    module docstring): state lives in ``out_dir``, a crash loses no finished run, and a rerun
+    skips what is done (and what failed, unless ``retry_failed``).
 
-    ``max_parallel``: runs at a time; by default 1 with the local executor and, on Ray, as
-    many as the cluster's resources fit (``0`` says the same explicitly).
-    ``on_result(outcome, summary)`` is called as each run finishes; ``on_status(run_id,
-    status)`` as a running run moves on (``status``: ``{"desc", "done", "total", "postfix"}``;
-    ``None`` once the run has finished)."""
+    Args:
+        runs: the runs (:func:`load_grid`).
+        out_dir: the results folder.
+        executor: ``local`` or ``ray``; ``address`` joins a Ray cluster.
+        max_parallel: runs at a time; by default 1 with the local executor and, on Ray, as
+            many as the cluster's resources fit (``0`` says the same explicitly).
+        resources: ``num_cpus`` / ``num_gpus`` per run (``num_gpus: 0.25`` packs 4 per GPU).
+        on_result: ``on_result(result, summary)`` as each run finishes.
+        on_status: ``on_status(run_id, status)`` as a running run moves on (``status``:
+            ``{"desc", "done", "total", "postfix"}``; ``None`` once the run has finished).
+
+    Returns:
+        :class:`GridSummary`: runs done, skipped and failed (with their errors).
+
+    Example::
+
+        name, runs, resources = af.load_grid("configs/grid-demo.yaml")
+        summary = af.run_grid(runs, "runs/grid-demo", max_parallel=2)
+    """
     from alignfreeze.data.catalog import DataCatalog
     from alignfreeze.experiments.runner import preflight
 
@@ -504,3 +520,68 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             }
         )
     return out, basis
+
+
+@dataclass
+class PlannedRun:
+    """One run of a grid's plan: its steps, cost estimate and state in the output folder."""
+
+    run: RunConfig
+    realign_steps: int | str | None
+    finetune_steps: int | None
+    exact_steps: bool
+    eval_examples: int | None
+    seconds: float | None
+    state: str  # "done", "failed" or "to do"
+
+
+@dataclass
+class GridPlan:
+    """What ``alignfreeze grid --dry-run`` shows: every run, the cost of those to do (and
+    where the per-step costs come from), and the data not under the data root."""
+
+    runs: list[PlannedRun]
+    seconds_to_do: float
+    not_estimated: int
+    basis: str
+    missing_data: list
+
+
+def plan_grid(runs: list[RunConfig], out_dir: str | Path, catalog) -> GridPlan:
+    """Plan a grid without running it: the state of each run in ``out_dir``, its steps and
+    estimated cost (:func:`estimate_cost`), and the data sets it needs that are not local,
+    with where they would come from. Nothing is downloaded.
+
+    Example::
+
+        name, runs, resources = af.load_grid("configs/paper/pos.yaml")
+        plan = af.plan_grid(runs, "runs/paper-pos", af.DataCatalog())
+        plan.seconds_to_do / 3600, [need.what for need in plan.missing_data]
+    """
+    from alignfreeze.experiments.runner import data_needs
+
+    out_dir = Path(out_dir)
+    state = grid_state(out_dir) if out_dir.exists() else GridState()
+    estimates, basis = estimate_cost(runs, catalog, out_dir)
+    planned, total, unknown = [], 0.0, 0
+    for e in estimates:
+        run_id = e["run"].run_id
+        status = "done" if run_id in state.done else "failed" if run_id in state.failed else "to do"
+        if status != "done":
+            if e["seconds"] is None:
+                unknown += 1
+            else:
+                total += e["seconds"]
+        planned.append(
+            PlannedRun(
+                e["run"],
+                e["realign_steps"],
+                e["finetune_steps"],
+                e["exact_steps"],
+                e["eval_examples"],
+                e["seconds"],
+                status,
+            )
+        )
+    missing = [need for need in data_needs(runs, catalog) if not need.files]
+    return GridPlan(planned, total, unknown, basis, missing)

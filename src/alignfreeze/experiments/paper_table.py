@@ -139,7 +139,28 @@ def paper_table(
     alpha: float = 0.05,
     rounding: str = "format",
 ) -> tuple[list[TableRow], list[Total]]:
-    """The table rows and the totals (see the module docstring)."""
+    """The AlignFreeze paper's results table (Bakos, Gaschi et al., NAACL 2025) for results
+    rows, as the authors' notebook computes it: per model, task and method, the average over
+    target languages, and the number of languages where the method's mean over seeds is more
+    than one baseline standard deviation below (#down) or above (#up) the baseline's; totals
+    per method, and Welch t-tests with Holm correction (see the module docstring).
+
+    Args:
+        rows: long-format results.
+        baseline: the method label compared against.
+        metrics: task -> metric, over each task's primary metric.
+        source_languages: languages left out of the averages and counts.
+        alpha: the significance level.
+        rounding: ``format`` (the notebook's ``.1f``) or ``half_up``.
+
+    Returns:
+        ``(rows of the table, totals)``.
+
+    Example::
+
+        table, totals = af.paper_table(af.read_results(["paper-results.csv"]))
+        [(r.label, r.average, r.down, r.up) for r in table if r.task == "pos"]
+    """
     from scipy.stats import ttest_ind
 
     round1(0.0, rounding)  # an unknown rounding fails before any work

@@ -243,7 +243,17 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
 
 
 def import_reference(paths: Sequence[str | Path], out: str | Path) -> tuple[list[dict], ImportSummary]:
-    """Convert every file and write one results CSV (atomically)."""
+    """Convert the result CSVs released with the AlignFreeze paper (one wide row per run) into
+    alignfreeze's long-format results, written atomically to ``out``; method names, metrics
+    and the released averages (language ``avg``) are mapped to ours.
+
+    Returns:
+        ``(rows, summary)``: the rows, and counts (runs, rows, duplicated and differing cells).
+
+    Example::
+
+        rows, summary = af.import_reference(sorted(Path("results").glob("*.csv")), "paper-results.csv")
+    """
     from alignfreeze.experiments.results import rows_to_csv
     from alignfreeze.fileio import atomic_write_text
 

@@ -11,7 +11,14 @@ from alignfreeze.schema import method_label
 
 def summary_by_language(rows: list[dict], metric_by_task: dict[str, str] | None = None):
     """``(languages, methods, {(language, method): (mean x100, delta to baseline or None)})``
-    on each task's primary metric (PoS/NER/NLI accuracy, QA F1), averaged over seeds."""
+    on each task's primary metric (PoS/NER/NLI accuracy, QA F1), averaged over seeds: the
+    table ``alignfreeze run`` prints.
+
+    Example::
+
+        languages, methods, cells = af.summary_by_language(af.read_results(["runs/demo"]))
+        cells[("fr", "before/front/dictionary")]
+    """
     metric_by_task = {**PRIMARY_METRICS, **(metric_by_task or {})}
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     for row in rows:

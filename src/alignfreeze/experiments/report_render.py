@@ -375,3 +375,57 @@ def write_report(
                 path.write_bytes(png)
                 written.append(path)
     return text, written
+
+
+REPORT_FORMATS = ("md", "csv", "json", "html")
+
+
+def make_report(
+    rows: Sequence[dict],
+    fmt: str = "md",
+    out: str | Path | None = None,
+    baseline: str = "baseline",
+    metrics: dict[str, str] | None = None,
+    source_languages: Sequence[str] = ("en",),
+    rounding: str = "format",
+    title: str = "alignfreeze report",
+    sources: Sequence[str] = (),
+) -> tuple[str, list[Path]]:
+    """The AlignFreeze paper's table (Bakos, Gaschi et al., NAACL 2025) for results rows:
+    per model, task and method the average over target languages, the number of languages
+    where a method loses (#down) or gains (#up) more than one baseline standard deviation,
+    totals and significance (:func:`~alignfreeze.experiments.paper_table.paper_table`),
+    rendered as ``md``, ``csv``, ``json`` or a self-contained ``html`` page with figures.
+
+    Args:
+        rows: long-format results (:func:`~alignfreeze.experiments.results.read_results`).
+        fmt: md, csv, json or html (html needs ``out``).
+        out: a folder for ``report.<fmt>`` and the figures; None renders only.
+        baseline: the method label the others are compared with.
+        metrics: task -> metric, over the tasks' primary metrics (``{"ner": "f1"}``).
+        source_languages: languages that are not targets (the authors' XNLI counts also left out ru).
+        rounding: ``format`` (the authors' notebook) or ``half_up``.
+
+    Returns:
+        ``(text, files written)``.
+
+    Example::
+
+        text, _ = af.make_report(af.read_results(["runs/demo"]), "md")
+    """
+    from alignfreeze.errors import AlignfreezeError
+    from alignfreeze.experiments.paper_table import paper_table
+
+    if fmt not in REPORT_FORMATS:
+        raise AlignfreezeError(f"format {fmt!r}: use {', '.join(REPORT_FORMATS)}")
+    if fmt == "html" and out is None:
+        raise AlignfreezeError(
+            "the html report needs an output folder (the page is one file with its figures embedded)"
+        )
+    table, totals = paper_table(rows, baseline, metrics, source_languages, rounding=rounding)
+    if not any(r.label == baseline for r in table):
+        labels = sorted({r.label for r in table})
+        raise AlignfreezeError(
+            f"no {baseline!r} rows to compare with (methods found: {', '.join(labels)}); choose another baseline"
+        )
+    return write_report(rows, table, totals, fmt, None if out is None else Path(out), title, sources, baseline)

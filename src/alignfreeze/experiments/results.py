@@ -104,3 +104,30 @@ def reconcile(out_dir: Path) -> dict[str, list[dict]]:
         if wanted or results.exists():
             atomic_write_text(results, rows_to_csv(wanted, header=True))
     return done
+
+
+def read_results(paths) -> list[dict]:
+    """The rows of results files (``results.csv``, or output folders holding one), checked
+    to be results files; files written before the ``stage`` column are read as ``finetuned``.
+
+    Example::
+
+        rows = af.read_results(["runs/demo", "paper-results.csv"])
+    """
+    from alignfreeze.errors import AlignfreezeError
+    from alignfreeze.schema import COLUMNS
+
+    rows: list[dict] = []
+    for path in map(Path, paths):
+        path = path / "results.csv" if path.is_dir() else path
+        if not path.is_file():
+            raise AlignfreezeError(f"{path}: no such results file")
+        file_rows, _ = read_rows(path)
+        missing = set(COLUMNS) - {"stage"} - set(file_rows[0] if file_rows else {})
+        if not file_rows or missing:
+            raise AlignfreezeError(
+                f"{path}: not a results file"
+                + (f" (missing columns {', '.join(sorted(missing))})" if missing else " (empty)")
+            )
+        rows.extend(normalise_row(r) for r in file_rows)
+    return rows

@@ -148,10 +148,8 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
                 catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
                 for kind, pair in aligner_files(run, ref.pair):
                     catalog.resolve(kind, pair, "full", allow_hub=False)
-            if run.aligner is not None and run.aligner.name == "pharaoh":
-                for pair, path in run.aligner.links.items():
-                    if not Path(path).is_file():
-                        raise AlignfreezeError(f"pharaoh aligner: links file for {pair} not found: {path}")
+            if run.aligner is not None:
+                run.aligner.check_files()
         if run.analysis.alignment:
             sources = analysis_pairs(run, catalog)
             for ref in [*sources, *run.analysis.exclude_pairs]:
@@ -165,11 +163,7 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
 
 def aligner_files(run: RunConfig, pair: str) -> list[tuple[str, str]]:
     """``(kind, language pair)`` of the catalog files the run's aligner needs for ``pair``."""
-    aligner = run.aligner
-    if aligner is None or aligner.name != "dictionary" or aligner.dictionary is not None:
-        return []
-    src, tgt = pair.split("-")
-    return [("dictionary", pair)] + ([("dictionary", f"{tgt}-{src}")] if aligner.reverse_dictionary == "file" else [])
+    return run.aligner.catalog_files(pair) if run.aligner is not None else []
 
 
 def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCorpus]:
@@ -278,16 +272,7 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
     rows = []
     settings = run.analysis
     for sample in progress_bar(samples, desc=f"alignment ({stage})", disable=True):
-        scores = measure_alignment(
-            encoder_of(model),
-            tokenizer,
-            sample,
-            settings.layers,
-            settings.modes,
-            csls_k=settings.csls_k,
-            center=settings.center,
-            batch_size=settings.batch_size,
-        )
+        scores = measure_alignment(encoder_of(model), tokenizer, sample, settings.measure_settings())
         rows.extend(_rows(run, sample.tgt_lang, scores.metrics(), stage))
         diagnostics.setdefault(sample.pair, {**scores.stats})[f"seconds_{stage}"] = round(scores.seconds, 2)
         log.info(
@@ -479,6 +464,41 @@ def execute_run(
         handler.close()
 
 
+def run(
+    config: RunConfig, out_dir: str | Path, data_dir: str | Path | None = None, progress: bool = True
+) -> RunOutcome:
+    """Run one run end to end -- realignment (if its method has one), fine-tuning, zero-shot
+    evaluation of every language -- and record it under ``out_dir`` (``results.csv`` and
+    ``runs/<run_id>/``); a run already done there is not run again.
+
+    Args:
+        config: the run (:class:`RunConfig`, e.g. one of ``load_experiment(path).runs()``).
+        out_dir: the results folder; runs of one experiment share it.
+        data_dir: the data root (default: ``$ALIGNFREEZE_DATA``, else ``../shared/data``).
+        progress: show progress bars.
+
+    Returns:
+        :class:`RunOutcome`: the run, its result rows (long format), its seconds.
+
+    Follows the protocol of AlignFreeze (Bakos, Gaschi et al., NAACL 2025) as the config
+    describes it (``protocol: reference`` for the authors' settings).
+
+    Example::
+
+        import alignfreeze as af
+        outcome = af.run(af.load_experiment("configs/demo.yaml").runs()[0], "runs/demo")
+        [r for r in outcome.rows if r["metric"] == "accuracy"]
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    catalog = DataCatalog(data_dir)
+    preflight([config], catalog)
+    done = reconcile(out_dir)
+    if config.run_id in done:
+        return RunOutcome(config, done[config.run_id], 0.0, skipped=True)
+    return execute_run(config, out_dir, catalog, progress)
+
+
 def run_experiment(
     experiment: ExperimentConfig,
     out_dir: str | Path,
@@ -486,7 +506,22 @@ def run_experiment(
     progress: bool = True,
     on_run: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
-    """Run (or resume) every run of ``experiment`` into ``out_dir``."""
+    """Run, or resume, every run of an experiment into ``out_dir`` (``results.csv`` and
+    ``runs/<run_id>/``), one after the other; runs already done there are skipped. Every model,
+    data set and dictionary is checked before the first run starts.
+
+    Args:
+        experiment: an :class:`ExperimentConfig` (:func:`load_experiment`).
+        out_dir: the results folder.
+        data_dir: the data root (default: ``$ALIGNFREEZE_DATA``, else ``../shared/data``).
+        progress: show progress bars.
+        on_run: called with each :class:`RunOutcome` as it finishes.
+
+    Example::
+
+        outcomes = af.run_experiment(af.load_experiment("configs/demo.yaml"), "runs/demo")
+        rows = [row for outcome in outcomes for row in outcome.rows]
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     catalog = DataCatalog(data_dir)

@@ -14,6 +14,17 @@ EVAL_MAX_LENGTH = {"nli": 256}
 
 
 class TrainingSettings(BaseModel):
+    """Fine-tuning settings of a run (and the precision of all its stages). ``None`` fields are
+    filled from the model and task by :func:`resolve_training` before the run is hashed: the
+    paper's learning rate (2e-5, 7.5e-6 for XLM-R) and epochs (5; 2 for NLI), as in Bakos,
+    Gaschi et al. (NAACL 2025).
+
+    Example::
+
+        af.TrainingSettings(epochs=1, learning_rate=2e-4, max_steps=100)
+        # in YAML:  training: {epochs: 1, learning_rate: 2.0e-4}
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     learning_rate: float | None = Field(None, gt=0, description="default 2e-5, or 7.5e-6 for XLM-R models")
@@ -47,7 +58,14 @@ class TrainingSettings(BaseModel):
 
 
 class EvaluationSettings(BaseModel):
-    """How predictions are scored (beyond the lengths and batch sizes in TrainingSettings)."""
+    """How predictions are scored (beyond the lengths and batch sizes in
+    :class:`TrainingSettings`). Both defaults are ours; ``protocol: reference`` sets the
+    AlignFreeze reference code's choices (BIO repair, the QA pipeline's decoding and scores).
+
+    Example::
+
+        af.EvaluationSettings(ner_bio_repair=True, qa_scorer="reference")
+    """
 
     model_config = ConfigDict(extra="forbid")
     ner_bio_repair: bool = Field(

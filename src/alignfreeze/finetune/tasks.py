@@ -236,6 +236,19 @@ def get_task(
     tokenization: TokenizationSettings | None = None,
     source_language: str = "en",
 ) -> Task:
+    """The task called ``name`` (pos, ner, nli, qa), set up with a run's settings: how it
+    encodes records into features, collates them, and which head and labels its model has.
+
+    Args:
+        name: pos, ner, nli or qa.
+        training, evaluation, tokenization: the run's settings (defaults when omitted).
+        source_language: the fine-tuning language (QA's reference scorer treats it apart).
+
+    Example::
+
+        task = af.get_task("pos")
+        features = task.encode(records, tokenizer, 128, task.label_list(records))
+    """
     if name not in TASKS:
         raise AlignfreezeError(f"unknown task {name!r} (allowed: {', '.join(TASKS)})")
     return TASKS[name](training, evaluation, tokenization, source_language)

@@ -82,10 +82,29 @@ def finetune(
     accelerator=None,
     realignment_frozen: Sequence | None = None,
 ) -> FinetuneResult:
-    """Fine-tune ``model`` (in place) on ``features`` from :meth:`Task.encode`.
+    """Fine-tune ``model`` in place on one task's features (English, in the paper), optionally
+    with the joint realignment loss of ``during`` realignment (Gaschi et al., 2023).
 
-    ``objective`` (a :class:`~alignfreeze.realign.RealignmentObjective`) adds the joint
-    realignment loss; ``realignment_frozen`` lists parameters it must not move."""
+    Args:
+        model: a task model (:func:`load_model` with the task's head).
+        tokenizer: its fast tokenizer.
+        task: the task (:func:`get_task`).
+        features: from ``task.encode``.
+        settings: :class:`TrainingSettings` (resolved: :func:`resolve_training`).
+        seed: data order, dropout.
+        objective: a :class:`RealignmentObjective` whose loss is added at every step.
+        realignment_frozen: parameters the realignment gradient must not reach.
+
+    Returns:
+        :class:`FinetuneResult`: losses, steps, seconds.
+
+    Example::
+
+        task = af.get_task("pos")
+        features = task.encode(train, tokenizer, 96, labels)
+        model = af.load_model("e5-small", head=task.head, labels=labels)
+        af.finetune(model, tokenizer, task, features, resolve_training(af.TrainingSettings(), "e5-small", "pos"), seed=0)
+    """
     import torch
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup, set_seed

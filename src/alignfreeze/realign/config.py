@@ -25,7 +25,26 @@ MATCH = "match"
 
 
 class RealignConfig(BaseModel):
-    """Contrastive realignment (Wu & Dredze 2020; Gaschi et al. 2023; Bakos, Gaschi et al. 2025)."""
+    """Contrastive realignment, as a method: every setting of the loss, its batches and its
+    optimiser, and nothing about the model, data, freeze spec or seed.
+
+    The loss is InfoNCE over the vectors of aligned words (Wu & Dredze, 2020), as in Gaschi
+    et al. (Findings of ACL 2023) and AlignFreeze (Bakos, Gaschi et al., NAACL 2025): each
+    word's vector (its first subword) goes through a projection head trained with the loss
+    and discarded afterwards, cosine similarities are divided by ``temperature``, and its
+    translation must win against the other candidates of the batch (``strong``: both
+    languages' words; ``weak``: the other language's).
+
+    Args:
+        steps, batch_size, max_length, batching, length_bucketing: the batches.
+        optimizer, learning_rate, weight_decay: the optimiser (constant learning rate).
+        temperature, mode, projection, projection_dim, word_vector, layer: the loss.
+
+    Example::
+
+        config = af.RealignConfig(steps=100, temperature=0.05, projection="linear")
+        af.realign(model, tokenizer, [corpus], config, freeze="front")
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,7 +65,7 @@ class RealignConfig(BaseModel):
     learning_rate: Union[float, Literal["match"]] = Field(
         2e-5, description="constant learning rate; 'match': the run's fine-tuning learning rate (the reference's)"
     )
-    weight_decay: float = Field(0.01, ge=0)
+    weight_decay: float = Field(0.01, ge=0, description="decoupled weight decay (AdamW) or L2 penalty (Adam)")
     temperature: float = Field(0.1, gt=0, description="InfoNCE temperature on cosine similarities")
     mode: Literal["strong", "weak"] = Field(
         "strong",

@@ -38,8 +38,17 @@ FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
 
 @dataclass(frozen=True, eq=False)
 class FreezeSpec:
-    """Which parameters stay fixed: parsed once from its text (see the module docstring);
-    it equals its text (``spec == "front"``) and prints as it."""
+    """Which parameters stay fixed during realignment: parsed once from its text and written
+    back as it. ``front`` freezes the lower half of the transformer layers and ``back`` the
+    upper half (AlignFreeze, Bakos, Gaschi et al., NAACL 2025); ``layers:A-B``, ``bottom:K``,
+    ``embeddings`` and ``none`` are finer, and ``+`` joins them (see the module docstring).
+    It equals its text (``spec == "front"``).
+
+    Example::
+
+        spec = af.FreezeSpec.parse("front+embeddings")
+        spec.frozen_layers(12)      # the frozen transformer layers of a 12-layer encoder: [0, ..., 5]
+    """
 
     text: str
     parts: tuple[str, ...]

@@ -52,10 +52,18 @@ def pool_word_vectors(
 
 
 class RealignmentObjective(nn.Module):
-    """Batch stream + projection head + contrastive loss for one model.
+    """The realignment loss of one model as a stream of batches: the batch order, the
+    projection head and the contrastive loss (:class:`RealignConfig`). :func:`realign` steps
+    it alone; :func:`finetune` adds it to the task loss for ``during`` realignment.
 
     ``seed`` fixes the batch order and the head's initialisation; ``tokenization`` says
-    how words become inputs (lone ``▁`` pieces skipped or removed)."""
+    how words become inputs (lone ``▁`` pieces skipped or removed).
+
+    Example::
+
+        objective = af.RealignmentObjective(model, tokenizer, [corpus], af.RealignConfig(), seed=0)
+        loss = objective.loss(model)       # one batch's loss, on the model's device
+    """
 
     def __init__(
         self,
@@ -158,15 +166,35 @@ def realign(
     steps: int | None = None,
     learning_rate: float | None = None,
     progress: bool = True,
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> RealignResult:
-    """Realign ``model`` in place and return it with its losses.
+    """Realign ``model`` in place with the contrastive word-alignment loss (Wu & Dredze, 2020;
+    Gaschi et al., 2023), with the layers ``freeze`` names held fixed (AlignFreeze: ``front``
+    or ``back``, Bakos, Gaschi et al., NAACL 2025); return it with its losses.
 
-    ``steps`` and ``learning_rate`` are required when ``config`` says ``match`` (the run
-    passes its fine-tuning values); otherwise they override the config. Parameters frozen by
-    ``freeze`` are excluded from the optimiser and restored to trainable afterwards. A NaN or
-    infinite loss stops the run with an error naming the step. ``precision``: see
-    :mod:`alignfreeze.precision`.
+    Args:
+        model: an encoder or a task model.
+        tokenizer: its fast tokenizer.
+        corpora: word-aligned sentence pairs, one :class:`AlignedCorpus` per language pair.
+        config: the method (:class:`RealignConfig`).
+        freeze: a :class:`FreezeSpec` or its text. Frozen parameters are excluded from the
+            optimiser and restored to trainable afterwards.
+        seed: batch order, head initialisation and dropout.
+        tokenization: how words become inputs (:class:`TokenizationSettings`).
+        steps, learning_rate: required when ``config`` says ``match`` (a run passes its
+            fine-tuning values); otherwise they override the config.
+        precision: see :mod:`alignfreeze.precision`.
+
+    Returns:
+        :class:`RealignResult`: the model, its losses per step, seconds.
+
+    A NaN or infinite loss stops the run with an error naming the step.
+
+    Example::
+
+        tokenizer, model = af.load_tokenizer("e5-small"), af.load_model("e5-small")
+        result = af.realign(model, tokenizer, [corpus], af.RealignConfig(steps=100), freeze="front")
+        result.losses[-1]
     """
     from transformers import set_seed
 
@@ -252,8 +280,15 @@ def realign_files(
     precision: str = "auto",
     device: str | None = None,
 ) -> RealignResult:
-    """Load ``model_name`` and the aligned-pairs files ``pairs``, realign, optionally save
-    to ``out`` (with a ``realign.json`` naming the model, files, freeze, seed and config)."""
+    """Load ``model_name`` and the aligned-pairs files ``pairs``, realign (:func:`realign`),
+    and optionally save to ``out`` with a ``realign.json`` naming the model, files, freeze,
+    seed and config, and the realignment sentences (so that alignment measurement leaves them
+    out). What ``alignfreeze realign`` does.
+
+    Example::
+
+        af.realign_files("e5-small", ["un.en-fr.jsonl"], af.RealignConfig(steps=200), "front", out="realigned/")
+    """
     from alignfreeze.models.loading import load_model, load_tokenizer
 
     if not pairs:

