@@ -65,7 +65,8 @@ def test_run_id_is_a_hash_of_the_resolved_config(toy):
     "override,message",
     [
         ("task=sts", "task: Input should be 'pos', 'ner', 'nli' or 'qa'"),
-        ("eval_languages=[xx]", "unknown language 'xx' (allowed: af, ar"),
+        ("eval_languages=[EN]", "language 'EN' is not an ISO 639 code"),
+        ("eval_languages=[french]", "language 'french' is not an ISO 639 code"),
         ("methods=[{method: before, freeze: middle}]", "unknown freeze spec 'middle'"),
         ("model=./no/such/model", "is neither 'e5-small', an existing folder, nor a hub id"),
         ("trainng={epochs: 1}", "trainng: Extra inputs are not permitted"),
@@ -84,9 +85,29 @@ def test_language_without_data_names_the_path(toy, monkeypatch):
     root, model, tmp = toy
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = experiment_yaml(tmp / "de.yaml", model, [{"method": "baseline"}], eval_languages=["de"])
-    with pytest.raises(AlignfreezeError, match=rf"no pos data for language 'de'.*{root}/\*\*/de_\*-ud-test\.conllu"):
+    with pytest.raises(AlignfreezeError, match=rf"no pos data for language 'de'.*{root}/\*\*/de_toy-ud-test\.conllu"):
         run_experiment(load_experiment(cfg), tmp / "out", data_dir=root, progress=False)
     assert not (tmp / "out" / "runs").exists() or not any((tmp / "out" / "runs").iterdir())
+
+
+def test_any_iso_code_works_with_local_files_and_names_what_is_missing(toy, monkeypatch):
+    """Swahili (and any ISO 639 code, 'fra' read as 'fr') is a language like the others: with
+    its file under the data root it runs; without it, the error names the file looked for and
+    says that no hub source is known for a code outside the hub's names."""
+    from alignfreeze.data.catalog import remote_source
+
+    root, model, tmp = toy
+    (root / "ud" / "sw_toy-ud-test.conllu").write_text((root / "ud" / "fr_toy-ud-test.conllu").read_text())
+    cfg = experiment_yaml(tmp / "sw.yaml", model, [{"method": "baseline"}], eval_languages=["sw", "fra"])
+    experiment = load_experiment(cfg)
+    assert [ref.language for ref in experiment.runs()[0].eval] == ["en", "sw", "fr"]
+    outcome = run_experiment(experiment, tmp / "out", data_dir=root, progress=False)[0]
+    assert {r["language"] for r in outcome.rows} == {"en", "sw", "fr"}
+    assert remote_source("pos", "sw", "test") is None  # XTREME's udpos has no Swahili config
+    assert remote_source("ner", "sw", "test") == "hub:google/xtreme/PAN-X.sw[test]"
+    missing = experiment_yaml(tmp / "yo.yaml", model, [{"method": "baseline"}], eval_languages=["yo"])
+    with pytest.raises(AlignfreezeError, match=r"no pos data for language 'yo'.*yo_toy-ud-test"):
+        run_experiment(load_experiment(missing), tmp / "out2", data_dir=root, progress=False)
 
 
 def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):

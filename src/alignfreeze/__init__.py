@@ -88,6 +88,8 @@ _EXPORTS = {
     "load_grid": "alignfreeze.experiments.grid",
     "run_grid": "alignfreeze.experiments.grid_runner",
     "plan_grid": "alignfreeze.experiments.grid_runner",
+    "fetch": "alignfreeze.experiments.fetch",
+    "plan_fetch": "alignfreeze.experiments.fetch",
     "paper_table": "alignfreeze.experiments.paper_table",
     "make_report": "alignfreeze.experiments.report_render",
     "summary_by_language": "alignfreeze.experiments.report",

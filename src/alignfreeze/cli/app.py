@@ -454,6 +454,34 @@ def run(
 
 
 @app.command()
+def fetch(
+    configs: Annotated[list[Path], typer.Argument(help="Experiment or grid YAML files.")],
+    data_dir: DataDir = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List every data file and its source; fetch nothing.")
+    ] = False,
+    hub_mirror: Annotated[
+        Optional[Path],
+        typer.Option(help="A local mirror of the hub's dataset repositories (default: $ALIGNFREEZE_HUB_MIRROR)."),
+    ] = None,
+    url_mirror: Annotated[
+        Optional[str], typer.Option(help="Serve URLs from here instead (default: $ALIGNFREEZE_URL_MIRROR).")
+    ] = None,
+    overrides: Overrides = None,
+) -> None:
+    """Fetch every data file the configs need that is not under the data root (Hugging Face
+    datasets, OPUS-100, MUSE dictionaries), in the catalog's layout."""
+    if dry_run:
+        render.fetch_plan(af.plan_fetch(configs, data_dir, overrides))
+        return
+    with render.fetch_bars() as (on_target, on_bytes):
+        results = af.fetch(configs, data_dir, overrides, hub_mirror, url_mirror, on_target, on_bytes)
+    render.fetch_results(results)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
 def grid(
     config: Annotated[
         Path, typer.Argument(help="Grid YAML: an experiment file whose settings may be lists (see README).")

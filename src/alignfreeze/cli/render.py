@@ -329,3 +329,59 @@ def grid_summary(summary) -> None:
         )
         for run_id, error in summary.failures.items():
             console.print(f"  {run_id}: {error}", highlight=False)
+
+
+def fetch_plan(plan) -> None:
+    """What ``fetch --dry-run`` would do: every data set, present (its files) or to fetch
+    (the files it becomes, and its source)."""
+    table = Table("data", "state", "files", "source", title=f"data root: {plan.root}")
+    for what, files in plan.present.items():
+        table.add_row(what, "present", "\n".join(str(f) for f in files), "")
+    for target in plan.targets:
+        if target.source is None:
+            table.add_row(target.what, "[red]no source[/red]", "", escape(target.reason))
+        else:
+            table.add_row(target.what, "to fetch", "\n".join(target.files), escape(target.source.describe()))
+    console.print(table)
+    to_fetch = sum(t.source is not None for t in plan.targets)
+    console.print(
+        f"{len(plan.present)} present, {to_fetch} to fetch, {len(plan.targets) - to_fetch} without a known source"
+    )
+
+
+@contextlib.contextmanager
+def fetch_bars():
+    """A bar over the data sets and one over the bytes of the current download: yields
+    ``(on_target, on_bytes)`` for :func:`alignfreeze.fetch`."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err_console,
+        transient=True,
+    )
+    ids: dict[str, Any] = {}
+
+    def on_target(target, index: int, count: int) -> None:
+        if "sets" not in ids:
+            ids["sets"] = progress.add_task("data sets", total=count)
+        progress.update(ids["sets"], completed=index, description=f"fetching {target.what}")
+        ids.pop("bytes", None)
+
+    def on_bytes(done: int, total: int | None) -> None:
+        if "bytes" not in ids:
+            ids["bytes"] = progress.add_task("bytes", total=total)
+        progress.update(ids["bytes"], completed=done, total=total)
+
+    with progress:
+        yield on_target, on_bytes
+
+
+def fetch_results(results) -> None:
+    for r in results:
+        if r.status == "fetched":
+            console.print(f"fetched {r.target.what}: {', '.join(str(f) for f in r.files)}")
+        else:
+            err_console.print(f"[red]failed[/red] {escape(r.detail)}")
+    failed = sum(r.status == "failed" for r in results)
+    console.print(f"{len(results) - failed} fetched, {failed} failed" if results else "nothing to fetch")

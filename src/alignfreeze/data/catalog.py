@@ -40,7 +40,8 @@ class Layout:
     dataset: str | None  # fixed dataset name, or None when the pattern captures it
     pattern: re.Pattern[str]
     split: str | None = None  # fixed split when the file name has none
-    hint: str = ""  # the pattern as a glob, for error messages ({lang}, {split})
+    hint: str = ""  # the pattern as a glob, for error messages ({lang}, {split}, {dataset})
+    language: str | None = None  # fixed language when the file name has none
 
     def match(self, relative: str) -> dict[str, str] | None:
         m = self.pattern.fullmatch(relative)
@@ -50,24 +51,32 @@ class Layout:
         g.setdefault("dataset", self.dataset or "")
         if self.split and "split" not in g:
             g["split"] = self.split
+        if self.language and "lang" not in g:
+            g["lang"] = self.language
         g["split"] = _SPLIT_ALIASES.get(g.get("split", ""), g.get("split", ""))
         if "lang" in g:
             g["lang"] = to_iso639_1(g["lang"])
         return g
 
 
-def _layout(kind: str, dataset: str | None, pattern: str, hint: str, split: str | None = None) -> Layout:
-    return Layout(kind, dataset, re.compile(pattern), split, hint)
+def _layout(
+    kind: str, dataset: str | None, pattern: str, hint: str, split: str | None = None, language: str | None = None
+) -> Layout:
+    return Layout(kind, dataset, re.compile(pattern), split, hint, language)
 
 
 _L = r"(?P<lang>[a-z]{2,3})"
 _S = r"(?P<split>train|dev|validation|test)"
 LAYOUTS: tuple[Layout, ...] = (
-    _layout("pos", None, rf"(?:.+/)?{_L}_(?P<dataset>[a-z0-9]+)-ud-{_S}\.conllu", "**/{lang}_*-ud-{split}.conllu"),
+    _layout(
+        "pos", None, rf"(?:.+/)?{_L}_(?P<dataset>[a-z0-9]+)-ud-{_S}\.conllu", "**/{lang}_{dataset}-ud-{split}.conllu"
+    ),
     _layout("ner", "panx", rf"(?:.+/)?panx/{_S}-{_L}\.tsv", "**/panx/{split}-{lang}.tsv"),
     _layout("ner", "panx", rf"(?:.+/)?panx/{_L}/{_S}(?:\.tsv)?", "**/panx/{lang}/{split}[.tsv]"),
     _layout("nli", "xnli", rf"(?:.+/)?xnli/{_S}-{_L}\.tsv", "**/xnli/{split}-{lang}.tsv"),
     _layout("qa", "xquad", rf"(?:.+/)?xquad\.{_L}\.json", "**/xquad.{lang}.json", split="test"),
+    # SQuAD v1.1 as released (train-v1.1.json, dev-v1.1.json), English by definition.
+    _layout("qa", "squad", rf"(?:.+/)?squad/{_S}-v1\.1\.json", "**/squad/{split}-v1.1.json", language="en"),
     _layout("qa", "tydiqa", rf"(?:.+/)?tydiqa\.goldp\.{_L}\.{_S}\.json", "**/tydiqa.goldp.{lang}.{split}.json"),
     _layout(
         "qa",
@@ -114,18 +123,25 @@ class HubSource:
     name: str | None
     split: str
     revision: str | None = None
+    data_dir: str | None = None  # a configuration's folder, where the revision has no configs block
 
     def describe(self) -> str:
         return (
             f"hub:{self.path}"
             + (f"/{self.name}" if self.name else "")
+            + (f"/{self.data_dir}" if self.data_dir else "")
             + f"[{self.split}]"
             + (f"@{self.revision}" if self.revision else "")
         )
 
 
-#: The parquet conversion of the script-based UD dataset (one config per treebank, e.g. en_ewt).
+#: The parquet conversion of the script-based UD dataset (UD 2.7, the one the AlignFreeze
+#: reference loads: multilingual_eval/datasets/xtreme_udpos.py lines 58-63): the hub's
+#: ``refs/convert/parquet`` branch, one folder per treebank (``en_ewt/test/0000.parquet``).
+#: Its main branch holds a loading script, which ``datasets`` >= 4 refuses to run.
 UD_HUB = ("universal-dependencies/universal_dependencies", "refs/convert/parquet")
+#: OPUS-100: one configuration per English-centred pair, the two codes sorted (``ar-en``, ``en-fr``).
+OPUS100_HUB = "Helsinki-NLP/opus-100"
 #: Where the AlignFreeze reference downloads its MUSE dictionaries
 #: (``download_resources/muse_dictionaries.sh`` line 12).
 MUSE_URL = "https://dl.fbaipublicfiles.com/arrival/dictionaries/{pair}.txt"
@@ -177,9 +193,7 @@ def remote_source(kind: str, language: str, split: str, dataset: str | None = No
     """Where data that is not under the data root can be had, as a short description
     (``hub:path/config[split]`` or a URL), or None when alignfreeze knows no source."""
     if kind == "parallel" and dataset == "opus100":
-        src, tgt = language.split("-")
-        hub_split = {"dev": "validation"}.get(split, split)
-        return f"hub:Helsinki-NLP/opus-100/{'-'.join(sorted((src, tgt)))}[{hub_split}]"
+        return opus100_source(language, split).describe()
     if kind == "dictionary" and dataset in (None, "muse") and split == "full":
         return MUSE_URL.format(pair=language)
     if kind in TASK_DATA:
@@ -187,6 +201,11 @@ def remote_source(kind: str, language: str, split: str, dataset: str | None = No
         hub = _hub_source(kind, language, split, dataset) if dataset in HUB_DATASETS or kind == "pos" else None
         return hub.describe() if hub else None
     return None
+
+
+def opus100_source(pair: str, split: str) -> HubSource:
+    """The OPUS-100 configuration of a language pair (either order) and split."""
+    return HubSource(OPUS100_HUB, "-".join(sorted(pair.split("-"))), {"dev": "validation"}.get(split, split))
 
 
 def _reference_dataset(task: str, language: str, dataset: str | None) -> str | None:
@@ -206,7 +225,7 @@ def _reference_dataset(task: str, language: str, dataset: str | None) -> str | N
 def _hub_source(task: str, language: str, split: str, dataset: str | None = None) -> HubSource | None:
     hub_split = {"dev": "validation"}.get(split, split)
     if task == "pos" and dataset not in (None, "xtreme"):  # one treebank: the UD parquet conversion
-        return HubSource(UD_HUB[0], f"{language}_{dataset}", hub_split, revision=UD_HUB[1])
+        return HubSource(UD_HUB[0], None, hub_split, revision=UD_HUB[1], data_dir=f"{language}_{dataset}")
     if task == "pos" and language in LANGUAGE_NAMES:
         return HubSource("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", hub_split)
     if task == "ner":
@@ -290,7 +309,10 @@ class DataCatalog:
         for (pair, split), files in sorted(opus.items()):
             src, tgt = pair.split("-")
             if src in files and tgt in files:
+                # OPUS-100 names a pair with its codes sorted (opus.ar-en-train.*): it serves
+                # en-ar as well, with the sides swapped.
                 entries.append(Entry("parallel", "opus100", pair, split, [files[src], files[tgt]]))
+                entries.append(Entry("parallel", "opus100", f"{tgt}-{src}", split, [files[tgt], files[src]]))
         for lang, files in sorted(tatoeba.items()):
             if "en" in files and lang in files:
                 entries.append(Entry("parallel", "tatoeba", f"en-{lang}", "test", [files["en"], files[lang]]))
@@ -340,7 +362,9 @@ class DataCatalog:
         if hub is not None:
             return DataSource(task, language, split, hub=hub, dataset=dataset)
         wanted = [
-            str(self.root / layout.hint.format(lang=language, split=split)) for layout in LAYOUTS if layout.kind == task
+            str(self.root / layout.hint.format(lang=language, split=split, dataset=dataset or "*"))
+            for layout in LAYOUTS
+            if layout.kind == task
         ]
         what = f"{task} data for language {language!r}, split {split!r}" + (f", dataset {dataset!r}" if dataset else "")
         raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)})")

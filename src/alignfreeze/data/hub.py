@@ -1,36 +1,118 @@
-"""Hub fallback: Hugging Face parquet datasets -> our records.
+"""Hugging Face datasets, in their parquet form, read into our records.
 
-Used only when no local file exists and the user is online. Not exercised in tests (the
-hub is unreachable there); the conversion mirrors the local readers' output exactly.
+Two users: :meth:`DataSource.load` when a run's data is not under the data root and the hub is
+allowed, and ``alignfreeze fetch``, which writes the records into the data root in the
+catalog's layout (:mod:`alignfreeze.data.fetch`).
+
+Where a dataset is read from: the hub, or a local mirror laid out as the hub's repositories
+are -- ``$ALIGNFREEZE_HUB_MIRROR/<owner>/<name>/`` holding the repository's own files (its
+``README.md`` with the ``configs:`` block that maps a configuration to its parquet files, and
+the parquet files under the same names). The tests run every loader here against such a
+mirror; a cluster without internet can use one too. Both go through the same
+``datasets.load_dataset`` call.
+
+Columns (checked against the dataset cards, see the README's "Fetching data" section):
+``tokens`` + ``pos_tags`` (``google/xtreme`` udpos) or ``upos`` (UD), ``tokens`` +
+``ner_tags`` (PAN-X, WikiANN), ``premise``/``hypothesis``/``label`` (XNLI), SQuAD's
+``id``/``title``/``context``/``question``/``answers``, and OPUS-100's ``translation``.
+Labels are read by name from the dataset's ``ClassLabel`` features, never by index: the
+UD and XTREME label lists differ in length and order.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from alignfreeze.data.records import NLI_LABELS, NliExample, QaAnswer, QaExample, TaggedSentence
 from alignfreeze.errors import AlignfreezeError
 
+#: The environment variable naming a local mirror of the hub's dataset repositories.
+HUB_MIRROR_ENV = "ALIGNFREEZE_HUB_MIRROR"
 
-def load_hub_records(task: str, hub) -> list[Any]:
+#: UD's tag for a multiword token's surface form (``du`` = ``de`` + ``le``): its parts carry
+#: the UPOS tags, and the local CoNLL-U reader skips such ranges, so the hub reader does too.
+MULTIWORD_TAG = "_"
+
+
+def hub_mirror(mirror: str | Path | None = None) -> Path | None:
+    """The hub mirror in use: ``mirror``, else ``$ALIGNFREEZE_HUB_MIRROR``, else None (the hub)."""
+    chosen = mirror or os.environ.get(HUB_MIRROR_ENV)
+    return Path(chosen).expanduser() if chosen else None
+
+
+def load_hub_dataset(hub, mirror: str | Path | None = None):
+    """The ``datasets.Dataset`` of one :class:`~alignfreeze.data.catalog.HubSource`, from the
+    hub or from the mirror (where a revision is the folder's content: it is not passed)."""
+    root = hub_mirror(mirror)
+    location = str(root / hub.path) if root else hub.path
+    kwargs: dict[str, Any] = {"split": hub.split}
+    if hub.data_dir:
+        kwargs["data_dir"] = hub.data_dir
+    if hub.revision and root is None:
+        kwargs["revision"] = hub.revision
+    if root is not None and not Path(location).is_dir():
+        raise AlignfreezeError(f"could not load {hub.describe()}: the mirror has no folder {location}")
     try:
         from datasets import load_dataset
 
-        ds = load_dataset(hub.path, hub.name, split=hub.split, revision=hub.revision)
-    except Exception as exc:  # offline, unknown config, ...: one clear line
-        raise AlignfreezeError(f"could not load {hub.path}/{hub.name} [{hub.split}] from the hub: {exc}") from None
-    if task in ("pos", "ner"):
-        # XTREME's udpos has pos_tags; the UD treebanks' parquet conversion has upos.
-        column = ("upos" if "upos" in ds.features else "pos_tags") if task == "pos" else "ner_tags"
-        names = ds.features[column].feature.names
-        return [TaggedSentence(list(r["tokens"]), [names[t] for t in r[column]]) for r in ds]
+        return load_dataset(location, hub.name, **kwargs)
+    except Exception as exc:  # offline, unknown config, missing split...: one clear line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = f"the mirror {root}" if root else "the hub"
+        raise AlignfreezeError(f"could not load {hub.describe()} from {where}: {reason}") from None
+
+
+def _names(ds, column: str) -> list[str] | None:
+    feature = ds.features[column]
+    inner = getattr(feature, "feature", feature)  # Sequence(ClassLabel) or List(ClassLabel)
+    return list(inner.names) if hasattr(inner, "names") else None
+
+
+def _tagged(ds, column: str) -> list[TaggedSentence]:
+    names = _names(ds, column)
+    sentences = []
+    for row in ds:
+        tags = [names[t] if names is not None else str(t) for t in row[column]]
+        if names is None and any(t.isdigit() for t in tags):
+            raise AlignfreezeError(f"column {column!r} holds label ids without their names (no ClassLabel feature)")
+        kept = [(w, t) for w, t in zip(row["tokens"], tags) if t != MULTIWORD_TAG]
+        if kept:
+            sentences.append(TaggedSentence([w for w, _ in kept], [t for _, t in kept]))
+    return sentences
+
+
+def records_from_dataset(task: str, ds) -> list[Any]:
+    """A task's records (see :mod:`alignfreeze.data.records`) from a hub dataset; for
+    ``parallel``, ``(source, target)`` sentence pairs in the order of the ``translation``
+    column's languages as the caller names them (``ds.info.language_pair``)."""
+    columns = set(ds.column_names)
+
+    def need(*wanted: str) -> None:
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise AlignfreezeError(
+                f"the dataset has no column {', '.join(map(repr, missing))} (it has: {', '.join(sorted(columns))})"
+            )
+
+    if task == "pos":
+        column = "upos" if "upos" in columns else "pos_tags"  # UD's parquet / XTREME's udpos
+        need("tokens", column)
+        return _tagged(ds, column)
+    if task == "ner":
+        need("tokens", "ner_tags")
+        return _tagged(ds, "ner_tags")
     if task == "nli":
-        return [NliExample(r["premise"], r["hypothesis"], NLI_LABELS[r["label"]]) for r in ds if r["label"] >= 0]
+        need("premise", "hypothesis", "label")
+        names = _names(ds, "label") or list(NLI_LABELS)
+        return [NliExample(r["premise"], r["hypothesis"], names[r["label"]]) for r in ds if r["label"] >= 0]
     if task == "qa":
+        need("id", "context", "question", "answers")
         return [
             QaExample(
                 r["id"],
-                r.get("title", ""),
+                r.get("title", "") or "",
                 r["context"],
                 r["question"],
                 [QaAnswer(t, s) for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
@@ -38,3 +120,21 @@ def load_hub_records(task: str, hub) -> list[Any]:
             for r in ds
         ]
     raise AlignfreezeError(f"no hub loader for {task!r}")
+
+
+def load_hub_records(task: str, hub, mirror: str | Path | None = None) -> list[Any]:
+    """Records of ``task`` from one hub dataset (see :func:`load_hub_dataset`)."""
+    return records_from_dataset(task, load_hub_dataset(hub, mirror))
+
+
+def load_hub_pairs(hub, src: str, tgt: str, mirror: str | Path | None = None) -> list[tuple[str, str]]:
+    """``(src, tgt)`` sentence pairs of a translation dataset (OPUS-100's ``translation`` column)."""
+    ds = load_hub_dataset(hub, mirror)
+    if "translation" not in ds.column_names:
+        raise AlignfreezeError(f"{hub.describe()} has no 'translation' column (it has: {', '.join(ds.column_names)})")
+    pairs = []
+    for row in ds["translation"]:
+        if src not in row or tgt not in row:
+            raise AlignfreezeError(f"{hub.describe()}: a translation has no {src!r} or {tgt!r} side ({sorted(row)})")
+        pairs.append((row[src], row[tgt]))
+    return pairs

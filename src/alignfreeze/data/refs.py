@@ -3,20 +3,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alignfreeze.data.languages import LANGUAGE_NAMES
+from alignfreeze.data.languages import to_iso639_1
 
-LANGUAGES = tuple(sorted(LANGUAGE_NAMES))
+#: An ISO 639 code: 639-1 (two letters) or 639-2/3 (three). Any such code is accepted
+#: wherever a language is named; the names table of :mod:`alignfreeze.data.languages` only
+#: builds hub configuration names, so a code without an entry there works with local files
+#: and fails only when its data must be fetched.
+_ISO639 = re.compile(r"[a-z]{2,3}")
 
 
 def check_language(code: str) -> str:
-    """``code`` if it is a known language code, else a ValueError listing them."""
-    if code not in LANGUAGE_NAMES:
-        raise ValueError(f"unknown language {code!r} (allowed: {', '.join(LANGUAGES)})")
-    return code
+    """``code`` as alignfreeze names it (a three-letter code with a two-letter equivalent
+    becomes that: ``fra`` -> ``fr``), or a ValueError when it is not an ISO 639 code."""
+    if not isinstance(code, str) or not _ISO639.fullmatch(code):
+        raise ValueError(f"language {code!r} is not an ISO 639 code (two or three lower-case letters: en, sw, yue)")
+    return to_iso639_1(code)
 
 
 class DataRef(BaseModel):
@@ -72,6 +78,4 @@ class ParallelRef(BaseModel):
         parts = v.split("-")
         if len(parts) != 2:
             raise ValueError(f"language pair {v!r} must look like en-fr")
-        for p in parts:
-            check_language(p)
-        return v
+        return "-".join(check_language(p) for p in parts)

@@ -1,0 +1,296 @@
+"""Fetch data that is not under the data root into it, in the catalog's layout.
+
+One :class:`FetchTarget` per data set: where it comes from (a hub dataset, read through
+``datasets`` in its parquet form, or a URL) and the files it becomes under the root, which
+the catalog then finds like any other local file:
+
+=============================  =========================================  ==================================
+data                           source                                     written as
+=============================  =========================================  ==================================
+pos, one UD treebank           ``universal-dependencies/universal_        ``ud/<lang>_<treebank>-ud-<split>.conllu``
+                               dependencies`` (parquet branch)
+pos, XTREME's udpos            ``google/xtreme`` ``udpos.<Language>``     ``ud/<lang>_xtreme-ud-<split>.conllu``
+ner (PAN-X)                    ``google/xtreme`` ``PAN-X.<lang>``         ``panx/<split>-<lang>.tsv``
+nli (XNLI)                     ``facebook/xnli`` ``<lang>``               ``xnli/<split>-<lang>.tsv``
+qa (XQuAD)                     ``google/xquad`` ``xquad.<lang>``          ``xquad/xquad.<lang>.json``
+qa (SQuAD v1.1, English)       ``rajpurkar/squad``                        ``squad/<split>-v1.1.json``
+parallel (OPUS-100)            ``Helsinki-NLP/opus-100`` ``<a>-<b>``      ``parallel/opus100/opus.<a>-<b>-<split>.<a|b>``
+dictionary (MUSE, full)        ``dl.fbaipublicfiles.com/arrival/...``     ``muse/<src>-<tgt>.txt``
+=============================  =========================================  ==================================
+
+A file is written whole or not at all (atomically); a URL download resumes from its
+``.part`` file and is checked against the server's size before it is kept. Every fetched
+file is recorded, with its source, size and SHA-256, in ``<root>/.alignfreeze-fetch.json``.
+
+URLs can be served from elsewhere (``url_mirror``, ``$ALIGNFREEZE_URL_MIRROR``): the URL's
+host and path are appended to the mirror's address (``http://127.0.0.1:8000/`` +
+``dl.fbaipublicfiles.com/arrival/dictionaries/en-fr.txt``), as the tests do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from alignfreeze.data.catalog import (
+    MUSE_URL,
+    HubSource,
+    _hub_source,
+    _reference_dataset,
+    opus100_source,
+)
+from alignfreeze.data.languages import LANGUAGE_NAMES
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.fileio import atomic_write_text
+
+URL_MIRROR_ENV = "ALIGNFREEZE_URL_MIRROR"
+MANIFEST = ".alignfreeze-fetch.json"
+_SPLIT_FILES = {"dev": "dev", "validation": "dev"}
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A file at a URL, kept as it is."""
+
+    url: str
+
+    def describe(self) -> str:
+        return self.url
+
+
+@dataclass
+class FetchTarget:
+    """One data set to fetch: its source and the files it becomes under the data root
+    (relative paths); ``source`` is None when alignfreeze knows none (``reason`` says why)."""
+
+    kind: str  # a task, "parallel" or "dictionary"
+    language: str  # "fr" for tasks, "en-fr" for pairs
+    split: str
+    dataset: str | None
+    source: HubSource | UrlSource | None
+    files: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def what(self) -> str:
+        return f"{self.kind} {self.language} {self.dataset or ''}:{self.split}".replace(" :", " ")
+
+
+def plan_target(kind: str, language: str, split: str, dataset: str | None = None) -> FetchTarget:
+    """Where one data set of the catalog can be fetched from, and the files it becomes."""
+    split = _SPLIT_FILES.get(split, split)
+
+    def none(reason: str) -> FetchTarget:
+        return FetchTarget(kind, language, split, dataset, None, reason=reason)
+
+    if kind == "parallel":
+        if dataset != "opus100":
+            return none(f"no download source for parallel dataset {dataset or '(any)'!r}: only opus100 is fetched")
+        a, b = sorted(language.split("-"))
+        stem = f"parallel/opus100/opus.{a}-{b}-{split}"
+        return FetchTarget(
+            kind, language, split, dataset, opus100_source(language, split), (f"{stem}.{a}", f"{stem}.{b}")
+        )
+    if kind == "dictionary":
+        if split != "full" or dataset not in (None, "muse"):
+            return none("only full MUSE dictionaries are fetched")
+        return FetchTarget(
+            kind, language, split, "muse", UrlSource(MUSE_URL.format(pair=language)), (f"muse/{language}.txt",)
+        )
+    if kind == "gold_align":
+        return none("gold word alignments have no download source")
+    try:
+        treebank = _reference_dataset(kind, language, dataset)
+    except AlignfreezeError as exc:
+        return none(str(exc))
+    if kind == "pos":
+        if treebank in (None, "xtreme"):
+            if language not in LANGUAGE_NAMES:
+                return none(f"google/xtreme has no udpos configuration for {language!r}; name a UD treebank as dataset")
+            treebank = "xtreme"
+        hub = _hub_source("pos", language, split, None if treebank == "xtreme" else treebank)
+        return FetchTarget(kind, language, split, dataset, hub, (f"ud/{language}_{treebank}-ud-{split}.conllu",))
+    if kind == "ner" and treebank in (None, "panx", "xtreme"):
+        return FetchTarget(
+            kind, language, split, dataset, _hub_source(kind, language, split), (f"panx/{split}-{language}.tsv",)
+        )
+    if kind == "nli" and treebank in (None, "xnli"):
+        return FetchTarget(
+            kind, language, split, dataset, _hub_source(kind, language, split), (f"xnli/{split}-{language}.tsv",)
+        )
+    if kind == "qa" and treebank == "squad":
+        if language != "en":
+            return none("SQuAD is English only")
+        return FetchTarget(
+            kind, language, split, dataset, _hub_source(kind, "en", split, "squad"), (f"squad/{split}-v1.1.json",)
+        )
+    if kind == "qa" and treebank in (None, "xquad"):
+        if split != "test":
+            return none("XQuAD has one split, test (the hub's validation)")
+        return FetchTarget(
+            kind, language, split, dataset, _hub_source(kind, language, split), (f"xquad/xquad.{language}.json",)
+        )
+    return none(f"no download source for {kind} dataset {treebank!r}")
+
+
+# ------------------------------------------------------------------ writers (records -> files)
+def _clean(token: str) -> str:
+    return " ".join(token.split()) or "_"  # no tab or newline inside a CoNLL-U / TSV field
+
+
+def conllu_text(sentences) -> str:
+    lines = []
+    for k, s in enumerate(sentences):
+        lines.append(f"# sent_id = {s.sent_id or k + 1}")
+        lines += [f"{i}\t{_clean(w)}\t_\t{t}\t_\t_\t_\t_\t_\t_" for i, (w, t) in enumerate(zip(s.words, s.tags), 1)]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def panx_text(sentences) -> str:
+    return "".join("".join(f"{_clean(w)}\t{t}\n" for w, t in zip(s.words, s.tags)) + "\n" for s in sentences)
+
+
+def xnli_text(examples) -> str:
+    return "premise\thypothesis\tlabel\n" + "".join(
+        f"{_clean(e.premise)}\t{_clean(e.hypothesis)}\t{e.label}\n" for e in examples
+    )
+
+
+def squad_text(examples) -> str:
+    """SQuAD v1.1 JSON: one paragraph per question (contexts are repeated, offsets kept)."""
+    articles: dict[str, list] = {}
+    for e in examples:
+        answers = [{"text": a.text, "answer_start": a.start} for a in e.answers]
+        articles.setdefault(e.title, []).append(
+            {"context": e.context, "qas": [{"id": e.id, "question": e.question, "answers": answers}]}
+        )
+    data = [{"title": title, "paragraphs": paragraphs} for title, paragraphs in articles.items()]
+    return json.dumps({"version": "1.1", "data": data}, ensure_ascii=False)
+
+
+_WRITERS: dict[str, Callable[[list], str]] = {"pos": conllu_text, "ner": panx_text, "nli": xnli_text, "qa": squad_text}
+
+
+# ------------------------------------------------------------------ fetching
+@dataclass
+class FetchResult:
+    target: FetchTarget
+    status: str  # "fetched" or "failed"
+    detail: str = ""
+    files: list[Path] = field(default_factory=list)
+
+
+def _record(root: Path, target: FetchTarget, paths: list[Path]) -> None:
+    manifest_path = root / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest[path.relative_to(root).as_posix()] = {
+            "source": target.source.describe() if target.source else None,
+            "bytes": path.stat().st_size,
+            "sha256": digest,
+            "fetched": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def mirrored_url(url: str, url_mirror: str | None = None) -> str:
+    """``url`` served from ``url_mirror`` (or ``$ALIGNFREEZE_URL_MIRROR``) when one is set."""
+    mirror = url_mirror or os.environ.get(URL_MIRROR_ENV)
+    if not mirror:
+        return url
+    return mirror.rstrip("/") + "/" + url.split("://", 1)[-1]
+
+
+def download(
+    url: str, path: Path, on_bytes: Callable[[int, int | None], None] | None = None, timeout: float = 60
+) -> Path:
+    """Download ``url`` to ``path``: resumed from ``path.part`` when a previous try stopped
+    early, checked against the server's size, then moved into place."""
+    part = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # the .part is already whole
+            response = None
+        else:
+            raise AlignfreezeError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise AlignfreezeError(f"{url}: {getattr(exc, 'reason', exc)}") from None
+    expected = None
+    if response is not None:
+        with response:
+            resumed = response.status == 206
+            if not resumed:
+                have = 0  # the server ignored the range: start over
+            length = response.headers.get("Content-Length")
+            expected = have + int(length) if length is not None else None
+            with open(part, "ab" if resumed else "wb") as out:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    have += len(chunk)
+                    if on_bytes:
+                        on_bytes(have, expected)
+    size = part.stat().st_size
+    if expected is not None and size != expected:
+        raise AlignfreezeError(f"{url}: got {size} bytes of {expected} (kept in {part}; fetch again to resume)")
+    if size == 0:
+        part.unlink()
+        raise AlignfreezeError(f"{url}: the server sent an empty file")
+    os.replace(part, path)
+    return path
+
+
+def fetch_target(
+    target: FetchTarget,
+    root: str | Path,
+    hub_mirror: str | Path | None = None,
+    url_mirror: str | None = None,
+    on_bytes: Callable[[int, int | None], None] | None = None,
+) -> list[Path]:
+    """Fetch one target into ``root``; its files, written whole. Raises AlignfreezeError
+    naming the source and the reason when it cannot."""
+    from alignfreeze.data.hub import load_hub_pairs, load_hub_records
+
+    root = Path(root)
+    if target.source is None:
+        raise AlignfreezeError(target.reason)
+    paths = [root / f for f in target.files]
+    if isinstance(target.source, UrlSource):
+        download(mirrored_url(target.source.url, url_mirror), paths[0], on_bytes)
+        _check_dictionary(paths[0])
+    elif target.kind == "parallel":
+        a, b = sorted(target.language.split("-"))
+        pairs = load_hub_pairs(target.source, a, b, hub_mirror)
+        atomic_write_text(paths[0], "".join(_clean(x) + "\n" for x, _ in pairs))
+        atomic_write_text(paths[1], "".join(_clean(y) + "\n" for _, y in pairs))
+    else:
+        records: list[Any] = load_hub_records(target.kind, target.source, hub_mirror)
+        if not records:
+            raise AlignfreezeError(f"{target.source.describe()} has no records")
+        atomic_write_text(paths[0], _WRITERS[target.kind](records))
+    _record(root, target, paths)
+    return paths
+
+
+def _check_dictionary(path: Path) -> None:
+    """A downloaded MUSE file must read as a dictionary (an HTML error page must not)."""
+    from alignfreeze.data.muse import read_muse
+
+    try:
+        read_muse(path)
+    except AlignfreezeError as exc:
+        bad = path.with_name(path.name + ".invalid")
+        os.replace(path, bad)
+        raise AlignfreezeError(f"not a MUSE dictionary (kept as {bad}): {exc}") from None

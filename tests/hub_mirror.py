@@ -1,0 +1,186 @@
+"""A local mirror of the hub's dataset repositories, laid out and named as they are (their
+``README.md`` ``configs:`` block and ``<config>/<split>-00000-of-00001.parquet`` files; UD's
+``refs/convert/parquet`` branch as ``<treebank>/<split>/0000.parquet``), and a server on
+127.0.0.1 that stands in for download URLs (with HTTP range requests, to test resuming).
+
+The content is tiny and hand-made; the layouts and the features (ClassLabel names in the
+datasets' own order) follow the dataset cards cited in the README's "Fetching data" section.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from pathlib import Path
+
+# google/xtreme udpos pos_tags (alphabetical) and UD's upos (its own order, with "_" for
+# multiword tokens): the loader must read labels by name.
+XTREME_UPOS = [
+    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ",
+    "SYM", "VERB", "X",
+]  # fmt: skip
+UD_UPOS = [
+    "NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_", "ADV",
+    "INTJ", "VERB", "AUX",
+]  # fmt: skip
+NER_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+NLI_LABELS = ["entailment", "neutral", "contradiction"]
+
+EN = ["the cat sees the dog", "a big dog runs", "the red car", "a cat eats", "the house is big", "a dog sees a car"]
+FR = ["le chat voit le chien", "un grand chien court", "la voiture rouge", "un chat mange", "la maison est grande"]
+FR += ["un chien voit une voiture"]
+TAGS = {
+    "the": "DET", "a": "DET", "le": "DET", "la": "DET", "un": "DET", "une": "DET", "cat": "NOUN", "chat": "NOUN",
+    "dog": "NOUN", "chien": "NOUN", "car": "NOUN", "voiture": "NOUN", "house": "NOUN", "maison": "NOUN",
+    "sees": "VERB", "voit": "VERB", "runs": "VERB", "court": "VERB", "eats": "VERB", "mange": "VERB", "is": "AUX",
+    "est": "AUX", "big": "ADJ", "grand": "ADJ", "grande": "ADJ", "red": "ADJ", "rouge": "ADJ",
+}  # fmt: skip
+
+
+def _configs_readme(configs: dict[str, list[str]]) -> str:
+    """A dataset card whose ``configs:`` block maps each configuration to its parquet files."""
+    lines = ["---", "configs:"]
+    for name, splits in configs.items():
+        lines += [f"- config_name: {name}", "  data_files:"]
+        lines += [f"  - split: {split}\n    path: {name}/{split}-*" for split in splits]
+    return "\n".join(lines + ["---", "", "A local mirror for tests.", ""])
+
+
+def _write(ds, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.to_parquet(str(path))
+
+
+def _tagged(sentences: list[str], names: list[str], column: str, multiword: bool = False):
+    from datasets import ClassLabel, Dataset, Features, Sequence, Value
+
+    tokens, tags = [], []
+    for s in sentences:
+        words = s.split()
+        tokens.append(words)
+        tags.append([names.index(TAGS[w]) for w in words])
+    if multiword:  # UD's parquet keeps a multiword token's surface form, tagged "_", before its parts
+        tokens.append(["du", "de", "le", "chat"])
+        tags.append([names.index("_"), names.index("ADP"), names.index("DET"), names.index("NOUN")])
+    features = Features({"tokens": Sequence(Value("string")), column: Sequence(ClassLabel(names=names))})
+    return Dataset.from_dict({"tokens": tokens, column: tags}, features=features)
+
+
+def build_hub_mirror(root: Path) -> Path:
+    """Every repository ``alignfreeze fetch`` reads, with English and French content."""
+    from datasets import ClassLabel, Dataset, Features, Sequence, Translation, Value
+
+    ud = root / "universal-dependencies" / "universal_dependencies"
+    _write(_tagged(EN * 4, UD_UPOS, "upos"), ud / "en_ewt" / "train" / "0000.parquet")
+    _write(_tagged(EN, UD_UPOS, "upos"), ud / "en_ewt" / "test" / "0000.parquet")
+    _write(_tagged(FR, UD_UPOS, "upos", multiword=True), ud / "fr_gsd" / "test" / "0000.parquet")
+
+    xtreme = root / "google" / "xtreme"
+    (xtreme / "README.md").parent.mkdir(parents=True, exist_ok=True)
+    (xtreme / "README.md").write_text(_configs_readme({"udpos.French": ["test"], "PAN-X.fr": ["test"]}))
+    _write(_tagged(FR, XTREME_UPOS, "pos_tags"), xtreme / "udpos.French" / "test-00000-of-00001.parquet")
+    panx = Dataset.from_dict(
+        {"tokens": [["Paris", "est", "grande"], ["Jean", "Dupont", "court"]], "ner_tags": [[5, 0, 0], [1, 2, 0]]},
+        features=Features({"tokens": Sequence(Value("string")), "ner_tags": Sequence(ClassLabel(names=NER_TAGS))}),
+    )
+    _write(panx, xtreme / "PAN-X.fr" / "test-00000-of-00001.parquet")
+
+    xnli = root / "facebook" / "xnli"
+    xnli.mkdir(parents=True, exist_ok=True)
+    (xnli / "README.md").write_text(_configs_readme({"fr": ["test"]}))
+    nli = Dataset.from_dict(
+        {
+            "premise": ["le chat court", "un chien mange"],
+            "hypothesis": ["un chat court", "le chat dort"],
+            "label": [0, 2],
+        },
+        features=Features(
+            {"premise": Value("string"), "hypothesis": Value("string"), "label": ClassLabel(names=NLI_LABELS)}
+        ),
+    )
+    _write(nli, xnli / "fr" / "test-00000-of-00001.parquet")
+
+    qa_features = Features(
+        {
+            "id": Value("string"),
+            "title": Value("string"),
+            "context": Value("string"),
+            "question": Value("string"),
+            "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
+        }
+    )
+    context = "Le chat de Marie dort dans la maison."
+    qa = {
+        "id": ["q1"],
+        "title": ["Chat"],
+        "context": [context],
+        "question": ["Où dort le chat ?"],
+        "answers": [{"text": ["dans la maison"], "answer_start": [context.index("dans la maison")]}],
+    }
+    xquad = root / "google" / "xquad"
+    xquad.mkdir(parents=True, exist_ok=True)
+    (xquad / "README.md").write_text(_configs_readme({"xquad.fr": ["validation"]}))
+    _write(Dataset.from_dict(qa, features=qa_features), xquad / "xquad.fr" / "validation-00000-of-00001.parquet")
+    squad = root / "rajpurkar" / "squad"
+    squad.mkdir(parents=True, exist_ok=True)
+    (squad / "README.md").write_text(_configs_readme({"plain_text": ["train", "validation"]}))
+    for split in ("train", "validation"):
+        _write(Dataset.from_dict(qa, features=qa_features), squad / "plain_text" / f"{split}-00000-of-00001.parquet")
+
+    opus = root / "Helsinki-NLP" / "opus-100"
+    opus.mkdir(parents=True, exist_ok=True)
+    (opus / "README.md").write_text(_configs_readme({"en-fr": ["train", "validation", "test"]}))
+    translation = Dataset.from_dict(
+        {"translation": [{"en": e, "fr": f} for e, f in zip(EN * 5, FR * 5)]},
+        features=Features({"translation": Translation(languages=["en", "fr"])}),
+    )
+    for split in ("train", "validation", "test"):
+        _write(translation, opus / "en-fr" / f"{split}-00000-of-00001.parquet")
+    return root
+
+
+def muse_text() -> str:
+    pairs = [(e, f) for se, sf in zip(EN, FR) for e, f in zip(se.split(), sf.split())]
+    return "".join(f"{e} {f}\n" for e, f in dict.fromkeys(pairs))
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files with ``Range: bytes=N-`` support (206), and records the ranges asked."""
+
+    ranges: list[str] = []
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def do_GET(self):
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404, "Not Found")
+            return
+        data = path.read_bytes()
+        asked = self.headers.get("Range")
+        type(self).ranges.append(asked or "")
+        start = int(asked.split("=")[1].split("-")[0]) if asked else 0
+        self.send_response(206 if asked else 200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+
+class UrlServer:
+    """``with UrlServer(folder) as base:``: ``folder`` served at ``base`` on 127.0.0.1."""
+
+    def __init__(self, folder: Path):
+        handler = type("Handler", (_RangeHandler,), {"ranges": []})
+        self.handler = handler
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), lambda *a, **k: handler(*a, directory=str(folder), **k)
+        )
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
