@@ -6,9 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,aligners,ray
+EXTRAS ?= dev,aligners,ray,tracking
 
-.PHONY: setup model demo test test-all clean
+.PHONY: setup model demo test test-all test-compat clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ test: setup
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/python -m pytest -q
+
+# The unit tests against the oldest and the newest transformers, accelerate and datasets
+# that pyproject.toml allows, each in a venv of its own (.venv-compat-oldest/-newest).
+test-compat:
+	tools/test_compat.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

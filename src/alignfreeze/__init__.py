@@ -89,6 +89,7 @@ _EXPORTS = {
     "run_grid": "alignfreeze.experiments.grid_runner",
     "plan_grid": "alignfreeze.experiments.grid_runner",
     "fetch": "alignfreeze.experiments.fetch",
+    "alignment_rows_of_saved_models": "alignfreeze.experiments.results",
     "plan_fetch": "alignfreeze.experiments.fetch",
     "paper_table": "alignfreeze.experiments.paper_table",
     "make_report": "alignfreeze.experiments.report_render",

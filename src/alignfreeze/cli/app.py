@@ -558,6 +558,14 @@ def report(
         ),
     ] = "format",
     title: Annotated[str, typer.Option(help="HTML title.")] = "alignfreeze report",
+    alignment: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--alignment",
+            help="alignment.csv (or its folder) measured afterwards on a run's saved model "
+            "(measure-alignment --model runs/<run_id>/model); repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
     metrics = {}
@@ -568,8 +576,10 @@ def report(
         metrics[task] = name
     if fmt == "html" and out is None:
         raise AlignfreezeError("--format html needs --out DIR (the page is one file with its figures embedded)")
+    rows = af.read_results(results)
+    rows += af.alignment_rows_of_saved_models(alignment or [], rows)
     text, written = af.make_report(
-        af.read_results(results),
+        rows,
         fmt,
         out,
         baseline,
@@ -605,12 +615,13 @@ def import_reference(
 def demo(
     data_dir: DataDir = None,
     out: Annotated[Path, typer.Option(help="Output folder of the demo experiment.")] = Path("runs/demo"),
+    overrides: Overrides = None,
 ) -> None:
     """The README demo: doctor, then the configs/demo.yaml experiment (e5-small, PoS)."""
     from alignfreeze.paths import REPO_ROOT
 
     doctor(data_dir=data_dir, as_json=False)
-    run(config=REPO_ROOT / "configs" / "demo.yaml", out=out, overrides=None, data_dir=data_dir, quiet=False)
+    run(config=REPO_ROOT / "configs" / "demo.yaml", out=out, overrides=overrides, data_dir=data_dir, quiet=False)
 
 
 def main() -> None:

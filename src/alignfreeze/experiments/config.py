@@ -163,7 +163,33 @@ def _migrate(data: Any) -> Any:
     return data
 
 
-class RunConfig(BaseModel):
+class RunOutputs(BaseModel):
+    """What a run keeps and reports besides its results -- not part of its identity (its
+    ``run_id``): the same run tracked or not, its model saved or not, gives the same numbers.
+
+    * ``tracking``: where the run's resolved config, losses and learning rate per step, scores
+      per language and alignment curves are also sent, through accelerate's trackers:
+      ``tensorboard`` (event files under ``<out>/tracking/<run_id>/``), ``wandb``, ``mlflow``
+      (each needs its package; see the README), or ``none``.
+    * ``save_model``: ``final`` keeps the fine-tuned model under ``runs/<run_id>/model/`` and,
+      for a run that realigns before fine-tuning, the realigned encoder under
+      ``runs/<run_id>/realigned/``, in safetensors with the tokenizer; ``none`` keeps neither.
+
+    Example::
+
+        experiment = af.load_experiment("configs/demo.yaml", ["tracking=tensorboard", "save_model=final"])
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    tracking: Literal["none", "tensorboard", "wandb", "mlflow"] = "none"
+    save_model: Literal["none", "final"] = "none"
+
+
+#: Settings that change what a run records, not what it computes: out of its id.
+OUTPUT_FIELDS = tuple(RunOutputs.model_fields)
+
+
+class RunConfig(RunOutputs):
     """One run: everything that determines its results -- model, task, method, freeze spec,
     aligner, seed, data, and the settings of each stage (realignment, tokenization,
     training, evaluation, analysis). Its ``run_id`` is a hash of the resolved config, so the
@@ -236,7 +262,7 @@ class RunConfig(BaseModel):
 
     @property
     def run_id(self) -> str:
-        values = self.resolved().model_dump(mode="json")
+        values = self.resolved().model_dump(mode="json", exclude=set(OUTPUT_FIELDS))
         if not self.analysis.alignment:
             # Analysis settings cannot change a run that does not measure alignment; keeping
             # them out of the hash keeps the ids of such runs stable as the settings grow.
@@ -282,7 +308,7 @@ class MethodSpec(BaseModel):
         return data
 
 
-class ExperimentConfig(BaseModel):
+class ExperimentConfig(RunOutputs):
     """A YAML experiment: one task, lists of models, methods and seeds, and the settings every
     run shares. :meth:`runs` expands it into one :class:`RunConfig` per model x method x seed
     (a grid file may make any setting a list: :func:`load_grid`).
@@ -370,6 +396,7 @@ class ExperimentConfig(BaseModel):
                             training=self.training,
                             evaluation=self.evaluation,
                             analysis=analysis,
+                            **{name: getattr(self, name) for name in OUTPUT_FIELDS},
                         ).resolved()
                     )
         return out

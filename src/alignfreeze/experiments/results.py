@@ -131,3 +131,45 @@ def read_results(paths) -> list[dict]:
             )
         rows.extend(normalise_row(r) for r in file_rows)
     return rows
+
+
+def alignment_rows_of_saved_models(paths, results: list[dict]) -> list[dict]:
+    """Result rows (long format) from alignment measured after the runs, on the models they
+    saved (``save_model: final``): ``alignment.csv`` files (or the folders of
+    ``measure-alignment --model runs/<run_id>/model --out ...``). Each is matched to its run
+    by the model's folder (``runs/<run_id>/model`` is the ``finetuned`` stage,
+    ``runs/<run_id>/realigned`` the ``realigned`` one) and takes that run's columns from
+    ``results``; ``report`` then draws it with the alignment measured during runs.
+
+    Example::
+
+        rows = af.read_results(["runs/demo"])
+        rows += af.alignment_rows_of_saved_models(["alignment/run-model"], rows)
+    """
+    from alignfreeze.errors import AlignfreezeError
+
+    stages = {"model": "finetuned", "realigned": "realigned"}
+    runs = {r["run_id"]: r for r in results}
+    out: list[dict] = []
+    for path in map(Path, paths):
+        csv_path = path / "alignment.csv" if path.is_dir() else path
+        meta_path = csv_path.with_name("alignment.json")
+        if not csv_path.is_file() or not meta_path.is_file():
+            raise AlignfreezeError(f"{path}: no alignment.csv with its alignment.json (from measure-alignment)")
+        model = Path(json.loads(meta_path.read_text())["model"])
+        run_id, stage = model.parent.name, stages.get(model.name)
+        if stage is None or model.parent.parent.name != "runs" or run_id not in runs:
+            raise AlignfreezeError(
+                f"{csv_path}: measured on {model}, which is not the model or realigned folder of a run in the "
+                "results (runs/<run_id>/model or runs/<run_id>/realigned)"
+            )
+        measured, _ = read_rows(csv_path)
+        scorings = {(r["scoring"], r["centred"]) for r in measured}
+        if len(scorings) > 1:
+            raise AlignfreezeError(f"{csv_path}: several scorings {sorted(scorings)}; measure with one")
+        run = runs[run_id]
+        for r in measured:
+            metric = f"alignment_{r['mode']}_{r['direction']}_L{r['layer']}"
+            row = {**{c: run[c] for c in COLUMNS}, "language": r["language"], "stage": stage}
+            out.append({**row, "metric": metric, "value": float(r["accuracy"])})
+    return out

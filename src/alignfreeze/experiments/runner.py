@@ -7,7 +7,10 @@ For each run of the experiment (skipping completed run ids):
    keeping the freeze during fine-tuning if asked;
 3. evaluate every configured language zero-shot (and the training language in-language);
 4. write ``runs/<run_id>/config.yaml``, ``metrics.json`` (atomically) and ``log.txt``, then
-   append the run's rows to ``results.csv``.
+   append the run's rows to ``results.csv``; with ``save_model: final``, also the models
+   (``runs/<run_id>/model/``, and ``realigned/`` for a run that realigns before fine-tuning);
+   with ``tracking``, send the run to an experiment tracker as it goes
+   (:mod:`alignfreeze.experiments.tracking`).
 
 Every run's data and model are checked before the first one trains, so a missing
 language or a typo fails in seconds, not after an hour.
@@ -284,6 +287,20 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
     return rows
 
 
+def save_checkpoint(model, tokenizer, folder: Path, sentences=None) -> Path:
+    """A model and its tokenizer in safetensors, written whole or not at all, with the
+    fingerprints of its realignment sentences (``measure-alignment`` leaves them out)."""
+    from alignfreeze.data.fingerprints import SENTENCES_FILE
+    from alignfreeze.fileio import atomic_directory
+
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if sentences is not None and sentences.fingerprints:
+            sentences.save(tmp / SENTENCES_FILE)
+    return folder
+
+
 def execute_run(
     run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True, append_results: bool = True
 ) -> RunOutcome:
@@ -293,7 +310,9 @@ def execute_run(
     writer when runs execute in parallel); ``metrics.json`` is written either way."""
     from transformers import set_seed
 
+    from alignfreeze.data.fingerprints import SentenceSet
     from alignfreeze.evaluate import evaluate
+    from alignfreeze.experiments.tracking import RunTracker
     from alignfreeze.finetune import finetune, get_task, total_optimizer_steps
     from alignfreeze.models.layers import encoder_of
     from alignfreeze.models.loading import load_tokenizer
@@ -309,8 +328,12 @@ def execute_run(
     logging.getLogger("alignfreeze").setLevel(logging.INFO)
     t0 = time.perf_counter()
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    tracker = None
     try:
         log.info("run %s: %s %s %s seed %d", run.run_id, run.model, run.task, run.label, run.seed)
+        tracker = RunTracker(run.tracking, run.run_id, out_dir)
+        tracker.log_config({"run_id": run.run_id, **run.model_dump(mode="json")})
+        saved: dict[str, str] = {}
         report("loading model and data")
         task = get_task(run.task, run.training, run.evaluation, run.tokenization, source_language=run.train[0].language)
         train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
@@ -349,6 +372,7 @@ def execute_run(
                 learning_rate=run.realignment.resolved_learning_rate(run.training.learning_rate),
                 progress=progress,
                 precision=run.training.precision,
+                on_losses=lambda first, losses, rates: tracker.log_losses("realign", first, losses, rates),
             )
             realign_stats = {
                 "losses": result.losses,
@@ -364,6 +388,9 @@ def execute_run(
                 result.losses[0],
                 result.losses[-1],
             )
+            if run.save_model == "final":
+                folder = save_checkpoint(encoder_of(model), tokenizer, run_dir / "realigned", result.sentences)
+                saved["realigned"] = folder.relative_to(out_dir).as_posix()
             if samples:
                 with precision.autocast():
                     alignment_rows += measure_stage(run, model, tokenizer, samples, "realigned", alignment_diagnostics)
@@ -384,6 +411,7 @@ def execute_run(
                 objective,
                 progress,
                 realignment_frozen=realignment_frozen,
+                on_losses=lambda first, losses, rates: tracker.log_losses("finetune", first, losses, rates),
             )
         log.info(
             "fine-tuned %d optimiser steps (%d warm-up) in %.0fs: loss %.3f -> %.3f",
@@ -393,6 +421,9 @@ def execute_run(
             ft.losses[0],
             ft.losses[-1],
         )
+        if run.save_model == "final":
+            folder = save_checkpoint(model, tokenizer, run_dir / "model", SentenceSet.of(corpora) if corpora else None)
+            saved["model"] = folder.relative_to(out_dir).as_posix()
         if samples:
             with precision.autocast():
                 alignment_rows += measure_stage(run, model, tokenizer, samples, "finetuned", alignment_diagnostics)
@@ -430,6 +461,7 @@ def execute_run(
                 else "",
             )
         rows += alignment_rows
+        tracker.log_rows(rows)
         if alignment_diagnostics:
             diagnostics["alignment"] = alignment_diagnostics
         seconds = time.perf_counter() - t0
@@ -453,6 +485,9 @@ def execute_run(
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
             "started": started,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            # Folders relative to the results folder: the models kept (save_model: final).
+            "saved_models": saved,
+            "tracking": run.tracking,
         }
         atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if append_results:
@@ -460,6 +495,8 @@ def execute_run(
         log.info("done in %.0fs", seconds)
         return RunOutcome(run, rows, seconds)
     finally:
+        if tracker is not None:
+            tracker.finish()
         logging.getLogger("alignfreeze").removeHandler(handler)
         handler.close()
 

@@ -21,7 +21,7 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -81,6 +81,7 @@ def finetune(
     progress: bool = True,
     accelerator=None,
     realignment_frozen: Sequence | None = None,
+    on_losses: Callable[[int, list[float], list[float]], None] | None = None,
 ) -> FinetuneResult:
     """Fine-tune ``model`` in place on one task's features (English, in the paper), optionally
     with the joint realignment loss of ``during`` realignment (Gaschi et al., 2023).
@@ -94,6 +95,8 @@ def finetune(
         seed: data order, dropout.
         objective: a :class:`RealignmentObjective` whose loss is added at every step.
         realignment_frozen: parameters the realignment gradient must not reach.
+        on_losses: called with ``(first step, losses, learning rates)`` each time the losses
+            are read from the device (every few steps and at the end): an experiment tracker's feed.
 
     Returns:
         :class:`FinetuneResult`: losses, steps, seconds.
@@ -144,6 +147,7 @@ def finetune(
     t0 = time.perf_counter()
     frozen_ids = {id(p) for p in realignment_frozen or ()}
     step_losses = []  # on the device: read in bunches (optim.read_losses), not at every micro-batch
+    step_rates: list[float] = []  # the learning rate each optimiser step used
     with row_sparse_training(model) as embedding:
         params = [p for p in model.parameters() if p.requires_grad]
         if objective is not None:
@@ -187,6 +191,7 @@ def finetune(
                 precision.unscale(optimizer)
                 clip_grad_norm(params, settings.max_grad_norm)
             precision.step(optimizer)
+            step_rates.append(scheduler.get_last_lr()[0])
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step_losses.append(step_loss)
@@ -195,6 +200,8 @@ def finetune(
             )
             if recent:
                 bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+                if on_losses:
+                    on_losses(step - len(recent) + 1, recent, step_rates[-len(recent) :])
         finalize(optimizer)
     model.eval()
     losses = torch.stack(step_losses).float().tolist()

@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -167,6 +167,7 @@ def realign(
     learning_rate: float | None = None,
     progress: bool = True,
     precision: str = "auto",
+    on_losses: Callable[[int, list[float], list[float]], None] | None = None,
 ) -> RealignResult:
     """Realign ``model`` in place with the contrastive word-alignment loss (Wu & Dredze, 2020;
     Gaschi et al., 2023), with the layers ``freeze`` names held fixed (AlignFreeze: ``front``
@@ -184,6 +185,8 @@ def realign(
         steps, learning_rate: required when ``config`` says ``match`` (a run passes its
             fine-tuning values); otherwise they override the config.
         precision: see :mod:`alignfreeze.precision`.
+        on_losses: called with ``(first step, losses, learning rates)`` each time the losses
+            are read from the device (every few steps and at the end): an experiment tracker's feed.
 
     Returns:
         :class:`RealignResult`: the model, its losses per step, seconds.
@@ -233,6 +236,9 @@ def realign(
             )
             if recent:
                 bar.set_postfix(loss=f"{recent[-1]:.3f}", refresh=False)
+                if on_losses:
+                    rate = optimizer.param_groups[0]["lr"]  # constant: realignment has no schedule
+                    on_losses(step - len(recent) + 1, recent, [rate] * len(recent))
         finalize(optimizer)
     losses = torch.stack(step_losses).float().tolist()
     model.eval()

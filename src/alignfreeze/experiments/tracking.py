@@ -1,0 +1,107 @@
+"""Experiment trackers for runs (``tracking: tensorboard | wandb | mlflow``), through
+accelerate's tracker classes, so that a run shows up where the researcher already looks.
+
+Each run is one tracker run named by its run id (a grid on Ray logs each run under its
+own id, from the worker that runs it). What is logged:
+
+* the resolved run config, flattened (``realignment.temperature``...), at the start;
+* ``realign/loss`` and ``realign/learning_rate`` per realignment step, then
+  ``finetune/loss`` and ``finetune/learning_rate`` per fine-tuning optimiser step;
+* ``score/<language>/<metric>`` per evaluated language (step 0);
+* ``alignment/<stage>/<language>/<metric>`` when alignment is measured, with the layer as
+  the step, so that each curve is a line over layers.
+
+``tensorboard`` writes event files under ``<out>/tracking/<run_id>/``; ``wandb`` and
+``mlflow`` follow their own settings (``WANDB_PROJECT``, ``MLFLOW_TRACKING_URI``...).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alignfreeze.errors import AlignfreezeError
+
+TRACKERS = ("tensorboard", "wandb", "mlflow")
+_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+# Alignment metrics are named like "fwd_L3" or "bwd_strong_L12": a layer at the end.
+_LAYER = re.compile(r"^(?P<name>.+)_L(?P<layer>\d+)$")
+
+
+def flatten(values: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{"a.b": value}`` with scalar values (lists become text): what
+    trackers accept as hyperparameters."""
+    if isinstance(values, dict):
+        out: dict[str, Any] = {}
+        for key, value in values.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    key = prefix.rstrip(".")
+    if values is None or isinstance(values, (bool, int, float, str)):
+        return {key: values if values is not None else "none"}
+    return {key: str(values)}
+
+
+class RunTracker:
+    """One run's tracker: ``log_config``, ``log_losses``, ``log_scores``, ``log_alignment``,
+    then ``finish``. ``kind="none"`` makes every call a no-op."""
+
+    def __init__(self, kind: str, run_id: str, out_dir: str | Path, experiment: str = "alignfreeze"):
+        self.kind = kind
+        self.tracker = None
+        if kind == "none":
+            return
+        if kind not in TRACKERS:
+            raise AlignfreezeError(f"unknown tracker {kind!r} (allowed: none, {', '.join(TRACKERS)})")
+        import importlib.util
+
+        if importlib.util.find_spec(_PACKAGES[kind]) is None:
+            raise AlignfreezeError(
+                f"tracking: {kind} needs the {_PACKAGES[kind]!r} package (pip install {_PACKAGES[kind]})"
+            )
+        from accelerate.tracking import MLflowTracker, TensorBoardTracker, WandBTracker
+
+        if kind == "tensorboard":
+            self.tracker = TensorBoardTracker(run_id, Path(out_dir) / "tracking")
+        elif kind == "wandb":
+            self.tracker = WandBTracker(experiment, name=run_id)
+        else:
+            self.tracker = MLflowTracker(experiment_name=experiment, run_name=run_id)
+        self.tracker.start()
+
+    def log_config(self, config: dict) -> None:
+        if self.tracker is not None:
+            self.tracker.store_init_configuration(flatten(config))
+
+    def log_losses(self, stage: str, first_step: int, losses: list[float], rates: list[float]) -> None:
+        """Per-step ``<stage>/loss`` and ``<stage>/learning_rate`` (``realign``, ``finetune``)."""
+        if self.tracker is None:
+            return
+        for offset, (loss, rate) in enumerate(zip(losses, rates)):
+            self.tracker.log({f"{stage}/loss": loss, f"{stage}/learning_rate": rate}, step=first_step + offset)
+
+    def log_rows(self, rows: list[dict]) -> None:
+        """Result rows (long format): task scores as ``score/<language>/<metric>``, alignment
+        as ``alignment/<stage>/<language>/<metric>`` over the layer."""
+        if self.tracker is None:
+            return
+        scores: dict[str, float] = {}
+        curves: dict[int, dict[str, float]] = {}
+        for row in rows:
+            if row["stage"] == "finetuned" and not _LAYER.match(row["metric"]):
+                scores[f"score/{row['language']}/{row['metric']}"] = float(row["value"])
+                continue
+            m = _LAYER.match(row["metric"])
+            if m:
+                key = f"alignment/{row['stage']}/{row['language']}/{m['name']}"
+                curves.setdefault(int(m["layer"]), {})[key] = float(row["value"])
+        if scores:
+            self.tracker.log(scores, step=0)
+        for layer, values in sorted(curves.items()):
+            self.tracker.log(values, step=layer)
+
+    def finish(self) -> None:
+        if self.tracker is not None:
+            self.tracker.finish()
+            self.tracker = None
