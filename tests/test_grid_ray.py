@@ -37,7 +37,7 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     from alignfreeze.experiments.grid_runner import run_grid
 
     root, model, tmp = toy
-    _, runs, resources = load_grid(experiment_yaml(tmp / "g.yaml", model, METHODS))
+    _, runs, resources = load_grid(experiment_yaml(tmp / "g.yaml", model, METHODS, tracking="tensorboard"))
     assert len(runs) == 4
     killed: list[int] = []
 
@@ -74,6 +74,9 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     counts = rows_per_run(tmp / "out" / "results.csv")
     assert set(counts) == {r.run_id for r in runs}
     assert len(set(counts.values())) == 1  # every run has all its rows
+    # Each run logged to its own tracker run, named by its id, from the Ray worker that ran it.
+    for run in runs:
+        assert list((tmp / "out" / "tracking" / run.run_id).glob("events.out.tfevents.*")), run.run_id
     # Without --max-parallel, Ray runs as many tasks as the cluster fits: two at once here.
     spans = []
     for run in runs:

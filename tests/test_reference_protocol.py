@@ -45,6 +45,8 @@ def no_dropout(model):
     for module in model.modules():
         if isinstance(module, nn.Dropout):
             module.p = 0.0
+        if hasattr(module, "dropout_prob"):  # transformers 4.x BERT SDPA attention: a float, not a module
+            module.dropout_prob = 0.0
     return model
 
 

@@ -84,9 +84,8 @@ def _tagged(ds, column: str) -> list[TaggedSentence]:
 
 
 def records_from_dataset(task: str, ds) -> list[Any]:
-    """A task's records (see :mod:`alignfreeze.data.records`) from a hub dataset; for
-    ``parallel``, ``(source, target)`` sentence pairs in the order of the ``translation``
-    column's languages as the caller names them (``ds.info.language_pair``)."""
+    """A task's records (see :mod:`alignfreeze.data.records`) from a hub dataset, or an
+    AlignfreezeError naming the columns it lacks."""
     columns = set(ds.column_names)
 
     def need(*wanted: str) -> None:

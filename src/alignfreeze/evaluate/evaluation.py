@@ -25,7 +25,7 @@ import torch
 
 from alignfreeze.data.records import QaExample, TaggedSentence
 from alignfreeze.evaluate.metrics import accuracy, ner_scores, qa_scores, reference_qa_scores
-from alignfreeze.finetune.tasks import TaggingTask, Task, pad_sequences
+from alignfreeze.finetune.tasks import QaWindows, TaggingTask, Task, pad_sequences, qa_windows
 
 
 @dataclass
@@ -148,22 +148,22 @@ def evaluate_qa(task: Task, model, tokenizer, records, language, max_length, bat
     with torch.inference_mode():
         for start in range(0, len(records), batch_size):
             chunk = list(range(start, min(start + batch_size, len(records))))
-            enc = task._windows([records[i] for i in chunk], tokenizer, max_length)
-            n = len(enc["input_ids"])
+            windows = task._windows([records[i] for i in chunk], tokenizer, max_length)
+            n = len(windows.input_ids)
             for w0 in range(0, n, batch_size):
                 rows = list(range(w0, min(w0 + batch_size, n)))
-                ids = pad_sequences([enc["input_ids"][w] for w in rows], tokenizer.pad_token_id or 0)
-                mask = pad_sequences([[1] * len(enc["input_ids"][w]) for w in rows], 0)
+                ids = pad_sequences([windows.input_ids[w] for w in rows], tokenizer.pad_token_id or 0)
+                mask = pad_sequences([[1] * len(windows.input_ids[w]) for w in rows], 0)
                 out = model(input_ids=ids.to(_device(model)), attention_mask=mask.to(_device(model)))
                 starts, ends = out.start_logits.float().cpu(), out.end_logits.float().cpu()
                 for r, w in enumerate(rows):
-                    i = chunk[enc["overflow_to_sample_mapping"][w]]
+                    i = chunk[windows.example[w]]
                     score, text = best_span(
                         task.max_answer_tokens,
                         starts[r],
                         ends[r],
-                        enc["offset_mapping"][w],
-                        enc.sequence_ids(w),
+                        windows.offsets[w],
+                        windows.sequence_ids[w],
                         records[i].context,
                     )
                     if score > best[i][0]:
@@ -216,43 +216,40 @@ def pipeline_answers(model, tokenizer, records: Sequence[QaExample], batch_size:
     with torch.inference_mode():
         for start in range(0, len(records), batch_size):
             chunk = list(range(start, min(start + batch_size, len(records))))
-            enc = tokenizer(
+            windows = qa_windows(
+                tokenizer,
                 [records[i].question for i in chunk],
                 [records[i].context for i in chunk],
-                truncation="only_second",
-                max_length=max_length,
-                stride=stride,
-                return_overflowing_tokens=True,
-                return_offsets_mapping=True,
+                max_length,
+                stride,
             )
-            n = len(enc["input_ids"])
+            n = len(windows.input_ids)
             for w0 in range(0, n, batch_size):
                 rows = list(range(w0, min(w0 + batch_size, n)))
-                ids = pad_sequences([enc["input_ids"][w] for w in rows], pad_id)
-                mask = pad_sequences([[1] * len(enc["input_ids"][w]) for w in rows], 0)
+                ids = pad_sequences([windows.input_ids[w] for w in rows], pad_id)
+                mask = pad_sequences([[1] * len(windows.input_ids[w]) for w in rows], 0)
                 out = model(input_ids=ids.to(_device(model)), attention_mask=mask.to(_device(model)))
                 starts, ends = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
                 for r, w in enumerate(rows):
-                    length = len(enc["input_ids"][w])
-                    sequence = enc.sequence_ids(w)
-                    allowed = np.array([s == 1 for s in sequence])
-                    allowed[[k for k, t in enumerate(enc["input_ids"][w]) if t == tokenizer.cls_token_id]] = True
+                    length = len(windows.input_ids[w])
+                    allowed = np.array([s == 1 for s in windows.sequence_ids[w]])
+                    allowed[[k for k, t in enumerate(windows.input_ids[w]) if t == tokenizer.cls_token_id]] = True
                     score, span = _pipeline_span(starts[r, :length], ends[r, :length], allowed)
                     if span is None:
                         continue
-                    i = chunk[enc["overflow_to_sample_mapping"][w]]
-                    begin, end = _word_chars(enc, w, span[0])[0], _word_chars(enc, w, span[1])[1]
+                    i = chunk[windows.example[w]]
+                    begin, end = _word_chars(windows, w, span[0])[0], _word_chars(windows, w, span[1])[1]
                     if score > best[i][0]:
                         best[i] = (score, records[i].context[begin:end].lstrip())
     return [text for _, text in best]
 
 
-def _word_chars(enc, row: int, token: int) -> tuple[int, int]:
+def _word_chars(windows: QaWindows, row: int, token: int) -> tuple[int, int]:
     """The context characters of the pre-tokenizer word that holds ``token`` (within this
     window), from the offsets rather than ``word_to_chars``, whose treatment of the space
     before a word changed across tokenizers versions. For XLM-R a word is a whitespace-
     separated chunk, punctuation included; for BERT, punctuation is a word of its own."""
-    offsets, words, sequence = enc["offset_mapping"][row], enc.word_ids(row), enc.sequence_ids(row)
+    offsets, words, sequence = windows.offsets[row], windows.word_ids[row], windows.sequence_ids[row]
     word = words[token]
     if word is None:
         return offsets[token][0], offsets[token][1]

@@ -10,13 +10,16 @@ its head; how each is scored lives in :mod:`alignfreeze.evaluate`.
 * ``nli``: premise/hypothesis pair classification into ``entailment``, ``neutral``,
   ``contradiction``.
 * ``qa``: extractive QA. Question + context windows of ``max_length`` with a stride
-  (``doc_stride`` tokens of overlap); answers are mapped to token positions through the
-  offset mapping (a window without the answer points at ``<s>``/``[CLS]``).
+  (``doc_stride`` tokens of overlap), cut by :func:`qa_windows` rather than by the
+  tokenizer's overflow feature, whose behaviour varies across transformers versions;
+  answers are mapped to token positions through the offset mapping (a window without the
+  answer points at ``<s>``/``[CLS]``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
@@ -191,17 +194,10 @@ class QaTask(Task):
     def doc_stride(self) -> int:
         return self.training.doc_stride
 
-    def _windows(self, records: Sequence[QaExample], tokenizer, max_length: int, **kwargs):
+    def _windows(self, records: Sequence[QaExample], tokenizer, max_length: int) -> QaWindows:
         stride = min(self.doc_stride, max_length // 2)
-        return tokenizer(
-            [r.question.lstrip() for r in records],
-            [r.context for r in records],
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            **kwargs,
+        return qa_windows(
+            tokenizer, [r.question.lstrip() for r in records], [r.context for r in records], max_length, stride
         )
 
     def encode(self, records: Sequence[QaExample], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
@@ -209,12 +205,12 @@ class QaTask(Task):
         features = []
         for start in range(0, len(records), 500):
             chunk = records[start : start + 500]
-            enc = self._windows(chunk, tokenizer, max_length)
-            for w, ids in enumerate(enc["input_ids"]):
-                record = chunk[enc["overflow_to_sample_mapping"][w]]
+            windows = self._windows(chunk, tokenizer, max_length)
+            for w, ids in enumerate(windows.input_ids):
+                record = chunk[windows.example[w]]
                 answer = record.answers[0]
                 a_start, a_end = answer.start, answer.start + len(answer.text)
-                offsets, seq = enc["offset_mapping"][w], enc.sequence_ids(w)
+                offsets, seq = windows.offsets[w], windows.sequence_ids[w]
                 context = [i for i, s in enumerate(seq) if s == 1]
                 s_tok = e_tok = 0  # the <s>/[CLS] position: "no answer in this window"
                 if context and offsets[context[0]][0] <= a_start and offsets[context[-1]][1] >= a_end:
@@ -222,6 +218,83 @@ class QaTask(Task):
                     e_tok = next(i for i in reversed(context) if offsets[i][0] < a_end)
                 features.append({"input_ids": ids, "start_positions": s_tok, "end_positions": e_tok})
         return features
+
+
+@dataclass
+class QaWindows:
+    """Question + context windows, one row per window: the ``input_ids`` with the
+    tokenizer's special tokens, each token's ``offsets`` (characters in its own text, the
+    question or the context; ``(0, 0)`` for special tokens), ``sequence_ids`` (0 question,
+    1 context, None special), ``word_ids`` (the pre-tokenizer word within its own text) and
+    ``example``, the index of the question the window belongs to."""
+
+    input_ids: list[list[int]] = field(default_factory=list)
+    offsets: list[list[tuple[int, int]]] = field(default_factory=list)
+    sequence_ids: list[list[int | None]] = field(default_factory=list)
+    word_ids: list[list[int | None]] = field(default_factory=list)
+    example: list[int] = field(default_factory=list)
+
+
+def pair_template(tokenizer) -> tuple[list[int], list[int], list[int]]:
+    """The special token ids a (fast) tokenizer puts before the first text of a pair,
+    between the two and after the second: ``<s>``, ``</s></s>``, ``</s>`` for XLM-R,
+    ``[CLS]``, ``[SEP]``, ``[SEP]`` for BERT."""
+    probe = tokenizer("question", "context")
+    ids, seq = list(probe["input_ids"]), probe.sequence_ids(0)
+    q = [i for i, s in enumerate(seq) if s == 0]
+    c = [i for i, s in enumerate(seq) if s == 1]
+    if not q or not c or q != list(range(q[0], q[-1] + 1)) or c != list(range(c[0], c[-1] + 1)) or q[-1] > c[0]:
+        raise AlignfreezeError(f"qa: cannot read the pair template of {type(tokenizer).__name__} (sequence ids {seq})")
+    return ids[: q[0]], ids[q[-1] + 1 : c[0]], ids[c[-1] + 1 :]
+
+
+def window_spans(length: int, room: int, stride: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the windows of ``room`` tokens that cover ``length`` context
+    tokens, each starting ``room - stride`` after the previous one (so consecutive windows
+    share ``stride`` tokens); the last one ends at the context's end. A context that fits
+    is one window."""
+    if length <= room:
+        return [(0, length)]
+    if room <= stride:
+        raise AlignfreezeError(
+            f"qa: a question leaves {max(room, 0)} tokens of the window for the context, "
+            f"not more than the overlap of {stride} (raise max_length or lower doc_stride)"
+        )
+    spans = []
+    for start in range(0, length, room - stride):
+        spans.append((start, min(start + room, length)))
+        if spans[-1][1] == length:
+            break
+    return spans
+
+
+def qa_windows(tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int, stride: int) -> QaWindows:
+    """Each question with its context cut into windows of at most ``max_length`` tokens
+    (special tokens included), consecutive windows sharing ``stride`` context tokens: what
+    ``tokenizer(questions, contexts, truncation="only_second", stride=stride,
+    return_overflowing_tokens=True)`` gives, computed here so that it does not depend on
+    how a transformers version implements overflowing tokens. The question is never cut;
+    one that leaves no more than ``stride`` tokens for the context is an error."""
+    before, between, after = pair_template(tokenizer)
+
+    def layout(special, question: list, context: list) -> list:
+        return [special] * len(before) + question + [special] * len(between) + context + [special] * len(after)
+
+    settings = {"add_special_tokens": False, "return_offsets_mapping": True, "verbose": False}
+    q_enc, c_enc = tokenizer(list(questions), **settings), tokenizer(list(contexts), **settings)
+    windows = QaWindows()
+    for n in range(len(questions)):
+        q_ids, q_offsets, q_words = q_enc["input_ids"][n], q_enc["offset_mapping"][n], q_enc.word_ids(n)
+        c_ids, c_offsets, c_words = c_enc["input_ids"][n], c_enc["offset_mapping"][n], c_enc.word_ids(n)
+        room = max_length - len(q_ids) - len(before + between + after)
+        for start, stop in window_spans(len(c_ids), room, stride):
+            window = slice(start, stop)
+            windows.input_ids.append(before + q_ids + between + c_ids[window] + after)
+            windows.offsets.append([tuple(o) for o in layout((0, 0), q_offsets, c_offsets[window])])
+            windows.sequence_ids.append(layout(None, [0] * len(q_ids), [1] * (stop - start)))
+            windows.word_ids.append(layout(None, q_words, c_words[window]))
+            windows.example.append(n)
+    return windows
 
 
 TASKS: dict[str, type[Task]] = {"pos": PosTask, "ner": NerTask, "nli": NliTask, "qa": QaTask}
