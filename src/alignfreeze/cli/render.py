@@ -60,16 +60,21 @@ def bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
         yield new_bar
 
 
-@contextlib.contextmanager
-def step_bars() -> Iterator[Callable[[str, int, int], None]]:
-    """One bar per named step: yields ``on_progress(step, done, total)``."""
-    progress = Progress(
+def _steps_progress() -> Progress:
+    """Bars of named steps with done/total counts, on stderr, gone when finished."""
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         console=err_console,
         transient=True,
     )
+
+
+@contextlib.contextmanager
+def step_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """One bar per named step: yields ``on_progress(step, done, total)``."""
+    progress = _steps_progress()
     ids: dict[str, Any] = {}
 
     def on_progress(step: str, done: int, total: int) -> None:
@@ -353,13 +358,7 @@ def fetch_plan(plan) -> None:
 def fetch_bars():
     """A bar over the data sets and one over the bytes of the current download: yields
     ``(on_target, on_bytes)`` for :func:`alignfreeze.fetch`."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        console=err_console,
-        transient=True,
-    )
+    progress = _steps_progress()
     ids: dict[str, Any] = {}
 
     def on_target(target, index: int, count: int) -> None:

@@ -68,7 +68,8 @@ class RunTracker:
             self.tracker = WandBTracker(experiment, name=run_id)
         else:
             self.tracker = MLflowTracker(experiment_name=experiment, run_name=run_id)
-        self.tracker.start()
+        if hasattr(self.tracker, "start"):  # accelerate >= 1.x starts lazily; older versions in __init__
+            self.tracker.start()
 
     def log_config(self, config: dict) -> None:
         if self.tracker is not None:
