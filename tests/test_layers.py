@@ -72,3 +72,17 @@ def test_the_check_sees_a_backward_import(tmp_path):
     bad.write_text("def f():\n    from alignfreeze.experiments.config import RunConfig\n")
     assert imports_of(bad) == {"alignfreeze.experiments.config"}
     assert layer("alignfreeze.experiments.config") > layer("alignfreeze.realign.trainer") > layer("alignfreeze.optim")
+
+
+def test_every_public_function_and_class_has_an_example():
+    """The notebook API (``import alignfreeze as af``): each callable's docstring shows a call."""
+    import inspect
+
+    import alignfreeze as af
+
+    missing = [
+        name
+        for name in af._EXPORTS
+        if callable(getattr(af, name)) and "Example" not in (inspect.getdoc(getattr(af, name)) or "")
+    ]
+    assert not missing, f"no 'Example' in the docstring of: {', '.join(missing)}"

@@ -26,7 +26,14 @@ class FetchPlan:
 def plan_fetch(
     configs: list[str | Path], data_dir: str | Path | None = None, overrides: list[str] | None = None
 ) -> FetchPlan:
-    """The :class:`FetchPlan` of experiment or grid files (``overrides`` as ``--set``)."""
+    """The :class:`FetchPlan` of experiment or grid files (``overrides`` as ``--set``):
+    nothing is downloaded.
+
+    Example::
+
+        plan = af.plan_fetch(["configs/paper/pos.yaml"])
+        [(t.what, t.files, t.source.describe()) for t in plan.targets if t.source]
+    """
     from alignfreeze.experiments.grid import load_grid
     from alignfreeze.experiments.runner import data_needs
 
