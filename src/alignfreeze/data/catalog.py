@@ -203,9 +203,14 @@ def remote_source(kind: str, language: str, split: str, dataset: str | None = No
     return None
 
 
+def _hub_split(split: str) -> str:
+    """Our split name as the hub's datasets name it (``dev`` is ``validation``)."""
+    return {"dev": "validation"}.get(split, split)
+
+
 def opus100_source(pair: str, split: str) -> HubSource:
     """The OPUS-100 configuration of a language pair (either order) and split."""
-    return HubSource(OPUS100_HUB, "-".join(sorted(pair.split("-"))), {"dev": "validation"}.get(split, split))
+    return HubSource(OPUS100_HUB, "-".join(sorted(pair.split("-"))), _hub_split(split))
 
 
 def _reference_dataset(task: str, language: str, dataset: str | None) -> str | None:
@@ -223,7 +228,7 @@ def _reference_dataset(task: str, language: str, dataset: str | None) -> str | N
 
 
 def _hub_source(task: str, language: str, split: str, dataset: str | None = None) -> HubSource | None:
-    hub_split = {"dev": "validation"}.get(split, split)
+    hub_split = _hub_split(split)
     if task == "pos" and dataset not in (None, "xtreme"):  # one treebank: the UD parquet conversion
         return HubSource(UD_HUB[0], None, hub_split, revision=UD_HUB[1], data_dir=f"{language}_{dataset}")
     if task == "pos" and language in LANGUAGE_NAMES:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alignfreeze.data.catalog import (
+    _SPLIT_ALIASES,
     MUSE_URL,
     HubSource,
     _hub_source,
@@ -52,7 +53,6 @@ from alignfreeze.fileio import atomic_write_text
 
 URL_MIRROR_ENV = "ALIGNFREEZE_URL_MIRROR"
 MANIFEST = ".alignfreeze-fetch.json"
-_SPLIT_FILES = {"dev": "dev", "validation": "dev"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class FetchTarget:
 
 def plan_target(kind: str, language: str, split: str, dataset: str | None = None) -> FetchTarget:
     """Where one data set of the catalog can be fetched from, and the files it becomes."""
-    split = _SPLIT_FILES.get(split, split)
+    split = _SPLIT_ALIASES.get(split, split)  # file names say dev, as the catalog reads them
 
     def none(reason: str) -> FetchTarget:
         return FetchTarget(kind, language, split, dataset, None, reason=reason)

@@ -287,20 +287,6 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
     return rows
 
 
-def save_checkpoint(model, tokenizer, folder: Path, sentences=None) -> Path:
-    """A model and its tokenizer in safetensors, written whole or not at all, with the
-    fingerprints of its realignment sentences (``measure-alignment`` leaves them out)."""
-    from alignfreeze.data.fingerprints import SENTENCES_FILE
-    from alignfreeze.fileio import atomic_directory
-
-    with atomic_directory(folder) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        if sentences is not None and sentences.fingerprints:
-            sentences.save(tmp / SENTENCES_FILE)
-    return folder
-
-
 def execute_run(
     run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True, append_results: bool = True
 ) -> RunOutcome:
@@ -317,7 +303,7 @@ def execute_run(
     from alignfreeze.models.layers import encoder_of
     from alignfreeze.models.loading import load_tokenizer
     from alignfreeze.precision import Precision
-    from alignfreeze.realign import MATCH, RealignmentObjective, frozen, frozen_parameters, realign
+    from alignfreeze.realign import MATCH, RealignmentObjective, frozen, frozen_parameters, realign, save_checkpoint
 
     run_dir = out_dir / "runs" / run.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -351,6 +337,8 @@ def execute_run(
         features = task.encode_cached(train, tokenizer, run.training.max_length, labels)
         finetune_steps = total_optimizer_steps(len(features), run.training)
         corpora = realignment_corpora(run, catalog) if run.method != "baseline" else []
+        # The realignment sentences, recorded with each model kept (measure-alignment leaves them out).
+        sentences = SentenceSet.of(corpora) if run.save_model == "final" and corpora else None
         samples = alignment_samples(run, catalog) if run.analysis.alignment else []
         alignment_rows: list[dict] = []
         alignment_diagnostics: dict[str, Any] = {}
@@ -389,7 +377,7 @@ def execute_run(
                 result.losses[-1],
             )
             if run.save_model == "final":
-                folder = save_checkpoint(encoder_of(model), tokenizer, run_dir / "realigned", result.sentences)
+                folder = save_checkpoint(encoder_of(model), tokenizer, run_dir / "realigned", sentences)
                 saved["realigned"] = folder.relative_to(out_dir).as_posix()
             if samples:
                 with precision.autocast():
@@ -422,7 +410,7 @@ def execute_run(
             ft.losses[-1],
         )
         if run.save_model == "final":
-            folder = save_checkpoint(model, tokenizer, run_dir / "model", SentenceSet.of(corpora) if corpora else None)
+            folder = save_checkpoint(model, tokenizer, run_dir / "model", sentences)
             saved["model"] = folder.relative_to(out_dir).as_posix()
         if samples:
             with precision.autocast():

@@ -23,9 +23,9 @@ from typing import Any
 
 from alignfreeze.errors import AlignfreezeError
 
+#: Each tracker needs the package of the same name.
 TRACKERS = ("tensorboard", "wandb", "mlflow")
-_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
-# Alignment metrics are named like "fwd_L3" or "bwd_strong_L12": a layer at the end.
+# Alignment metrics end with their layer: "alignment_weak_fwd_L3", "alignment_strong_bwd_L12".
 _LAYER = re.compile(r"^(?P<name>.+)_L(?P<layer>\d+)$")
 
 
@@ -56,10 +56,8 @@ class RunTracker:
             raise AlignfreezeError(f"unknown tracker {kind!r} (allowed: none, {', '.join(TRACKERS)})")
         import importlib.util
 
-        if importlib.util.find_spec(_PACKAGES[kind]) is None:
-            raise AlignfreezeError(
-                f"tracking: {kind} needs the {_PACKAGES[kind]!r} package (pip install {_PACKAGES[kind]})"
-            )
+        if importlib.util.find_spec(kind) is None:
+            raise AlignfreezeError(f"tracking: {kind} needs the {kind!r} package (pip install {kind})")
         from accelerate.tracking import MLflowTracker, TensorBoardTracker, WandBTracker
 
         if kind == "tensorboard":
@@ -90,13 +88,12 @@ class RunTracker:
         scores: dict[str, float] = {}
         curves: dict[int, dict[str, float]] = {}
         for row in rows:
-            if row["stage"] == "finetuned" and not _LAYER.match(row["metric"]):
-                scores[f"score/{row['language']}/{row['metric']}"] = float(row["value"])
-                continue
             m = _LAYER.match(row["metric"])
             if m:
                 key = f"alignment/{row['stage']}/{row['language']}/{m['name']}"
                 curves.setdefault(int(m["layer"]), {})[key] = float(row["value"])
+            elif row["stage"] == "finetuned":
+                scores[f"score/{row['language']}/{row['metric']}"] = float(row["value"])
         if scores:
             self.tracker.log(scores, step=0)
         for layer, values in sorted(curves.items()):

@@ -13,6 +13,7 @@ from alignfreeze.realign.trainer import (
     RealignResult,
     realign,
     realign_files,
+    save_checkpoint,
     save_realigned,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "projection_head",
     "realign",
     "realign_files",
+    "save_checkpoint",
     "save_realigned",
 ]
 

@@ -253,25 +253,37 @@ def realign(
     )
 
 
+def save_checkpoint(
+    model, tokenizer, folder: str | Path, sentences: SentenceSet | None = None, files: dict[str, str] | None = None
+) -> Path:
+    """A model and its tokenizer (safetensors), the fingerprints of its realignment
+    ``sentences`` (``realign-sentences.txt``: ``measure-alignment`` leaves them out) and any
+    other text ``files``, written to ``folder`` whole or not at all."""
+    folder = Path(folder)
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if sentences is not None:
+            sentences.save(tmp / SENTENCES_FILE)
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text)
+    return folder
+
+
 def save_realigned(result: RealignResult, tokenizer, out: str | Path, summary: dict | None = None) -> Path:
     """Write the realigned encoder (HF format), ``realign.json`` (``summary``: what was run,
     plus the losses and parameter counts) and the fingerprints of the realignment sentences
     (``realign-sentences.txt``) atomically to ``out``."""
-    out = Path(out)
-    with atomic_directory(out) as tmp:
-        result.model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        record = {
-            **(summary or {}),
-            "losses": result.losses,
-            "frozen_parameters": result.frozen_parameters,
-            "trainable_parameters": result.trainable_parameters,
-            "seconds": result.seconds,
-            "pairs_per_language": result.pairs_per_language,
-        }
-        (tmp / "realign.json").write_text(json.dumps(record, indent=2) + "\n")
-        result.sentences.save(tmp / SENTENCES_FILE)
-    return out
+    record = {
+        **(summary or {}),
+        "losses": result.losses,
+        "frozen_parameters": result.frozen_parameters,
+        "trainable_parameters": result.trainable_parameters,
+        "seconds": result.seconds,
+        "pairs_per_language": result.pairs_per_language,
+    }
+    files = {"realign.json": json.dumps(record, indent=2) + "\n"}
+    return save_checkpoint(result.model, tokenizer, out, result.sentences, files)
 
 
 def realign_files(
