@@ -4,7 +4,9 @@
 127.0.0.1 that stands in for download URLs (with HTTP range requests, to test resuming).
 
 The content is tiny and hand-made; the layouts and the features (ClassLabel names in the
-datasets' own order) follow the dataset cards cited in the README's "Fetching data" section.
+datasets' own order) follow the dataset cards cited in the README's "Fetching data" section
+and in ``alignfreeze/data/hub_configs.json``, which also lists every configuration and split
+the mirror holds (a test checks it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ UD_UPOS = [
     "NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_", "ADV",
     "INTJ", "VERB", "AUX",
 ]  # fmt: skip
+# WikiANN ner_tags, in the order of the card (and of the authors' get_wikiann_metric_fn).
 NER_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 NLI_LABELS = ["entailment", "neutral", "contradiction"]
 
@@ -41,7 +44,8 @@ def _configs_readme(configs: dict[str, list[str]]) -> str:
     """A dataset card whose ``configs:`` block maps each configuration to its parquet files."""
     lines = ["---", "configs:"]
     for name, splits in configs.items():
-        lines += [f"- config_name: {name}", "  data_files:"]
+        # Quoted, as the cards quote 'no' (Norwegian), which YAML would read as false.
+        lines += [f"- config_name: '{name}'", "  data_files:"]
         lines += [f"  - split: {split}\n    path: {name}/{split}-*" for split in splits]
     return "\n".join(lines + ["---", "", "A local mirror for tests.", ""])
 
@@ -77,13 +81,32 @@ def build_hub_mirror(root: Path) -> Path:
 
     xtreme = root / "google" / "xtreme"
     (xtreme / "README.md").parent.mkdir(parents=True, exist_ok=True)
-    (xtreme / "README.md").write_text(_configs_readme({"udpos.French": ["test"], "PAN-X.fr": ["test"]}))
+    (xtreme / "README.md").write_text(_configs_readme({"udpos.French": ["test"]}))
     _write(_tagged(FR, XTREME_UPOS, "pos_tags"), xtreme / "udpos.French" / "test-00000-of-00001.parquet")
-    panx = Dataset.from_dict(
-        {"tokens": [["Paris", "est", "grande"], ["Jean", "Dupont", "court"]], "ner_tags": [[5, 0, 0], [1, 2, 0]]},
-        features=Features({"tokens": Sequence(Value("string")), "ner_tags": Sequence(ClassLabel(names=NER_TAGS))}),
+
+    # WikiANN as unimelb-nlp/wikiann's main branch has it since its script was removed: a
+    # configuration per language code, tokens without the "fr:" prefix of the raw files, the
+    # language of each token in langs, and the entities as "TAG: mention" in spans.
+    wikiann = root / "unimelb-nlp" / "wikiann"
+    wikiann.mkdir(parents=True, exist_ok=True)
+    (wikiann / "README.md").write_text(_configs_readme({"fr": ["test"]}))
+    ner = Dataset.from_dict(
+        {
+            "tokens": [["Paris", "est", "grande"], ["Jean", "Dupont", "court"]],
+            "ner_tags": [[5, 0, 0], [1, 2, 0]],
+            "langs": [["fr"] * 3, ["fr"] * 3],
+            "spans": [["LOC: Paris"], ["PER: Jean Dupont"]],
+        },
+        features=Features(
+            {
+                "tokens": Sequence(Value("string")),
+                "ner_tags": Sequence(ClassLabel(names=NER_TAGS)),
+                "langs": Sequence(Value("string")),
+                "spans": Sequence(Value("string")),
+            }
+        ),
     )
-    _write(panx, xtreme / "PAN-X.fr" / "test-00000-of-00001.parquet")
+    _write(ner, wikiann / "fr" / "test-00000-of-00001.parquet")
 
     xnli = root / "facebook" / "xnli"
     xnli.mkdir(parents=True, exist_ok=True)
@@ -117,10 +140,19 @@ def build_hub_mirror(root: Path) -> Path:
         "question": ["Où dort le chat ?"],
         "answers": [{"text": ["dans la maison"], "answer_start": [context.index("dans la maison")]}],
     }
+    # XQuAD has no French (its 12 languages: hub_configs.json): the mirror's XQuAD is Spanish.
+    contexto = "El gato de María duerme en la casa."
+    xquad_es = {
+        "id": ["q1"],
+        "title": ["Gato"],
+        "context": [contexto],
+        "question": ["¿Dónde duerme el gato?"],
+        "answers": [{"text": ["en la casa"], "answer_start": [contexto.index("en la casa")]}],
+    }
     xquad = root / "google" / "xquad"
     xquad.mkdir(parents=True, exist_ok=True)
-    (xquad / "README.md").write_text(_configs_readme({"xquad.fr": ["validation"]}))
-    _write(Dataset.from_dict(qa, features=qa_features), xquad / "xquad.fr" / "validation-00000-of-00001.parquet")
+    (xquad / "README.md").write_text(_configs_readme({"xquad.es": ["validation"]}))
+    _write(Dataset.from_dict(xquad_es, features=qa_features), xquad / "xquad.es" / "validation-00000-of-00001.parquet")
     squad = root / "rajpurkar" / "squad"
     squad.mkdir(parents=True, exist_ok=True)
     (squad / "README.md").write_text(_configs_readme({"plain_text": ["train", "validation"]}))
@@ -137,6 +169,28 @@ def build_hub_mirror(root: Path) -> Path:
     for split in ("train", "validation", "test"):
         _write(translation, opus / "en-fr" / f"{split}-00000-of-00001.parquet")
     return root
+
+
+def mirrored_configs(root: Path) -> dict[str, dict[str, list[str]]]:
+    """``{repository: {configuration: splits}}`` of a mirror, read from its files as ``datasets``
+    would: each card's ``configs:`` block (every path in it matching a file), and UD's parquet
+    branch by its ``<treebank>/<split>/`` folders."""
+    import yaml
+
+    found: dict[str, dict[str, list[str]]] = {}
+    for card in sorted(root.glob("*/*/README.md")):
+        repo = card.parent
+        block = yaml.safe_load(card.read_text().split("---")[1])["configs"]
+        configs = found.setdefault(repo.relative_to(root).as_posix(), {})
+        for config in block:
+            for data in config["data_files"]:
+                assert list(repo.glob(data["path"])), f"{card}: {data['path']} matches no file"
+                configs.setdefault(config["config_name"], []).append(data["split"])
+    ud = root / "universal-dependencies" / "universal_dependencies"
+    found[ud.relative_to(root).as_posix()] = {
+        treebank.name: sorted(split.name for split in treebank.iterdir()) for treebank in sorted(ud.iterdir())
+    }
+    return found
 
 
 def muse_text() -> str:

@@ -198,7 +198,8 @@ def test_measure_alignment_cli_writes_csv_and_plot_and_refuses_leakage(tmp_path,
     assert len(rows) == 3 * 2 * 2  # hidden states 0-2, two modes, two directions
     assert {r["language"] for r in rows} == {"fr"} and {r["n_pairs"] for r in rows} == {"8"}
     assert_png_drawn(tmp_path / "m" / "alignment.png")
-    # A model realigned on UN dev records its sentences; measuring it on UN dev is refused.
+    # A model realigned on UN dev records the sentences it drew (2 steps of 16 draw all 30
+    # pairs, the second batch the short end of the epoch); measuring it on UN dev is refused.
     aligned = tmp_path / "dev.jsonl"
     assert (
         runner.invoke(
@@ -233,7 +234,7 @@ def test_measure_alignment_cli_writes_csv_and_plot_and_refuses_leakage(tmp_path,
                 "--pairs",
                 str(aligned),
                 "--steps",
-                "1",
+                "2",
                 "--out",
                 str(tmp_path / "realigned"),
             ],

@@ -37,6 +37,10 @@ def test_reference_protocol_sets_every_governed_setting(toy):
     assert run.realignment.learning_rate == run.training.learning_rate == 1e-3  # 'match', resolved
     assert run.tokenization.lone_boundary_pieces == "remove"
     assert (run.training.long_sentences, run.training.max_grad_norm) == ("windows", None)
+    # No length grouping; the schedule in the reference's micro-batches (4 for a model it does
+    # not name), as many epochs as the released runs (the file's own 1 here).
+    assert (run.training.group_by_length, run.training.schedule_unit) == (False, "micro_batches")
+    assert (run.training.schedule_micro_batch_size, run.training.default_epochs) == (4, "reference")
     assert (run.evaluation.ner_bio_repair, run.evaluation.qa_scorer) == (True, "reference")
     assert (
         run.aligner.name,

@@ -20,7 +20,6 @@ from alignfreeze.evaluate.metrics import reference_qa_f1, reference_qa_scores, r
 from alignfreeze.finetune import TrainingSettings, finetune, get_task
 from alignfreeze.models.layers import encoder_of
 from alignfreeze.realign import FreezeSpec, RealignConfig, RealignmentObjective, frozen_parameters
-from alignfreeze.realign.batches import EncodedPair, RoundRobinBatches
 from alignfreeze.realign.trainer import JOINT_COEFFICIENT
 from tiny_models import tiny_model
 
@@ -136,39 +135,6 @@ def test_partial_freeze_during_keeps_the_realignment_gradient_out_of_frozen_laye
             torch.testing.assert_close(got, g_task + g_real, rtol=1e-5, atol=1e-7)
             checked_free += int(g_real.abs().sum() > 0 and g_task.abs().sum() > 0)
     assert checked_frozen >= 10 and checked_free >= 10
-
-
-# --------------------------------------------------------------------------- mixed batches
-
-
-def encoded(tag: int, n: int) -> list[EncodedPair]:
-    return [EncodedPair([0, tag * 100 + i, 2], [0, tag * 100 + i, 2], [[1]], [[1]], [(0, 0)]) for i in range(n)]
-
-
-def test_mixed_batches_interleave_pairs_and_restart_when_the_smallest_runs_out():
-    # Three language pairs of 2, 4 and 3 sentence pairs, batches of 4, one pair each in turn
-    # (a, b, c, a | b, c, a?...): "a" runs out at its third turn, and every pair restarts.
-    batches = RoundRobinBatches(
-        {"a": encoded(1, 2), "b": encoded(2, 4), "c": encoded(3, 3)}, batch_size=4, pad_id=1, seed=0, batching="mixed"
-    )
-    drawn = [int(row[1]) for _ in range(3) for row in next(batches).input_ids[:4]]
-    tags = [d // 100 for d in drawn]
-    assert tags == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]
-    first_pass, second_pass = drawn[:6], drawn[6:]
-    assert len(set(first_pass)) == 6  # no sentence pair twice before the restart
-    assert sorted(d for d in first_pass if d // 100 == 1) == [100, 101]  # all of "a" used, then the restart
-    # After the restart "b" starts over: its two unseen pairs in the first pass may never come.
-    assert len({d for d in second_pass if d // 100 == 2}) == 2 and len({d for d in drawn if d // 100 == 2}) <= 4
-    batch = RoundRobinBatches({"a": encoded(1, 2), "b": encoded(2, 4)}, 4, 1, batching="mixed").__next__()
-    assert batch.language_pair == "mixed" and batch.input_ids.shape == (8, 3) and batch.links.shape == (4, 2)
-
-
-def test_by_pair_batches_stay_one_language_pair():
-    batches = RoundRobinBatches({"a": encoded(1, 2), "b": encoded(2, 4)}, batch_size=2, pad_id=1, seed=0)
-    for expected in ("a", "b", "a", "b"):
-        batch = next(batches)
-        assert batch.language_pair == expected
-        assert {int(row[1]) // 100 for row in batch.input_ids[:2]} == {1 if expected == "a" else 2}
 
 
 # --------------------------------------------------------------------------- lone ▁ and windows

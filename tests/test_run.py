@@ -104,7 +104,7 @@ def test_any_iso_code_works_with_local_files_and_names_what_is_missing(toy, monk
     outcome = run_experiment(experiment, tmp / "out", data_dir=root, progress=False)[0]
     assert {r["language"] for r in outcome.rows} == {"en", "sw", "fr"}
     assert remote_source("pos", "sw", "test") is None  # XTREME's udpos has no Swahili config
-    assert remote_source("ner", "sw", "test") == "hub:google/xtreme/PAN-X.sw[test]"
+    assert remote_source("ner", "sw", "test") == "hub:unimelb-nlp/wikiann/sw[test]"
     missing = experiment_yaml(tmp / "yo.yaml", model, [{"method": "baseline"}], eval_languages=["yo"])
     with pytest.raises(AlignfreezeError, match=r"no pos data for language 'yo'.*yo_toy-ud-test"):
         run_experiment(load_experiment(missing), tmp / "out2", data_dir=root, progress=False)

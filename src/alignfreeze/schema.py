@@ -78,3 +78,37 @@ def method_label(row: dict) -> str:
     if row["method"] == "baseline":
         return "baseline"
     return f"{row['method']}/{row['freeze']}/{row['aligner']}"
+
+
+#: ``Field(..., json_schema_extra=NEUTRAL_AT_DEFAULT)`` marks a setting added after run ids
+#: were published: at its default it stays out of a run's id (:func:`identity_values`), so
+#: the runs written before it existed keep their ids; set to anything else, it is part of it.
+NEUTRAL_AT_DEFAULT = {"neutral_at_default": True}
+
+
+def identity_values(model, values: dict) -> dict:
+    """``values`` (``model.model_dump(mode="json")``) without the settings marked
+    :data:`NEUTRAL_AT_DEFAULT` that are at their default, in ``model`` and every config
+    nested in it."""
+    from pydantic import BaseModel
+
+    out = dict(values)
+    for name, info in type(model).model_fields.items():
+        if name not in out:
+            continue
+        value = getattr(model, name)
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if (
+            extra.get("neutral_at_default")
+            and not info.is_required()
+            and value == info.get_default(call_default_factory=True)
+        ):
+            del out[name]
+        elif isinstance(value, BaseModel) and isinstance(out[name], dict):
+            out[name] = identity_values(value, out[name])
+        elif isinstance(value, list) and isinstance(out[name], list) and len(value) == len(out[name]):
+            out[name] = [
+                identity_values(v, o) if isinstance(v, BaseModel) and isinstance(o, dict) else o
+                for v, o in zip(value, out[name])
+            ]
+    return out

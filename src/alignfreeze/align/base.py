@@ -32,6 +32,18 @@ class WordAligner(ABC):
 
     name: str = ""
 
+    #: Sentence pairs a streamed corpus reads and aligns together
+    #: (:class:`alignfreeze.align.sources.AlignedFile`). An aligner that links each pair on
+    #: its own gives the same links for any chunk; a statistical one learns from the chunk
+    #: and sets this from its config.
+    chunk_pairs: int = 1024
+
+    def for_lines(self, line_numbers: Sequence[int]) -> "WordAligner":
+        """The aligner for the corpus lines ``line_numbers``, when a chunk of a larger corpus
+        is aligned. Aligners that read the sentences only need nothing else; one whose links
+        come from a file in the corpus's line order (Pharaoh) picks those lines."""
+        return self
+
     @abstractmethod
     def settings(self) -> dict:
         """Everything that changes the output (part of the cache key)."""
@@ -66,6 +78,7 @@ def align_corpus(
     use_cache: bool = True,
     on_progress: Progress | None = None,
     keep_one_to_one: bool = False,
+    require_links: bool = True,
 ) -> AlignedCorpus:
     """Align a parallel corpus with a built aligner, through the steps every aligner shares
     (see the module docstring): pre-tokenisation, the link filters, bounds checks, dropping
@@ -79,6 +92,8 @@ def align_corpus(
         drop_identical, keep_one_to_one: the link filters of the AlignFreeze reference.
         use_cache: reuse a cached alignment of the same corpus and settings.
         on_progress: advanced by the number of sentence pairs aligned.
+        require_links: a corpus in which no pair gets a link is an error (a chunk of a
+            streamed corpus may have none: realignment passes ``False``).
 
     Example::
 
@@ -113,9 +128,9 @@ def align_corpus(
             aligned.append(AlignedPair(index, s, t, ls))
     validate_links(aligned)
     corpus = AlignedCorpus(src_lang, tgt_lang, aligned, aligner.name, {**aligner.settings(), **options}, len(pairs))
-    if not aligned:
+    if not aligned and require_links:
         raise AlignfreezeError(f"0 aligned pairs from {len(pairs)} sentence pairs ({aligner.name} aligner)")
-    if path is not None:
+    if path is not None and aligned:  # an empty corpus has no file form (load refuses one)
         corpus.save(path)
     return corpus
 

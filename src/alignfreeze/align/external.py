@@ -17,24 +17,65 @@ from alignfreeze.fileio import sha256_file
 class PharaohAligner(WordAligner):
     name = "pharaoh"
 
-    def __init__(self, links_file: str | Path, one_based: bool = False):
+    def __init__(self, links_file: str | Path, one_based: bool = False, line_numbers: Sequence[int] | None = None):
         self.links_file = Path(links_file)
         self.one_based = one_based
-        self._links = read_pharaoh(self.links_file, one_based=one_based)
+        #: The corpus lines being aligned (a chunk of a streamed corpus), or None: all of them.
+        self.line_numbers = None if line_numbers is None else [int(i) for i in line_numbers]
+        self._sha256: str | None = None
+
+    def for_lines(self, line_numbers: Sequence[int]) -> "PharaohAligner":
+        aligner = PharaohAligner(self.links_file, self.one_based, line_numbers)
+        aligner._sha256 = self._sha256
+        return aligner
 
     def settings(self) -> dict:
-        return {"links_file": str(self.links_file), "sha256": sha256_file(self.links_file), "one_based": self.one_based}
+        if self._sha256 is None:
+            self._sha256 = sha256_file(self.links_file)
+        settings = {"links_file": str(self.links_file), "sha256": self._sha256, "one_based": self.one_based}
+        if self.line_numbers is not None:  # a chunk's links depend on its lines, not only its sentences
+            import hashlib
+
+            settings["lines"] = hashlib.sha256(repr(self.line_numbers).encode()).hexdigest()[:16]
+        return settings
+
+    def n_lines(self) -> int:
+        """Lines of links in the file (one per sentence pair of the corpus)."""
+        from alignfreeze.data.line_index import LineIndex
+
+        return len(LineIndex(self.links_file))
 
     def align_words(
         self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
-        if len(self._links) != len(src):
-            raise AlignfreezeError(
-                f"{self.links_file} has {len(self._links)} lines of links for {len(src)} sentence pairs"
-            )
+        if self.line_numbers is None:
+            links = read_pharaoh(self.links_file, one_based=self.one_based)
+            if len(links) != len(src):
+                raise AlignfreezeError(
+                    f"{self.links_file} has {len(links)} lines of links for {len(src)} sentence pairs"
+                )
+            out = [sorted(a.sure) for a in links]
+        else:
+            from alignfreeze.data.line_index import LineIndex
+            from alignfreeze.data.pharaoh import parse_links
+            from alignfreeze.errors import DataFormatError
+
+            if len(self.line_numbers) != len(src):
+                raise AlignfreezeError(f"{len(self.line_numbers)} line numbers for {len(src)} sentence pairs")
+            index = LineIndex(self.links_file)
+            if self.line_numbers and max(self.line_numbers) >= len(index):
+                raise AlignfreezeError(
+                    f"{self.links_file} has {len(index)} lines of links; the corpus has line {max(self.line_numbers) + 1}"
+                )
+            out = []
+            for number, line in zip(self.line_numbers, index.lines(self.line_numbers)):
+                try:
+                    out.append(sorted(parse_links(line, self.one_based).sure))
+                except ValueError as exc:
+                    raise DataFormatError(self.links_file, number + 1, str(exc)) from None
         if on_progress:
             on_progress(len(src))
-        return [sorted(a.sure) for a in self._links]
+        return out
 
 
 class PharaohAlignerConfig(AlignerSettings):

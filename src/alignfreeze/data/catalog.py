@@ -8,14 +8,22 @@ subfolder where it says ``(?:.+/)?``.
 
 When no local file matches, :meth:`DataCatalog.resolve` falls back to the Hugging Face
 dataset the papers used, in its parquet form (the script loaders stopped working in
-``datasets`` >= 4): ``google/xtreme`` (``udpos.<Language>``, ``PAN-X.<lang>``),
+``datasets`` >= 4): ``google/xtreme`` (``udpos.<Language>``) or one UD treebank for PoS,
+``unimelb-nlp/wikiann`` (``<lang>``, as the AlignFreeze authors load it) for NER,
 ``facebook/xnli`` and ``google/xquad``, and ``rajpurkar/squad`` for English QA training (``dataset: squad``).
-Parallel text, dictionaries and gold alignments have no hub fallback; OPUS-100 files
-(``opus.en-fr-train.en`` + ``opus.en-fr-train.fr``) are recognised when placed under the root.
+Which source a data set has, if any, is decided in one place, :func:`remote_origin`, which
+checks every hub configuration and split offline against ``hub_configs.json`` (the lists of
+the dataset cards): ``fetch``, its dry run, the grid's data listing and a run reading from
+the hub all ask it. Parallel text, dictionaries and gold alignments have no hub fallback in
+a run; OPUS-100 files (``opus.en-fr-train.en`` + ``opus.en-fr-train.fr``) are recognised
+when placed under the root, and ``fetch`` gets them (and MUSE dictionaries) from the sources
+:func:`remote_origin` names.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,7 +38,6 @@ from alignfreeze.schema import TaskName
 #: What the catalog finds: task data (by task name) and resources.
 TASK_DATA = tuple(task.value for task in TaskName)
 RESOURCES = ("parallel", "dictionary", "gold_align")
-HUB_DATASETS = (None, "xtreme", "xnli", "xquad", "panx", "squad")
 _SPLIT_ALIASES = {"validation": "dev", "val": "dev", "development": "dev"}
 
 
@@ -135,6 +142,30 @@ class HubSource:
         )
 
 
+@dataclass(frozen=True)
+class UrlSource:
+    """A file at a URL, kept as it is."""
+
+    url: str
+
+    def describe(self) -> str:
+        return self.url
+
+
+class NoSourceError(AlignfreezeError):
+    """alignfreeze knows no source for a data set; the message says why."""
+
+
+#: PoS (XTREME's udpos, ``udpos.<Language>``; its PAN-X configurations are listed in
+#: ``hub_configs.json`` but not read: they lack 12 of the paper's 34 NER languages).
+XTREME_HUB = "google/xtreme"
+#: NER: WikiANN, as the AlignFreeze reference loads it (``load_dataset("wikiann", lang)``,
+#: ``multilingual_eval/datasets/wikiann_ner.py``), now ``unimelb-nlp/wikiann`` on the hub:
+#: 176 configurations named by language code, ``tokens``/``ner_tags``/``langs``/``spans``.
+WIKIANN_HUB = "unimelb-nlp/wikiann"
+XNLI_HUB = "facebook/xnli"
+XQUAD_HUB = "google/xquad"
+SQUAD_HUB = ("rajpurkar/squad", "plain_text")
 #: The parquet conversion of the script-based UD dataset (UD 2.7, the one the AlignFreeze
 #: reference loads: multilingual_eval/datasets/xtreme_udpos.py lines 58-63): the hub's
 #: ``refs/convert/parquet`` branch, one folder per treebank (``en_ewt/test/0000.parquet``).
@@ -189,18 +220,111 @@ def _readers() -> dict[str, Callable[[Path], list[Any]]]:
 READERS = _readers()
 
 
+#: The configurations (and their splits) of every hub dataset above, as their cards list
+#: them, with where each list was taken from: shipped with the package, read offline.
+HUB_CONFIGS_FILE = Path(__file__).with_name("hub_configs.json")
+
+
+@functools.cache
+def _hub_catalog() -> dict[str, Any]:
+    return json.loads(HUB_CONFIGS_FILE.read_text(encoding="utf-8"))["datasets"]
+
+
+def hub_configs(path: str) -> dict[str, tuple[str, ...]]:
+    """``{configuration: hub splits}`` of one hub dataset, as ``hub_configs.json`` records them."""
+    datasets = _hub_catalog()
+    if path not in datasets:
+        raise NoSourceError(f"{path} is not listed in {HUB_CONFIGS_FILE.name}, so its configurations are unknown")
+    return {name: tuple(splits) for name, splits in datasets[path]["configs"].items()}
+
+
+def wikiann_config(language: str) -> str:
+    """WikiANN's configuration for an ISO code: the code itself, or the card's older name for
+    the few languages it files under one (``yue`` is ``zh-yue``, ``sgs`` is ``bat-smg``)."""
+    return _hub_catalog()[WIKIANN_HUB]["language_aliases"].get(language, language)
+
+
 def remote_source(kind: str, language: str, split: str, dataset: str | None = None) -> str | None:
     """Where data that is not under the data root can be had, as a short description
-    (``hub:path/config[split]`` or a URL), or None when alignfreeze knows no source."""
-    if kind == "parallel" and dataset == "opus100":
-        return opus100_source(language, split).describe()
-    if kind == "dictionary" and dataset in (None, "muse") and split == "full":
-        return MUSE_URL.format(pair=language)
-    if kind in TASK_DATA:
+    (``hub:path/config[split]`` or a URL), or None when alignfreeze knows no source
+    (:func:`remote_origin` says why)."""
+    try:
+        return remote_origin(kind, language, split, dataset).describe()
+    except NoSourceError:
+        return None
+
+
+def remote_origin(kind: str, language: str, split: str, dataset: str | None = None) -> HubSource | UrlSource:
+    """The source of one data set of the catalog that is not under the data root: a hub
+    dataset (its configuration and split checked offline against ``hub_configs.json``) or a
+    URL. The one place that decides it: ``fetch`` and its dry run, the grid's data listing
+    and a run's hub fallback all ask it, so they agree.
+
+    Raises :class:`NoSourceError` (an AlignfreezeError) saying why there is none.
+
+    Example::
+
+        remote_origin("ner", "uk", "test").describe()   # 'hub:unimelb-nlp/wikiann/uk[test]'
+        remote_origin("pos", "ca", "test")              # NoSourceError: no udpos.Catalan
+    """
+    split = _SPLIT_ALIASES.get(split, split)
+    if kind == "parallel":
+        if dataset != "opus100":
+            raise NoSourceError(
+                f"no download source for parallel dataset {dataset or '(any)'!r}: only opus100 is fetched"
+            )
+        return _checked(opus100_source(language, split))
+    if kind == "dictionary":
+        if split != "full" or dataset not in (None, "muse"):
+            raise NoSourceError("only full MUSE dictionaries are fetched")
+        return UrlSource(MUSE_URL.format(pair=language))
+    if kind == "gold_align":
+        raise NoSourceError("gold word alignments have no download source")
+    if kind not in TASK_DATA:
+        raise NoSourceError(f"no download source for {kind!r} data")
+    try:
         dataset = _reference_dataset(kind, language, dataset)
-        hub = _hub_source(kind, language, split, dataset) if dataset in HUB_DATASETS or kind == "pos" else None
-        return hub.describe() if hub else None
-    return None
+    except AlignfreezeError as exc:
+        raise NoSourceError(str(exc)) from None
+    hub_split = _hub_split(split)
+    if kind == "pos" and dataset in (None, "xtreme"):
+        hint = "; name a UD treebank as dataset"
+        if language not in LANGUAGE_NAMES:
+            raise NoSourceError(f"{XTREME_HUB} has no udpos configuration for {language!r}{hint}")
+        return _checked(HubSource(XTREME_HUB, f"udpos.{LANGUAGE_NAMES[language]}", hub_split), hint)
+    if kind == "pos":  # one treebank: the UD parquet conversion, a folder per treebank
+        return _checked(HubSource(UD_HUB[0], None, hub_split, revision=UD_HUB[1], data_dir=f"{language}_{dataset}"))
+    # PAN-X is WikiANN (Rahimi et al.'s splits): a local PAN-X file and WikiANN are the same data.
+    if kind == "ner" and dataset in (None, "panx", "xtreme"):
+        return _checked(HubSource(WIKIANN_HUB, wikiann_config(language), hub_split))
+    if kind == "nli" and dataset in (None, "xnli"):
+        return _checked(HubSource(XNLI_HUB, language, hub_split))
+    if kind == "qa" and dataset == "squad":
+        if language != "en":
+            raise NoSourceError("SQuAD is English only")
+        squad_split = "validation" if split in ("dev", "test") else split
+        return _checked(HubSource(SQUAD_HUB[0], SQUAD_HUB[1], squad_split))
+    if kind == "qa" and dataset in (None, "xquad"):
+        if split != "test":
+            raise NoSourceError("XQuAD has one split, test (the hub's validation)")
+        return _checked(HubSource(XQUAD_HUB, f"xquad.{language}", "validation"))
+    raise NoSourceError(f"no download source for {kind} dataset {dataset!r}")
+
+
+def _checked(hub: HubSource, hint: str = "") -> HubSource:
+    """``hub`` when its dataset card lists its configuration and split, else NoSourceError."""
+    configs = hub_configs(hub.path)
+    config = hub.name if hub.name is not None else hub.data_dir
+    if config not in configs:
+        family = config.split(".")[0] + "." if "." in config else ""  # udpos.*, xquad.*: count those alike
+        listed = sum(name.startswith(family) for name in configs)
+        raise NoSourceError(
+            f"{hub.path} has no configuration {config!r} (its card lists {listed} "
+            f"{family + '* ' if family else ''}configurations, see {HUB_CONFIGS_FILE.name}){hint}"
+        )
+    if hub.split not in configs[config]:
+        raise NoSourceError(f"{hub.path} {config} has no split {hub.split!r} (it has: {', '.join(configs[config])})")
+    return hub
 
 
 def _hub_split(split: str) -> str:
@@ -209,7 +333,8 @@ def _hub_split(split: str) -> str:
 
 
 def opus100_source(pair: str, split: str) -> HubSource:
-    """The OPUS-100 configuration of a language pair (either order) and split."""
+    """The OPUS-100 configuration of a language pair (either order) and split (not checked:
+    :func:`remote_origin` checks it)."""
     return HubSource(OPUS100_HUB, "-".join(sorted(pair.split("-"))), _hub_split(split))
 
 
@@ -225,23 +350,6 @@ def _reference_dataset(task: str, language: str, dataset: str | None) -> str | N
             f"(it has: {', '.join(sorted(REFERENCE_TREEBANKS))}); name a treebank as dataset"
         )
     return REFERENCE_TREEBANKS[language]
-
-
-def _hub_source(task: str, language: str, split: str, dataset: str | None = None) -> HubSource | None:
-    hub_split = _hub_split(split)
-    if task == "pos" and dataset not in (None, "xtreme"):  # one treebank: the UD parquet conversion
-        return HubSource(UD_HUB[0], None, hub_split, revision=UD_HUB[1], data_dir=f"{language}_{dataset}")
-    if task == "pos" and language in LANGUAGE_NAMES:
-        return HubSource("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", hub_split)
-    if task == "ner":
-        return HubSource("google/xtreme", f"PAN-X.{language}", hub_split)
-    if task == "nli":
-        return HubSource("facebook/xnli", language, hub_split)
-    if task == "qa" and dataset == "squad" and language == "en":
-        return HubSource("rajpurkar/squad", None, "validation" if split in ("dev", "test") else "train")
-    if task == "qa" and dataset in (None, "xquad"):
-        return HubSource("google/xquad", f"xquad.{language}", "validation")
-    return None
 
 
 @dataclass
@@ -362,17 +470,21 @@ class DataCatalog:
         if matches:
             files = [f for e in matches for f in e.files]
             return DataSource(task, language, split, files, dataset=dataset or matches[0].dataset)
-        hub_eligible = dataset in HUB_DATASETS or task == "pos"
-        hub = _hub_source(task, language, split, dataset) if allow_hub and hub_eligible else None
-        if hub is not None:
-            return DataSource(task, language, split, hub=hub, dataset=dataset)
+        no_hub = ""
+        if allow_hub and task in TASK_DATA:  # resources are fetched, never read from the hub by a run
+            try:
+                hub = remote_origin(task, language, split, dataset)
+                assert isinstance(hub, HubSource)
+                return DataSource(task, language, split, hub=hub, dataset=dataset)
+            except NoSourceError as exc:
+                no_hub = f"; no hub source: {exc}"
         wanted = [
             str(self.root / layout.hint.format(lang=language, split=split, dataset=dataset or "*"))
             for layout in LAYOUTS
             if layout.kind == task
         ]
         what = f"{task} data for language {language!r}, split {split!r}" + (f", dataset {dataset!r}" if dataset else "")
-        raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)})")
+        raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)}){no_hub}")
 
     def parallel_pairs(self, pair: str, split: str, dataset: str | None = None) -> tuple[list, str]:
         """The sentence pairs of one parallel corpus and the dataset they came from.
@@ -381,6 +493,18 @@ class DataCatalog:
         catalog order), never several concatenated: their sides would not line up."""
         from alignfreeze.data.parallel import read_parallel
 
+        files, chosen = self._parallel_files(pair, split, dataset)
+        return read_parallel(*files), chosen
+
+    def parallel_file(self, pair: str, split: str, dataset: str | None = None):
+        """``(ParallelFile, dataset)``: the corpus :meth:`parallel_pairs` reads, opened for
+        random access instead of read whole (realignment draws from it lazily)."""
+        from alignfreeze.data.parallel import ParallelFile
+
+        files, chosen = self._parallel_files(pair, split, dataset)
+        return ParallelFile(*files), chosen
+
+    def _parallel_files(self, pair: str, split: str, dataset: str | None) -> tuple[tuple, str]:
         source = self.resolve("parallel", pair, split, dataset=dataset, allow_hub=False)
         chosen = source.dataset
         entry = next(
@@ -391,4 +515,4 @@ class DataCatalog:
             and e.split == _SPLIT_ALIASES.get(split, split)
             and e.dataset == chosen
         )
-        return read_parallel(*entry.files), chosen
+        return tuple(entry.files), chosen

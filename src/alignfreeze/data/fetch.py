@@ -10,13 +10,17 @@ data                           source                                     writte
 pos, one UD treebank           ``universal-dependencies/universal_        ``ud/<lang>_<treebank>-ud-<split>.conllu``
                                dependencies`` (parquet branch)
 pos, XTREME's udpos            ``google/xtreme`` ``udpos.<Language>``     ``ud/<lang>_xtreme-ud-<split>.conllu``
-ner (PAN-X)                    ``google/xtreme`` ``PAN-X.<lang>``         ``panx/<split>-<lang>.tsv``
+ner (WikiANN)                  ``unimelb-nlp/wikiann`` ``<lang>``         ``panx/<split>-<lang>.tsv``
 nli (XNLI)                     ``facebook/xnli`` ``<lang>``               ``xnli/<split>-<lang>.tsv``
 qa (XQuAD)                     ``google/xquad`` ``xquad.<lang>``          ``xquad/xquad.<lang>.json``
-qa (SQuAD v1.1, English)       ``rajpurkar/squad``                        ``squad/<split>-v1.1.json``
+qa (SQuAD v1.1, English)       ``rajpurkar/squad`` ``plain_text``         ``squad/<split>-v1.1.json``
 parallel (OPUS-100)            ``Helsinki-NLP/opus-100`` ``<a>-<b>``      ``parallel/opus100/opus.<a>-<b>-<split>.<a|b>``
 dictionary (MUSE, full)        ``dl.fbaipublicfiles.com/arrival/...``     ``muse/<src>-<tgt>.txt``
 =============================  =========================================  ==================================
+
+The source of each comes from :func:`alignfreeze.data.catalog.remote_origin`, which checks
+the configuration and split against the dataset cards' lists (``hub_configs.json``) offline:
+a data set whose configuration does not exist has no source, and the dry run says so.
 
 A file is written whole or not at all (atomically); a URL download resumes from its
 ``.part`` file and is checked against the server's size before it is kept. Every fetched
@@ -41,28 +45,17 @@ from typing import Any, Callable
 
 from alignfreeze.data.catalog import (
     _SPLIT_ALIASES,
-    MUSE_URL,
     HubSource,
-    _hub_source,
+    NoSourceError,
+    UrlSource,
     _reference_dataset,
-    opus100_source,
+    remote_origin,
 )
-from alignfreeze.data.languages import LANGUAGE_NAMES
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_write_text
 
 URL_MIRROR_ENV = "ALIGNFREEZE_URL_MIRROR"
 MANIFEST = ".alignfreeze-fetch.json"
-
-
-@dataclass(frozen=True)
-class UrlSource:
-    """A file at a URL, kept as it is."""
-
-    url: str
-
-    def describe(self) -> str:
-        return self.url
 
 
 @dataclass
@@ -84,60 +77,36 @@ class FetchTarget:
 
 
 def plan_target(kind: str, language: str, split: str, dataset: str | None = None) -> FetchTarget:
-    """Where one data set of the catalog can be fetched from, and the files it becomes."""
+    """Where one data set of the catalog can be fetched from (:func:`remote_origin` decides),
+    and the files it becomes; without a source, ``reason`` says why."""
     split = _SPLIT_ALIASES.get(split, split)  # file names say dev, as the catalog reads them
+    try:
+        source = remote_origin(kind, language, split, dataset)
+    except NoSourceError as exc:
+        return FetchTarget(kind, language, split, dataset, None, reason=str(exc))
+    if kind == "dictionary":
+        dataset = "muse"  # the only dictionaries fetched
+    return FetchTarget(kind, language, split, dataset, source, _files(kind, language, split, dataset))
 
-    def none(reason: str) -> FetchTarget:
-        return FetchTarget(kind, language, split, dataset, None, reason=reason)
 
+def _files(kind: str, language: str, split: str, dataset: str | None) -> tuple[str, ...]:
+    """The files a data set with a source becomes under the data root, in the catalog's layout."""
     if kind == "parallel":
-        if dataset != "opus100":
-            return none(f"no download source for parallel dataset {dataset or '(any)'!r}: only opus100 is fetched")
         a, b = sorted(language.split("-"))
         stem = f"parallel/opus100/opus.{a}-{b}-{split}"
-        return FetchTarget(
-            kind, language, split, dataset, opus100_source(language, split), (f"{stem}.{a}", f"{stem}.{b}")
-        )
+        return (f"{stem}.{a}", f"{stem}.{b}")
     if kind == "dictionary":
-        if split != "full" or dataset not in (None, "muse"):
-            return none("only full MUSE dictionaries are fetched")
-        return FetchTarget(
-            kind, language, split, "muse", UrlSource(MUSE_URL.format(pair=language)), (f"muse/{language}.txt",)
-        )
-    if kind == "gold_align":
-        return none("gold word alignments have no download source")
-    try:
-        treebank = _reference_dataset(kind, language, dataset)
-    except AlignfreezeError as exc:
-        return none(str(exc))
+        return (f"muse/{language}.txt",)
     if kind == "pos":
-        if treebank in (None, "xtreme"):
-            if language not in LANGUAGE_NAMES:
-                return none(f"google/xtreme has no udpos configuration for {language!r}; name a UD treebank as dataset")
-            treebank = "xtreme"
-        hub = _hub_source("pos", language, split, None if treebank == "xtreme" else treebank)
-        return FetchTarget(kind, language, split, dataset, hub, (f"ud/{language}_{treebank}-ud-{split}.conllu",))
-    if kind == "ner" and treebank in (None, "panx", "xtreme"):
-        return FetchTarget(
-            kind, language, split, dataset, _hub_source(kind, language, split), (f"panx/{split}-{language}.tsv",)
-        )
-    if kind == "nli" and treebank in (None, "xnli"):
-        return FetchTarget(
-            kind, language, split, dataset, _hub_source(kind, language, split), (f"xnli/{split}-{language}.tsv",)
-        )
-    if kind == "qa" and treebank == "squad":
-        if language != "en":
-            return none("SQuAD is English only")
-        return FetchTarget(
-            kind, language, split, dataset, _hub_source(kind, "en", split, "squad"), (f"squad/{split}-v1.1.json",)
-        )
-    if kind == "qa" and treebank in (None, "xquad"):
-        if split != "test":
-            return none("XQuAD has one split, test (the hub's validation)")
-        return FetchTarget(
-            kind, language, split, dataset, _hub_source(kind, language, split), (f"xquad/xquad.{language}.json",)
-        )
-    return none(f"no download source for {kind} dataset {treebank!r}")
+        treebank = _reference_dataset(kind, language, dataset) or "xtreme"
+        return (f"ud/{language}_{treebank}-ud-{split}.conllu",)
+    if kind == "ner":
+        return (f"panx/{split}-{language}.tsv",)
+    if kind == "nli":
+        return (f"xnli/{split}-{language}.tsv",)
+    if dataset == "squad":
+        return (f"squad/{split}-v1.1.json",)
+    return (f"xquad/xquad.{language}.json",)
 
 
 # ------------------------------------------------------------------ writers (records -> files)
@@ -146,10 +115,14 @@ def _clean(token: str) -> str:
 
 
 def conllu_text(sentences) -> str:
+    """CoNLL-U with FORM and UPOS, and each multiword token's range line (its extent a guess,
+    ``SpanGuessed=Yes``, where the hub's row did not give it: :mod:`alignfreeze.data.ud`)."""
+    from alignfreeze.data.ud import conllu_lines
+
     lines = []
     for k, s in enumerate(sentences):
         lines.append(f"# sent_id = {s.sent_id or k + 1}")
-        lines += [f"{i}\t{_clean(w)}\t_\t{t}\t_\t_\t_\t_\t_\t_" for i, (w, t) in enumerate(zip(s.words, s.tags), 1)]
+        lines += conllu_lines(s, _clean)
         lines.append("")
     return "\n".join(lines) + "\n"
 

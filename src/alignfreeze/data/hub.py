@@ -32,7 +32,10 @@ from alignfreeze.errors import AlignfreezeError
 HUB_MIRROR_ENV = "ALIGNFREEZE_HUB_MIRROR"
 
 #: UD's tag for a multiword token's surface form (``du`` = ``de`` + ``le``): its parts carry
-#: the UPOS tags, and the local CoNLL-U reader skips such ranges, so the hub reader does too.
+#: the UPOS tags. UD's parquet is read by :func:`alignfreeze.data.ud.sentences_from_ud_rows`,
+#: which keeps such tokens beside the words, as the CoNLL-U reader does
+#: (``tokenization.multiword_tokens`` decides); XTREME's udpos has none (its script keeps a
+#: line only when FORM and UPOS are not ``_``), and a ``_`` token elsewhere is dropped.
 MULTIWORD_TAG = "_"
 
 
@@ -98,6 +101,10 @@ def records_from_dataset(task: str, ds) -> list[Any]:
     if task == "pos":
         column = "upos" if "upos" in columns else "pos_tags"  # UD's parquet / XTREME's udpos
         need("tokens", column)
+        if column == "upos":
+            from alignfreeze.data.ud import sentences_from_ud_rows
+
+            return sentences_from_ud_rows(ds, _names(ds, "upos"))
         return _tagged(ds, column)
     if task == "ner":
         need("tokens", "ner_tags")

@@ -29,6 +29,7 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.schema import NEUTRAL_AT_DEFAULT
 
 _BOUNDARY_MARKERS = ("▁", "Ġ", "##", "Ċ")
 
@@ -125,11 +126,13 @@ LONE_BOUNDARY_PIECE = "▁"
 class TokenizationSettings(BaseModel):
     """How words become model inputs, for the word-level tasks (pos, ner) and realignment:
     what to do with XLM-R's lone ``▁`` pieces, which the AlignFreeze reference removes from
-    the input (``protocol: reference``) and we skip over.
+    the input (``protocol: reference``) and we skip over; and which words a pos or ner
+    sentence is made of, in training and evaluation alike -- UD's multiword tokens, and
+    WikiANN's Chinese characters, which the reference re-segments into words.
 
     Example::
 
-        af.TokenizationSettings(lone_boundary_pieces="remove")
+        af.TokenizationSettings(lone_boundary_pieces="remove", multiword_tokens="keep_as_label")
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -137,6 +140,22 @@ class TokenizationSettings(BaseModel):
         "skip",
         description="XLM-R's lone '▁' pieces: 'skip' keeps them in the input and gives the word's vector and label to "
         "its next piece; 'remove' deletes them from the input, as the AlignFreeze reference code does",
+    )
+    multiword_tokens: Literal["drop", "keep_as_label"] = Field(
+        "drop",
+        description="pos, UD's multiword tokens (a range line such as '1-2 du' over '1 de', '2 le'): 'drop' reads the "
+        "syntactic words only; 'keep_as_label' also keeps each one's surface form, just before its words, tagged '_', "
+        "an 18th label that is trained on and scored, as the datasets library's universal_dependencies loader gives "
+        "them to the reference code. XTREME's udpos copy has no range lines: it reads the same either way",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    zh_ner_segmentation: Literal["none", "jieba"] = Field(
+        "none",
+        description="ner, Chinese (zh) data, trained on or evaluated: 'none' keeps WikiANN's one token per character; "
+        "'jieba' re-segments each sentence into jieba's words, a word split again where its characters' tags part "
+        "(at a B- tag, or a change other than B-X to I-X), each piece tagged as its first character, as the reference "
+        "code does with the Stanford segmenter (which jieba stands in for: README). Needs the zh extra",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
 
 

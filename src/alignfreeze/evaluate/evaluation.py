@@ -315,4 +315,5 @@ def evaluate(
         scores = af.evaluate(task, model, tokenizer, pud_fr, "fr", 128, 64, labels)
         scores.metrics["accuracy"]
     """
+    records = task.prepare_records(records, language)  # the words pos/ner sentences have in this run
     return EVALUATORS[task.name](task, model, tokenizer, records, language, max_length, batch_size, labels)

@@ -38,7 +38,7 @@ from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec
-from alignfreeze.schema import Method, TaskName
+from alignfreeze.schema import Method, TaskName, identity_values
 
 #: The AlignFreeze paper's seeds: the first five of ``multilingual_eval/seeds.py`` line 1.
 PAPER_SEEDS = (31, 42, 66, 23, 17)
@@ -57,9 +57,21 @@ PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
             "learning_rate": MATCH,
             "weight_decay": 0.0,
             "layer": "penultimate",
+            "freeze_matching": "name_prefix",
         },
-        "tokenization": {"lone_boundary_pieces": "remove"},
-        "training": {"long_sentences": "windows", "max_grad_norm": None},
+        "tokenization": {
+            "lone_boundary_pieces": "remove",
+            "multiword_tokens": "keep_as_label",
+            "zh_ner_segmentation": "jieba",
+        },
+        "training": {
+            "long_sentences": "windows",
+            "max_grad_norm": None,
+            "group_by_length": False,
+            "schedule_unit": "micro_batches",
+            "schedule_micro_batch_size": "reference",
+            "default_epochs": "reference",
+        },
         "evaluation": {"ner_bio_repair": True, "qa_scorer": "reference"},
         "aligner": {
             "keep_one_to_one": True,
@@ -262,7 +274,13 @@ class RunConfig(RunOutputs):
 
     @property
     def run_id(self) -> str:
-        values = self.resolved().model_dump(mode="json", exclude=set(OUTPUT_FIELDS))
+        resolved = self.resolved()
+        values = identity_values(resolved, resolved.model_dump(mode="json", exclude=set(OUTPUT_FIELDS)))
+        if self.method != "baseline":
+            # Realignment draws its sentence pairs lazily (alignfreeze.realign.stream), a
+            # different sample from the whole-corpus encoding before it: such runs got new
+            # ids then (CHANGELOG), so that one results folder never mixes the two.
+            values["realignment_data"] = "stream"
         if not self.analysis.alignment:
             # Analysis settings cannot change a run that does not measure alignment; keeping
             # them out of the hash keeps the ids of such runs stable as the settings grow.

@@ -169,27 +169,56 @@ def aligner_files(run: RunConfig, pair: str) -> list[tuple[str, str]]:
     return run.aligner.catalog_files(pair) if run.aligner is not None else []
 
 
-def realignment_corpora(run: RunConfig, catalog: DataCatalog) -> list[AlignedCorpus]:
-    from alignfreeze.align import align_with
+def realignment_sources(run: RunConfig, catalog: DataCatalog) -> list:
+    """One :class:`~alignfreeze.align.sources.AlignedFile` per realignment corpus of the run:
+    opened for random access and aligned a chunk at a time as realignment draws from it
+    (:mod:`alignfreeze.realign.stream`), never read whole."""
+    from alignfreeze.align.sources import AlignedFile
 
-    corpora = []
+    sources = []
     for ref in run.realignment_pairs:
         src_lang, tgt_lang = ref.pair.split("-")
-        pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
-        pairs = pairs[: ref.limit] if ref.limit else pairs
-        corpus = align_with(run.aligner, pairs, src_lang, tgt_lang, catalog, run.model)
+        corpus, dataset = catalog.parallel_file(ref.pair, ref.split, ref.dataset)
+        source = AlignedFile(
+            corpus, src_lang, tgt_lang, run.aligner, catalog, run.model, ref.limit, f"{dataset}:{ref.split}"
+        )
         log.info(
-            "realignment data %s %s:%s: %d aligned pairs from %d (%d links, %s)",
+            "realignment data %s %s:%s: %d sentence pairs, aligned %d at a time as drawn (%s)",
             ref.pair,
-            ref.dataset or "",
+            dataset,
             ref.split,
-            len(corpus.pairs),
-            corpus.n_sentence_pairs,
-            corpus.n_links,
+            len(source),
+            source.chunk_pairs,
             run.aligner_name,
         )
-        corpora.append(corpus)
-    return corpora
+        sources.append(source)
+    return sources
+
+
+def realignment_overlap(run: RunConfig, catalog: DataCatalog, corpus: AlignedCorpus):
+    """The sentences of ``corpus`` that occur in the realignment data of the experiment or
+    the run (``analysis.exclude_pairs``, ``realignment_pairs``), as a
+    :class:`~alignfreeze.data.fingerprints.SentenceSet` to leave out of the alignment
+    analysis. The realignment files are read in blocks, never whole: memory is the size of
+    ``corpus``, not of the realignment data."""
+    from alignfreeze.data.fingerprints import SentenceSet, sentence_fingerprint
+    from alignfreeze.data.words import split_words
+
+    candidates = SentenceSet()
+    candidates.add_corpus(corpus)
+    overlap = SentenceSet()
+    block = 10_000
+    refs = [*run.analysis.exclude_pairs, *run.realignment_pairs]
+    for ref in [r for k, r in enumerate(refs) if r not in refs[:k]]:
+        parallel, _ = catalog.parallel_file(ref.pair, ref.split, ref.dataset)
+        n = min(len(parallel), ref.limit) if ref.limit else len(parallel)
+        for start in range(0, n, block):
+            for pair in parallel.lines(start, min(n, start + block)):
+                for side in (pair.src, pair.tgt):
+                    fingerprint = sentence_fingerprint(split_words(side))
+                    if fingerprint in candidates.fingerprints:
+                        overlap.fingerprints.add(fingerprint)
+    return overlap
 
 
 def analysis_pairs(run: RunConfig, catalog: DataCatalog | None = None) -> list:
@@ -224,20 +253,28 @@ def alignment_samples(run: RunConfig, catalog: DataCatalog) -> list:
     """Word-pair samples for the run's alignment analysis, with every sentence of the
     experiment's realignment data (``analysis.exclude_pairs``) and of this run's left out."""
     from alignfreeze.analysis.word_pairs import dictionary_aligned, sample_word_pairs
-    from alignfreeze.data.fingerprints import SentenceSet
-    from alignfreeze.data.words import split_words
 
-    exclusion = SentenceSet()
-    for ref in [*run.analysis.exclude_pairs, *run.realignment_pairs]:
-        pairs, _ = catalog.parallel_pairs(ref.pair, ref.split, ref.dataset)
-        for p in pairs[: ref.limit] if ref.limit else pairs:
-            exclusion.add(split_words(p.src))
-            exclusion.add(split_words(p.tgt))
     samples = []
     for ref in analysis_pairs(run, catalog):
         corpus = dictionary_aligned(catalog, ref.pair, ref.split, ref.dataset, ref.limit)
+        exclusion = realignment_overlap(run, catalog, corpus)
         samples.append(sample_word_pairs(corpus, run.analysis.n_pairs, run.analysis.sample_seed, exclusion))
     return samples
+
+
+def drawn_summary(stages: dict[str, tuple[dict, dict[str, set]]]) -> dict:
+    """Sentence pairs realignment drew over the run's stages (``before``, ``during``: each a
+    :meth:`RealignmentBatches.summary` and the lines drawn per language pair): in total,
+    distinct (a pair drawn in both stages counts once) and per stage."""
+    union: dict[str, set] = {}
+    for _, seen in stages.values():
+        for name, lines in seen.items():
+            union.setdefault(name, set()).update(lines)
+    return {
+        "drawn": sum(summary["drawn"] for summary, _ in stages.values()),
+        "distinct": sum(len(lines) for lines in union.values()),
+        "stages": {stage: summary for stage, (summary, _) in stages.items()},
+    }
 
 
 @dataclass
@@ -336,9 +373,10 @@ def execute_run(
         # Features first: `realignment.steps: match` realigns for as many steps as fine-tuning takes.
         features = task.encode_cached(train, tokenizer, run.training.max_length, labels)
         finetune_steps = total_optimizer_steps(len(features), run.training)
-        corpora = realignment_corpora(run, catalog) if run.method != "baseline" else []
-        # The realignment sentences, recorded with each model kept (measure-alignment leaves them out).
-        sentences = SentenceSet.of(corpora) if run.save_model == "final" and corpora else None
+        corpora = realignment_sources(run, catalog) if run.method != "baseline" else []
+        # The sentences realignment drew, recorded with each model kept (measure-alignment leaves them out).
+        sentences = SentenceSet()
+        drawn: dict[str, tuple] = {}
         samples = alignment_samples(run, catalog) if run.analysis.alignment else []
         alignment_rows: list[dict] = []
         alignment_diagnostics: dict[str, Any] = {}
@@ -368,7 +406,10 @@ def execute_run(
                 "frozen_parameters": result.frozen_parameters,
                 "steps": steps,
                 "pairs_per_language": result.pairs_per_language,
+                "sentence_pairs": result.drawn,
             }
+            sentences.fingerprints |= result.sentences.fingerprints
+            drawn["before"] = (result.drawn, result.seen)
             log.info(
                 "realigned %d steps in %.0fs: loss %.3f -> %.3f",
                 len(result.losses),
@@ -377,7 +418,7 @@ def execute_run(
                 result.losses[-1],
             )
             if run.save_model == "final":
-                folder = save_checkpoint(encoder_of(model), tokenizer, run_dir / "realigned", sentences)
+                folder = save_checkpoint(encoder_of(model), tokenizer, run_dir / "realigned", result.sentences)
                 saved["realigned"] = folder.relative_to(out_dir).as_posix()
             if samples:
                 with precision.autocast():
@@ -386,7 +427,7 @@ def execute_run(
         if run.method.realigns_during:
             objective = RealignmentObjective(model, tokenizer, corpora, run.realignment, run.seed, run.tokenization)
             # "during" with a freeze spec: the realignment gradient never reaches those layers.
-            realignment_frozen = frozen_parameters(encoder_of(model), run.freeze)
+            realignment_frozen = frozen_parameters(encoder_of(model), run.freeze, run.realignment.freeze_matching)
         keep_frozen = run.freeze if run.freeze_during_finetuning else "none"
         with frozen(encoder_of(model), keep_frozen):
             ft = finetune(
@@ -409,8 +450,11 @@ def execute_run(
             ft.losses[0],
             ft.losses[-1],
         )
+        if objective is not None:
+            sentences.fingerprints |= objective.batches.sentences.fingerprints
+            drawn["during"] = (objective.batches.summary(), objective.batches.seen())
         if run.save_model == "final":
-            folder = save_checkpoint(model, tokenizer, run_dir / "model", sentences)
+            folder = save_checkpoint(model, tokenizer, run_dir / "model", sentences if corpora else None)
             saved["model"] = folder.relative_to(out_dir).as_posix()
         if samples:
             with precision.autocast():
@@ -467,6 +511,9 @@ def execute_run(
                 "features": len(features),
             },
             "realign": realign_stats,
+            # Sentence pairs realignment drew, before and during fine-tuning, and how many
+            # distinct (the released CSVs' distinct_realignment_samples).
+            "realignment_sentence_pairs": drawn_summary(drawn) if drawn else None,
             "seconds": seconds,
             "precision": precision.name,
             "device": str(precision.device),

@@ -3,14 +3,30 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from alignfreeze.schema import NEUTRAL_AT_DEFAULT
 
 #: The paper configuration.
 DEFAULT_LR, XLMR_LR = 2e-5, 7.5e-6
 EPOCHS = {"pos": 5, "ner": 5, "qa": 5, "nli": 2}
+#: ``default_epochs: reference``: the epochs of the authors' released runs. Their XQuAD runs
+#: have 18,010 (mBERT, DistilmBERT) and 20,228 (XLM-R) fine-tuning optimiser steps, 2 epochs of
+#: SQuAD v1.1 train in windows of 96 tokens, not the 5 their script passes (README, protocols).
+REFERENCE_EPOCHS = {**EPOCHS, "qa": 2}
 EVAL_MAX_LENGTH = {"nli": 256}
+#: ``micro_batch_size: reference``: the reference code's micro-batch without ``--large_gpu``
+#: (``multilingual_eval/training/batch_sizes.py`` 1-6, 24: 4 for any other model), at most the
+#: batch; with ``--large_gpu`` it is 32 (lines 8-13, 23), i.e. no accumulation.
+REFERENCE_MICRO_BATCH = {
+    "xlm-roberta-base": 2,
+    "bert-base-multilingual-cased": 4,
+    "distilbert-base-multilingual-cased": 8,
+    "xlm-roberta-large": 1,
+}
+REFERENCE_MICRO_BATCH_OTHER = 4
 
 
 class TrainingSettings(BaseModel):
@@ -28,21 +44,52 @@ class TrainingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     learning_rate: float | None = Field(None, gt=0, description="default 2e-5, or 7.5e-6 for XLM-R models")
-    epochs: float | None = Field(None, gt=0, description="default 5 (pos, ner, qa) or 2 (nli)")
+    epochs: float | None = Field(None, gt=0, description="default: see default_epochs")
+    default_epochs: Literal["paper", "reference"] = Field(
+        "paper",
+        description="the epochs of 'epochs: null': 'paper' = 5 (pos, ner, qa) and 2 (nli), as the paper and the "
+        "reference scripts state; 'reference' = those of the authors' released runs: 2 for qa (their XQuAD step "
+        "counts fit 2 epochs, not 5: README), the others as 'paper'",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
     batch_size: int = Field(32, ge=1, description="effective batch (examples per optimiser step)")
-    micro_batch_size: int = Field(
-        32, ge=1, description="examples per forward pass; batch_size / micro_batch_size = accumulation"
+    micro_batch_size: Annotated[int, Field(ge=1)] | Literal["reference"] = Field(
+        32,
+        description="examples per forward pass; batch_size / micro_batch_size = accumulation. 'reference': the "
+        "reference code's without --large_gpu, by model (2 XLM-R, 4 mBERT, 8 DistilmBERT, 4 others; "
+        "REFERENCE_MICRO_BATCH), at most batch_size",
     )
     max_length: int = Field(96, ge=8)
     eval_max_length: int | None = Field(None, ge=8, description="default 128 (256 for nli)")
     eval_batch_size: int = Field(64, ge=1)
-    warmup_ratio: float = Field(0.1, ge=0, le=1, description="of optimiser steps")
+    warmup_ratio: float = Field(0.1, ge=0, le=1, description="of the schedule's length (schedule_unit)")
+    schedule_unit: Literal["optimizer_steps", "micro_batches"] = Field(
+        "optimizer_steps",
+        description="what the linear schedule's warm-up (warmup_ratio) and length count; it steps once per optimiser "
+        "step either way. 'optimizer_steps': warm-up over the first warmup_ratio of the run, then down to 0 at its end; "
+        "'micro_batches': both counted in micro-batches of schedule_micro_batch_size, as the reference code does "
+        "(training_loops.py 622-627): with accumulation k the warm-up lasts k times longer and the rate never gets back "
+        "to 0 (max_steps then only stops early)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    schedule_micro_batch_size: Annotated[int, Field(ge=1)] | Literal["reference"] | None = Field(
+        None,
+        description="schedule_unit micro_batches: the micro-batch it counts. null: micro_batch_size; 'reference': the "
+        "reference code's without --large_gpu, by model (as micro_batch_size: reference), whatever micro-batch the run "
+        "computes with. Resolved to a number (null under optimizer_steps)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float | None = Field(
         1.0, gt=0, description="gradient clipping; null: none (the reference code clips nothing)"
     )
     max_steps: int | None = Field(None, ge=1, description="cap on optimiser steps (smoke tests)")
-    group_by_length: bool = True
+    group_by_length: bool = Field(
+        True,
+        description="micro-batches of similar lengths (drawn from random windows of 50 micro-batches, in random "
+        "order); false: a uniform shuffle per epoch, seeded by the run, cut into consecutive micro-batches (the "
+        "reference's DataLoader(shuffle=True))",
+    )
     doc_stride: int = Field(32, ge=1, description="qa: overlap between context windows, in tokens")
     precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field(
         "auto",
@@ -82,12 +129,27 @@ class EvaluationSettings(BaseModel):
     )
 
 
+def reference_micro_batch(model: str, batch_size: int) -> int:
+    """The reference code's micro-batch for ``model`` without ``--large_gpu``
+    (``training/batch_sizes.py`` 16-24, by the name's last part), at most ``batch_size``."""
+    name = model.rstrip("/").split("/")[-1].lower()
+    return min(REFERENCE_MICRO_BATCH.get(name, REFERENCE_MICRO_BATCH_OTHER), batch_size)
+
+
 def resolve_training(settings: TrainingSettings, model: str, task: str) -> TrainingSettings:
     values = settings.model_dump()
     if values["learning_rate"] is None:
         values["learning_rate"] = XLMR_LR if "xlm-roberta" in model.lower() or "xlmr" in model.lower() else DEFAULT_LR
     if values["epochs"] is None:
-        values["epochs"] = EPOCHS[task]
+        values["epochs"] = (REFERENCE_EPOCHS if values["default_epochs"] == "reference" else EPOCHS)[task]
+    if values["micro_batch_size"] == "reference":
+        values["micro_batch_size"] = reference_micro_batch(model, values["batch_size"])
+    if values["schedule_unit"] == "optimizer_steps":
+        values["schedule_micro_batch_size"] = None  # not used: the same run
+    elif values["schedule_micro_batch_size"] is None:
+        values["schedule_micro_batch_size"] = values["micro_batch_size"]
+    elif values["schedule_micro_batch_size"] == "reference":
+        values["schedule_micro_batch_size"] = reference_micro_batch(model, values["batch_size"])
     if values["eval_max_length"] is None:
         values["eval_max_length"] = EVAL_MAX_LENGTH.get(task, 128)
     if values["batch_size"] % values["micro_batch_size"]:

@@ -1,9 +1,11 @@
 """The four tasks -- ``pos``, ``ner``, ``nli``, ``qa`` -- each with its preprocessing and
 its head; how each is scored lives in :mod:`alignfreeze.evaluate`.
 
-* ``pos`` / ``ner`` (token classification): a word's label goes on its first subword
-  (:func:`alignfreeze.data.encode_word_windows`, lone ``▁`` pieces skipped or removed per
-  the run's tokenization settings); other subwords get -100. With ``long_sentences:
+* ``pos`` / ``ner`` (token classification): a sentence's words are as the run's
+  tokenization settings say (:meth:`Task.prepare_records`: UD's multiword tokens dropped or
+  kept, tagged ``_``; Chinese NER per character or in words). A word's label goes on its
+  first subword (:func:`alignfreeze.data.encode_word_windows`, lone ``▁`` pieces skipped or
+  removed per the run's tokenization settings); other subwords get -100. With ``long_sentences:
   truncate``, words cut off by the length limit are not trained on; with ``windows`` (the
   reference code's way), a long sentence is split into consecutive windows, each a
   training sequence of its own.
@@ -24,9 +26,10 @@ from typing import Any, Sequence
 
 import torch
 
+from alignfreeze.data.panx import chinese_segmenter, resegment_chinese
 from alignfreeze.data.records import NLI_LABELS, NliExample, QaExample, TaggedSentence
 from alignfreeze.data.subwords import TokenizationSettings, encode_word_windows
-from alignfreeze.data.ud import UPOS_TAGS
+from alignfreeze.data.ud import MULTIWORD_LABEL, UPOS_TAGS, with_multiword_tokens
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings
 
@@ -65,6 +68,18 @@ class Task(ABC):
     def label_list(self, train: Sequence[Any]) -> list[str]:
         return []
 
+    def prepare_records(self, records: Sequence[Any], language: str) -> Sequence[Any]:
+        """``records`` of ``language`` as this task reads them under the run's tokenization
+        settings (for pos and ner: which words a sentence has); the others as they are.
+        :meth:`encode` and :meth:`label_list` apply it to the training records, as those of
+        ``source_language``; :func:`alignfreeze.evaluate` to each language's."""
+        return records
+
+    def check_ready(self, languages: Sequence[str]) -> None:
+        """Raise now, before any training, the error :meth:`prepare_records` would raise for
+        records of ``languages`` (an optional package it needs and does not find)."""
+        return None
+
     #: The head this task puts on the encoder (alignfreeze.models.loading.HEADS).
     head: str
 
@@ -85,6 +100,13 @@ class Task(ABC):
             "long_sentences": self.training.long_sentences,
             "doc_stride": self.training.doc_stride,
             "lone_boundary_pieces": self.tokenization.lone_boundary_pieces,
+            # Those of prepare_records, where not at their defaults (so earlier caches still hold).
+            **{
+                name: getattr(self.tokenization, name)
+                for name in ("multiword_tokens", "zh_ner_segmentation")
+                if getattr(self.tokenization, name) != TokenizationSettings.model_fields[name].default
+            },
+            **({"source_language": self.source_language} if self.tokenization.zh_ner_segmentation != "none" else {}),
         }
 
     def encode_cached(self, records: Sequence[Any], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
@@ -114,7 +136,7 @@ class TaggingTask(Task):
     head = "token"
 
     def label_list(self, train: Sequence[TaggedSentence]) -> list[str]:
-        return sorted({t for s in train for t in s.tags})
+        return sorted({t for s in self.prepare_records(train, self.source_language) for t in s.tags})
 
     def _windows(self, tokenizer, sentences, max_length: int):
         return encode_word_windows(
@@ -127,6 +149,7 @@ class TaggingTask(Task):
 
     def encode(self, records: Sequence[TaggedSentence], tokenizer, max_length: int, labels: list[str]) -> list[dict]:
         index = {label: i for i, label in enumerate(labels)}
+        records = self.prepare_records(records, self.source_language)
         features = []
         for start in range(0, len(records), 1000):
             chunk = records[start : start + 1000]
@@ -146,8 +169,19 @@ class PosTask(TaggingTask):
     metrics = ("accuracy",)
 
     def label_list(self, train: Sequence[TaggedSentence]) -> list[str]:
-        # The full UPOS set, so a tag absent from a small training set is still a class.
-        return sorted(set(UPOS_TAGS) | {t for s in train for t in s.tags})
+        # The full UPOS set, so a tag absent from a small training set is still a class; and
+        # "_" when multiword tokens are kept, as the reference's 18 labels have it.
+        kept = {MULTIWORD_LABEL} if self.tokenization.multiword_tokens == "keep_as_label" else set()
+        return sorted(
+            set(UPOS_TAGS) | kept | {t for s in self.prepare_records(train, self.source_language) for t in s.tags}
+        )
+
+    def prepare_records(self, records: Sequence[TaggedSentence], language: str) -> Sequence[TaggedSentence]:
+        """``multiword_tokens: keep_as_label``: each multiword token's form before its words,
+        tagged ``_`` (:func:`alignfreeze.data.ud.with_multiword_tokens`)."""
+        if self.tokenization.multiword_tokens == "keep_as_label":
+            return [with_multiword_tokens(r) for r in records]
+        return records
 
 
 class NerTask(TaggingTask):
@@ -155,6 +189,18 @@ class NerTask(TaggingTask):
     # Word accuracy: what the AlignFreeze table reports for NER (entity F1 is also measured).
     primary_metric = "accuracy"
     metrics = ("f1", "precision", "recall", "accuracy")
+
+    def prepare_records(self, records: Sequence[TaggedSentence], language: str) -> Sequence[TaggedSentence]:
+        """Chinese under ``zh_ner_segmentation`` other than none: re-segmented into words, each
+        word cut where its characters' tags part (:func:`alignfreeze.data.panx.resegment_chinese`)."""
+        if language == "zh" and self.tokenization.zh_ner_segmentation != "none":
+            segment = chinese_segmenter(self.tokenization.zh_ner_segmentation)
+            return [resegment_chinese(r, segment) for r in records]
+        return records
+
+    def check_ready(self, languages: Sequence[str]) -> None:
+        if "zh" in languages and self.tokenization.zh_ner_segmentation != "none":
+            chinese_segmenter(self.tokenization.zh_ner_segmentation)
 
 
 class NliTask(Task):

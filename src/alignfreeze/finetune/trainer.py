@@ -2,10 +2,15 @@
 
 * Effective batch ``batch_size`` (32) through gradient accumulation of micro-batches.
 * Micro-batches are length-grouped (examples of similar length together, drawn from
-  random windows of 50 micro-batches) and padded dynamically.
+  random windows of 50 micro-batches) and padded dynamically; with ``group_by_length:
+  false``, each epoch is a uniform shuffle seeded by the run, cut into consecutive
+  micro-batches (:func:`step_groups`), like the reference's ``DataLoader(shuffle=True)``.
 * AdamW with a linear schedule and warm-up over the first ``warmup_ratio`` (10%) of
-  *optimiser* steps. The reference code counted micro-batches here, which stretched the
-  schedule by the accumulation factor.
+  *optimiser* steps. ``schedule_unit: micro_batches`` counts the warm-up and the schedule's
+  length in micro-batches instead, while still stepping it once per optimiser step, as the
+  reference code does (``training_loops.py`` 622-627, ``epoch_loop.py`` 159-174): with
+  accumulation k, the warm-up lasts k times longer and the rate never gets back to 0
+  (:func:`schedule_lengths`).
 * Joint training: at every optimiser step, one realignment batch's loss times
   ``JOINT_COEFFICIENT`` (0.1) is added to the task loss, and the projection head is trained
   with the model. Its gradient is computed first; ``realignment_frozen`` parameters then
@@ -45,8 +50,25 @@ def length_grouped_batches(
 
 
 def random_batches(n: int, batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """One epoch: a uniform permutation of ``range(n)`` from ``rng``, cut into consecutive
+    batches (the last one shorter)."""
     order = rng.permutation(n).tolist()
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def step_groups(lengths: Sequence[int], settings: TrainingSettings, rng: np.random.Generator):
+    """The micro-batches (lists of feature indices) of each optimiser step, epoch after epoch,
+    without end: each epoch's micro-batches (length-grouped, or :func:`random_batches` with
+    ``group_by_length: false``) taken ``batch_size / micro_batch_size`` at a time; an epoch's
+    last step may have fewer (as the reference's ``epoch_loop.py`` 159)."""
+    accumulation = settings.batch_size // settings.micro_batch_size
+    while True:
+        micro = (
+            length_grouped_batches(lengths, settings.micro_batch_size, rng)
+            if settings.group_by_length
+            else random_batches(len(lengths), settings.micro_batch_size, rng)
+        )
+        yield from (micro[i : i + accumulation] for i in range(0, len(micro), accumulation))
 
 
 @dataclass
@@ -68,6 +90,29 @@ def total_optimizer_steps(n_features: int, settings: TrainingSettings) -> int:
     ``realignment.steps: match`` realigns for)."""
     total = math.ceil(optimizer_steps_per_epoch(n_features, settings) * settings.epochs)
     return min(total, settings.max_steps) if settings.max_steps is not None else total
+
+
+def schedule_lengths(n_features: int, settings: TrainingSettings) -> tuple[int, int]:
+    """``(warm-up, length)`` of the linear schedule, which steps once per optimiser step: the
+    rate rises from 0 over the warm-up's steps, then falls linearly to reach 0 at ``length``.
+
+    * ``schedule_unit: optimizer_steps``: ``length`` is the run's optimiser steps
+      (:func:`total_optimizer_steps`), the warm-up ``int(warmup_ratio * length)``.
+    * ``micro_batches``: both in micro-batches (of ``schedule_micro_batch_size``; by default the
+      run's own), as the reference code built its scheduler
+      (``training_loops.py`` 622-627: ``int(0.1 * len(task_dataloader) * n_epochs)`` and
+      ``len(task_dataloader) * n_epochs``, ``len`` being micro-batches per epoch) and stepped it
+      once per optimiser step (``epoch_loop.py`` 159-174). With accumulation k the run ends at
+      about ``length / k``, so the rate never gets back to 0; ``max_steps`` does not shorten it.
+    """
+    if settings.schedule_unit == "optimizer_steps":
+        total = total_optimizer_steps(n_features, settings)
+        return int(settings.warmup_ratio * total), total
+    counted = settings.schedule_micro_batch_size or settings.micro_batch_size
+    if not isinstance(counted, int):
+        raise AlignfreezeError("schedule_micro_batch_size is not resolved: pass the settings through resolve_training")
+    micro = math.ceil(n_features / counted)
+    return int(settings.warmup_ratio * micro * settings.epochs), math.ceil(micro * settings.epochs)
 
 
 def finetune(
@@ -118,25 +163,17 @@ def finetune(
 
     if not features:
         raise AlignfreezeError("no training examples after preprocessing")
+    if not isinstance(settings.micro_batch_size, int) or settings.epochs is None:
+        raise AlignfreezeError("fine-tuning settings are not resolved: pass them through resolve_training first")
     set_seed(seed)
     accelerator = accelerator or Accelerator()
-    rng = np.random.default_rng(seed)
-    accumulation = settings.batch_size // settings.micro_batch_size
+    rng = np.random.default_rng(seed)  # the data order, and nothing else
     total = total_optimizer_steps(len(features), settings)
-    warmup = int(settings.warmup_ratio * total)
+    warmup, schedule_length = schedule_lengths(len(features), settings)
 
     precision = Precision(settings.precision, accelerator.device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     lengths = [len(f["input_ids"]) for f in features]
-
-    def epoch_groups():
-        while True:  # one list of micro-batches per epoch, grouped by optimiser step
-            micro = (
-                length_grouped_batches(lengths, settings.micro_batch_size, rng)
-                if settings.group_by_length
-                else random_batches(len(features), settings.micro_batch_size, rng)
-            )
-            yield from (micro[i : i + accumulation] for i in range(0, len(micro), accumulation))
 
     def to_device(batch: dict) -> dict:
         # Pinned host memory lets the copy overlap with the GPU's work (no effect on a CPU).
@@ -153,12 +190,14 @@ def finetune(
         if objective is not None:
             params += list(objective.head.parameters())
         optimizer = make_optimizer(params, settings.learning_rate, settings.weight_decay, row_params=[embedding])
-        scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total)
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, num_warmup_steps=warmup, num_training_steps=schedule_length
+        )
         model, optimizer = accelerator.prepare(model, optimizer)
         if objective is not None:
             objective.head.to(accelerator.device)
         model.train()
-        groups = epoch_groups()
+        groups = step_groups(lengths, settings, rng)
         bar = progress_bar(range(1, total + 1), desc=f"fine-tune {task.name}", disable=not progress)
         for step in bar:
             group = next(groups)

@@ -20,6 +20,8 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alignfreeze.schema import NEUTRAL_AT_DEFAULT
+
 #: ``steps: match`` / ``learning_rate: match``: take the value from the run's fine-tuning.
 MATCH = "match"
 
@@ -84,6 +86,27 @@ class RealignConfig(BaseModel):
         "hidden_states indexing) applied the loss to the output of layer L-1, leaving the top layer untouched",
     )
     length_bucketing: bool = Field(False, description="batch sentence pairs of similar length together (less padding)")
+    sampling: Literal["uniform", "shuffle_buffer"] = Field(
+        "uniform",
+        description="how sentence pairs are drawn from each realignment corpus, read and aligned lazily a chunk at a "
+        "time: 'uniform': a random permutation of the whole corpus, reshuffled when it runs out; 'shuffle_buffer': the "
+        "reference's stream, the corpus in file order through a shuffle buffer of shuffle_buffer pairs (the datasets "
+        "library's algorithm), replayed in the same order at each restart",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    shuffle_buffer: int = Field(
+        10_000,
+        ge=1,
+        description="sampling 'shuffle_buffer': aligned sentence pairs held in the buffer (the reference's 10,000)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    freeze_matching: Literal["exact", "name_prefix"] = Field(
+        "exact",
+        description="'during' with a freeze spec: the parameters kept out of the realignment gradient. 'exact': the "
+        "spec's layers; 'name_prefix': every parameter whose name starts with a frozen layer's, as the reference code "
+        "matched them (training_loops.py 739, 758), so front on 12 layers also takes layers 10 and 11",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
 
     @field_validator("steps")
     @classmethod

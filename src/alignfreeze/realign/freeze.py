@@ -20,6 +20,14 @@ DeBERTa's relative-position embeddings) are never frozen.
 Frozen parameters get ``requires_grad=False`` and are left out of the optimiser.
 :func:`frozen` restores every flag on exit, so everything is trainable again for
 fine-tuning.
+
+``matching="name_prefix"`` (:func:`frozen_parameters`) reproduces how the reference code chose
+the parameters of its ``during_partial_freeze_*`` runs: every parameter whose *name* starts
+with a frozen layer's name, ``….layer.1`` included, which also matches ``….layer.10`` and
+``….layer.11`` (``multilingual_eval/training/training_loops.py`` 739, 758). So ``front`` keeps
+layers 0-5, 10 and 11 of a 12-layer model out of the realignment gradient (``back``: 6-11,
+as exact); with 6 layers (DistilmBERT) both are exact (0-2, 3-5); with 24, ``front`` (0-11)
+takes all 24 (``….layer.1`` and ``….layer.2`` match 10-23).
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from alignfreeze.errors import AlignfreezeError
 from alignfreeze.models.layers import embeddings_module, num_layers, transformer_layers
 
 FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
+#: How :func:`frozen_parameters` finds a frozen layer's parameters (see the module docstring).
+MATCHINGS = ("exact", "name_prefix")
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,14 +136,32 @@ class FreezeSpec:
         )
 
 
-def frozen_parameters(model: nn.Module, spec: FreezeSpec) -> list[nn.Parameter]:
-    _, layers = transformer_layers(model)
-    params: list[nn.Parameter] = []
-    for index in spec.frozen_layers(num_layers(model)):
-        params.extend(layers[index].parameters())
+def frozen_parameters(model: nn.Module, spec: FreezeSpec, matching: str = "exact") -> list[nn.Parameter]:
+    """The parameters ``spec`` freezes in ``model``, in the model's order. ``matching="exact"``:
+    those of the spec's layers (and embeddings); ``"name_prefix"``: every parameter whose name
+    starts with ``<layer list>.<i>`` for a frozen layer ``i`` (so ``….layer.1`` takes layers 10-19
+    too), as the reference code's ``during_partial_freeze_*`` did (``training_loops.py`` 739, 758)."""
+    if matching not in MATCHINGS:
+        raise AlignfreezeError(f"unknown freeze matching {matching!r} (allowed: {', '.join(MATCHINGS)})")
+    name, layers = transformer_layers(model)
+    indices = spec.frozen_layers(num_layers(model))
+    chosen: set[int] = set()
+    if matching == "exact":
+        for index in indices:
+            chosen.update(id(p) for p in layers[index].parameters())
+    else:
+        prefixes = tuple(f"{name}.{index}" for index in indices)
+        chosen.update(id(p) for n, p in model.named_parameters() if prefixes and n.startswith(prefixes))
     if spec.freezes_embeddings:
-        params.extend(embeddings_module(model)[1].parameters())
-    return params
+        chosen.update(id(p) for p in embeddings_module(model)[1].parameters())
+    return [p for p in model.parameters() if id(p) in chosen]
+
+
+def frozen_layer_indices(model: nn.Module, spec: FreezeSpec, matching: str = "exact") -> list[int]:
+    """The transformer layers all of whose parameters :func:`frozen_parameters` returns."""
+    chosen = {id(p) for p in frozen_parameters(model, spec, matching)}
+    _, layers = transformer_layers(model)
+    return [i for i, layer in enumerate(layers) if all(id(p) in chosen for p in layer.parameters())]
 
 
 @contextlib.contextmanager

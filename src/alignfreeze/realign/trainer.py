@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from alignfreeze.align.corpus import AlignedCorpus
+from alignfreeze.align.sources import CorpusSource, PairSource
 from alignfreeze.cache import cached, content_key, tokenizer_key
 from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
@@ -29,11 +30,12 @@ from alignfreeze.fileio import atomic_directory
 from alignfreeze.models.layers import encoder_of
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
-from alignfreeze.realign.batches import PairBatch, RoundRobinBatches, encode_corpus
+from alignfreeze.realign.batches import PairBatch, encode_pairs
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
+from alignfreeze.realign.stream import PairStream, RealignmentBatches
 
 #: Weight of the realignment loss added to the task loss in joint ("during") training.
 JOINT_COEFFICIENT = 0.1
@@ -56,20 +58,24 @@ class RealignmentObjective(nn.Module):
     projection head and the contrastive loss (:class:`RealignConfig`). :func:`realign` steps
     it alone; :func:`finetune` adds it to the task loss for ``during`` realignment.
 
-    ``seed`` fixes the batch order and the head's initialisation; ``tokenization`` says
-    how words become inputs (lone ``▁`` pieces skipped or removed).
+    ``corpora`` are :class:`~alignfreeze.align.corpus.AlignedCorpus` objects (in memory) or
+    :class:`~alignfreeze.align.sources.PairSource` objects (a parallel file aligned a chunk at
+    a time as it is drawn); either way pairs are tokenised only when drawn
+    (:mod:`alignfreeze.realign.stream`). ``seed`` fixes the sampling, the batch order and the
+    head's initialisation; ``tokenization`` says how words become inputs.
 
     Example::
 
         objective = af.RealignmentObjective(model, tokenizer, [corpus], af.RealignConfig(), seed=0)
         loss = objective.loss(model)       # one batch's loss, on the model's device
+        objective.batches.summary()        # sentence pairs drawn so far, and distinct
     """
 
     def __init__(
         self,
         model: nn.Module,
         tokenizer,
-        corpora: Sequence[AlignedCorpus],
+        corpora: Sequence[AlignedCorpus | PairSource],
         config: RealignConfig,
         seed: int = 0,
         tokenization: TokenizationSettings | None = None,
@@ -79,29 +85,41 @@ class RealignmentObjective(nn.Module):
             raise AlignfreezeError("realignment needs at least one aligned-pairs corpus")
         self.config = config
         tokenization = tokenization or TokenizationSettings()
-        datasets: dict[str, list] = {}
-        for corpus in corpora:
-            name = f"{corpus.src_lang}-{corpus.tgt_lang}"
-            while name in datasets:
+        tokenizer_digest = tokenizer_key(tokenizer)
+        settings = (config.max_length, config.word_vector, tokenization.lone_boundary_pieces)
+
+        def encode(pairs: list) -> list:
+            return encode_pairs(pairs, tokenizer, *settings)
+
+        def encode_cached(pairs: list) -> list:
+            # A chunk drawn again (another method or model of the grid with this tokenizer) is read back.
+            if not pairs:
+                return []
+            key = content_key(tokenizer_digest, [(p.index, p.src, p.tgt, p.links) for p in pairs], *settings)
+            return cached("realign-chunks", key, lambda: encode(pairs))
+
+        streams, names = [], set()
+        for position, corpus in enumerate(corpora):
+            source = corpus if isinstance(corpus, PairSource) else CorpusSource(corpus)
+            name = source.name
+            while name in names:
                 name += "'"
-            key = content_key(
-                tokenizer_key(tokenizer),
-                corpus.src_lang,
-                corpus.tgt_lang,
-                corpus.pairs,
-                config.max_length,
-                config.word_vector,
-                tokenization.lone_boundary_pieces,
-            )
-            datasets[name] = cached(
-                "realign-pairs",
-                key,
-                lambda corpus=corpus: encode_corpus(
-                    corpus, tokenizer, config.max_length, config.word_vector, tokenization.lone_boundary_pieces
-                ),
+            names.add(name)
+            streams.append(
+                PairStream(
+                    name,
+                    len(source),
+                    source.aligned,
+                    encode_cached if config.sampling == "uniform" else encode,
+                    source.chunk_pairs,
+                    config.sampling,
+                    config.shuffle_buffer,
+                    seed,
+                    position,
+                )
             )
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self._build(model, datasets, pad_id, seed)
+        self._build(model, streams, pad_id, seed)
 
     @classmethod
     def from_encoded(
@@ -112,13 +130,27 @@ class RealignmentObjective(nn.Module):
         objective = cls.__new__(cls)
         nn.Module.__init__(objective)
         objective.config = config
-        objective._build(model, datasets, pad_id, seed)
+        streams = [
+            PairStream(
+                name,
+                len(data),
+                lambda lines, data=data: [data[i] for i in lines],
+                lambda pairs: pairs,
+                len(data),
+                config.sampling,
+                config.shuffle_buffer,
+                seed,
+                position,
+            )
+            for position, (name, data) in enumerate(datasets.items())
+        ]
+        objective._build(model, streams, pad_id, seed)
         return objective
 
-    def _build(self, model: nn.Module, datasets: dict[str, list], pad_id: int, seed: int) -> None:
+    def _build(self, model: nn.Module, streams: list[PairStream], pad_id: int, seed: int) -> None:
         config = self.config
-        self.batches = RoundRobinBatches(
-            datasets, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
+        self.batches = RealignmentBatches(
+            streams, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
         )
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
@@ -126,7 +158,11 @@ class RealignmentObjective(nn.Module):
             torch.manual_seed(seed)
             self.head = projection_head(config.projection, hidden, config.projection_dim)
         self.criterion = ContrastiveAlignmentLoss(config.temperature, config.mode)
-        self.n_pairs = {name: len(data) for name, data in datasets.items()}
+
+    @property
+    def n_pairs(self) -> dict[str, int]:
+        """Sentence pairs (lines) of each language pair's corpus."""
+        return {s.name: s.n_lines for s in self.batches.streams}
 
     def loss(self, model: nn.Module, batch: PairBatch | None = None) -> torch.Tensor:
         """The realignment loss of the next batch (or of ``batch``)."""
@@ -150,9 +186,13 @@ class RealignResult:
     trainable_parameters: int
     seconds: float
     pairs_per_language: dict[str, int] = field(default_factory=dict)
-    #: Fingerprints of every realignment sentence, saved with the model so that the
+    #: Fingerprints of every sentence realignment drew, saved with the model so that the
     #: alignment analysis can leave them out (no leakage).
     sentences: SentenceSet = field(default_factory=SentenceSet)
+    #: Sentence pairs drawn and distinct, per language pair (:meth:`RealignmentBatches.summary`).
+    drawn: dict = field(default_factory=dict)
+    #: The lines drawn, per language pair.
+    seen: dict = field(default_factory=dict)
 
 
 def realign(
@@ -249,7 +289,9 @@ def realign(
         sum(p.numel() for p in trainable),
         time.perf_counter() - t0,
         dict(objective.n_pairs),
-        SentenceSet.of(corpora),
+        objective.batches.sentences,
+        objective.batches.summary(),
+        objective.batches.seen(),
     )
 
 
@@ -281,6 +323,7 @@ def save_realigned(result: RealignResult, tokenizer, out: str | Path, summary: d
         "trainable_parameters": result.trainable_parameters,
         "seconds": result.seconds,
         "pairs_per_language": result.pairs_per_language,
+        "sentence_pairs": result.drawn,
     }
     files = {"realign.json": json.dumps(record, indent=2) + "\n"}
     return save_checkpoint(result.model, tokenizer, out, result.sentences, files)
