@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,aligners,ray,tracking
+EXTRAS ?= dev,aligners,ray,tracking,zh
 
 .PHONY: setup model demo test test-all test-compat clean
 

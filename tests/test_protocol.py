@@ -156,8 +156,11 @@ def test_demo_dry_run_under_the_reference_protocol_matches_realignment_steps(toy
         assert len(before) == 2
         for line in before:
             cells = [c.strip() for c in line.split("│")]
-            realign, finetune = cells[7], cells[8]
+            sampling, drawn, realign, finetune = cells[7], cells[8], cells[9], cells[10]
             assert realign == f"{finetune} (match)" and finetune == "5", line
+            # The reference's shuffle-buffer stream; one batch of 4 pairs (the toy config's) a step.
+            assert sampling == ("shuffle_buffer" if option == "protocol=reference" else "uniform"), line
+            assert drawn == str(5 * 4), line
 
 
 def test_paper_presets_dry_run_offline_lists_runs_and_sources(tmp_path):

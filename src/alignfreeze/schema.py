@@ -60,8 +60,13 @@ class Method(_Name):
 
 #: Columns of ``results.csv`` (long format: one row per run, language, stage and metric).
 COLUMNS = ("run_id", "model", "task", "method", "aligner", "freeze", "seed", "language", "stage", "metric", "value")
-#: When a value was measured: on the pretrained model, after realignment, after fine-tuning.
-STAGES = ("initial", "realigned", "finetuned")
+#: When a value was measured: on the pretrained model, after realignment, after fine-tuning;
+#: ``run``: a count of the whole run, on language ``all`` (:data:`RUN_METRICS`).
+STAGES = ("initial", "realigned", "finetuned", "run")
+#: Run-level metrics (stage ``run``, language ``all``): sentence pairs realignment drew, and
+#: how many of them were distinct (the released CSVs' ``repeated_realignment_samples`` and
+#: ``distinct_realignment_samples``).
+RUN_METRICS = ("realignment_pairs_drawn", "realignment_pairs_distinct")
 #: Values of the columns that files written before them lack.
 DEFAULTS = {"stage": "finetuned"}
 

@@ -218,7 +218,9 @@ def grid_plan(name: str, plan, data_root: Path) -> None:
         "task",
         "method",
         "seed",
-        "realign pairs",
+        "corpora",
+        "sampling",
+        "pairs drawn",
         "realign steps",
         "fine-tune steps",
         "eval examples",
@@ -239,6 +241,8 @@ def grid_plan(name: str, plan, data_root: Path) -> None:
             run.label,
             str(run.seed),
             str(len(run.realignment_pairs)) if run.method != "baseline" else "",
+            run.realignment.sampling if run.method != "baseline" else "",
+            ("?" if p.realign_draws is None else f"{p.realign_draws:,}") if run.method != "baseline" else "",
             realign_text,
             steps,
             "?" if p.eval_examples is None else str(p.eval_examples),
@@ -248,7 +252,8 @@ def grid_plan(name: str, plan, data_root: Path) -> None:
     console.print(table)
     console.print(
         "fine-tune steps: exact where the training data and the model's tokenizer are local; '~' estimated "
-        "from the number of records; '?' training data not local"
+        "from the number of records; '?' training data not local. pairs drawn: realignment batches x batch size "
+        "(sentence pairs read and aligned lazily, a chunk at a time)"
     )
     if plan.missing_data:
         fetch = Table(

@@ -254,6 +254,27 @@ def remote_source(kind: str, language: str, split: str, dataset: str | None = No
         return None
 
 
+def hub_split_size(kind: str, language: str, split: str, dataset: str | None = None) -> int | None:
+    """The number of examples of the hub split :func:`remote_origin` names for a data set, as
+    ``hub_configs.json`` records it (the ``dataset_infos.json`` of the datasets library's
+    loading scripts), read offline; None when it has no hub source or no recorded count.
+
+    Example::
+
+        hub_split_size("pos", "en", "train", "ewt")   # 12543 (UD en_ewt)
+    """
+    try:
+        hub = remote_origin(kind, language, split, dataset)
+    except NoSourceError:
+        return None
+    if not isinstance(hub, HubSource):
+        return None
+    config = hub.name if hub.name is not None else hub.data_dir
+    splits = _hub_catalog()[hub.path]["configs"][config]
+    count = splits.get(hub.split) if isinstance(splits, dict) else None
+    return count if isinstance(count, int) else None
+
+
 def remote_origin(kind: str, language: str, split: str, dataset: str | None = None) -> HubSource | UrlSource:
     """The source of one data set of the catalog that is not under the data root: a hub
     dataset (its configuration and split checked offline against ``hub_configs.json``) or a

@@ -58,6 +58,7 @@ PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
             "weight_decay": 0.0,
             "layer": "penultimate",
             "freeze_matching": "name_prefix",
+            "sampling": "shuffle_buffer",
         },
         "tokenization": {
             "lone_boundary_pieces": "remove",

@@ -440,8 +440,11 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
 
     Fine-tuning steps are exact when the training data is local and the model's tokenizer
     can be loaded offline (the training features are built as the run builds them), an
-    estimate from the record count otherwise (``exact_steps`` False), and None when the
-    training data is not local. ``realignment.steps: match`` realigns for as many steps."""
+    estimate from the record count otherwise (``exact_steps`` False): when the training data
+    is not local, from the hub split's number of examples that ``hub_configs.json`` records
+    (:func:`~alignfreeze.data.catalog.hub_split_size`), and None where none is known.
+    ``realignment.steps: match`` realigns for as many steps."""
+    from alignfreeze.data.catalog import hub_split_size
     from alignfreeze.experiments.runner import load_records
     from alignfreeze.finetune import get_task, total_optimizer_steps
     from alignfreeze.realign import MATCH
@@ -459,6 +462,14 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             except AlignfreezeError:  # not local: nothing is downloaded for a dry run
                 records[key] = None
         return records[key]
+
+    def hub_records(task: str, ref) -> int | None:
+        """Records of a DataRef that is not local, from its hub split's recorded size (None:
+        unknown, or split by premise, which keeps an unknown share)."""
+        if ref.premise_split is not None:
+            return None
+        n = hub_split_size(task, ref.language, ref.split, ref.dataset)
+        return min(n, ref.limit) if n is not None and ref.limit else n
 
     def n_features(run: RunConfig, train: list) -> int | None:
         key = json.dumps(
@@ -496,6 +507,12 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             count = n_features(run, train)
             exact = count is not None
             steps = total_optimizer_steps(count if exact else len(train), run.training)
+        else:
+            # Not local (nothing is downloaded for a dry run): records, not features, so an
+            # estimate, from the hub's recorded split sizes (and the local parts' records).
+            sizes = [len(t) if t is not None else hub_records(run.task, ref) for t, ref in zip(train_parts, run.train)]
+            if all(n is not None for n in sizes):
+                steps = total_optimizer_steps(sum(sizes), run.training)
         realign: int | str | None = 0
         if run.method.realigns_before:
             realign = (
@@ -503,6 +520,14 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
                 if run.realignment.steps == MATCH
                 else int(run.realignment.steps)
             )
+        # Sentence pairs realignment will draw: one batch per realignment step, and one per
+        # fine-tuning optimiser step for "during" (an upper bound under batching "mixed",
+        # whose epochs may end with a short batch).
+        draws: int | None = 0
+        if run.method != "baseline":
+            before = realign if isinstance(realign, int) else None
+            during = (steps if steps is not None else None) if run.method.realigns_during else 0
+            draws = None if before is None or during is None else (before + during) * run.realignment.batch_size
         seconds = None
         if steps is not None and examples is not None and isinstance(realign, int):
             joint = 1.0 + (0.5 if run.method.realigns_during else 0.0)  # one realignment batch per step
@@ -513,6 +538,7 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             {
                 "run": run,
                 "realign_steps": realign,
+                "realign_draws": draws,
                 "finetune_steps": steps,
                 "exact_steps": exact,
                 "eval_examples": examples,
@@ -528,6 +554,8 @@ class PlannedRun:
 
     run: RunConfig
     realign_steps: int | str | None
+    #: Sentence pairs realignment will draw (None: depends on fine-tuning steps not known offline).
+    realign_draws: int | None
     finetune_steps: int | None
     exact_steps: bool
     eval_examples: int | None
@@ -576,6 +604,7 @@ def plan_grid(runs: list[RunConfig], out_dir: str | Path, catalog) -> GridPlan:
             PlannedRun(
                 e["run"],
                 e["realign_steps"],
+                e["realign_draws"],
                 e["finetune_steps"],
                 e["exact_steps"],
                 e["eval_examples"],

@@ -107,6 +107,8 @@ class TableRow:
     sig_up: int | None = None
     languages: dict[str, LanguageCell] = field(default_factory=dict)
     released_mean: float | None = None  # x100: mean over seeds of the runs' own "avg" rows, when present
+    #: Mean over seeds of the distinct sentence pairs realignment drew (stage "run" rows), when recorded.
+    distinct_pairs: float | None = None
 
     @property
     def label(self) -> str:
@@ -170,6 +172,10 @@ def paper_table(
     identity: dict[tuple, dict] = {}
     per_seed: dict[tuple, dict[int, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     released: dict[tuple, list[float]] = defaultdict(list)
+    distinct: dict[tuple, list[float]] = defaultdict(list)
+    for r in rows:
+        if r.get("stage") == "run" and r["metric"] == "realignment_pairs_distinct":
+            distinct[(r["model"], r["task"], method_label(r))].append(float(r["value"]))
     for r in _metric_rows(rows, metrics):
         key = (r["model"], r["task"], method_label(r))
         if r["language"] == "avg":
@@ -213,6 +219,7 @@ def paper_table(
             max(len(c.values) for c in languages.values()),
             languages=languages,
             released_mean=float(np.mean(released[key])) * 100 if released.get(key) else None,
+            distinct_pairs=float(np.mean(distinct[key])) if distinct.get(key) else None,
         )
         base = cells.get((model, task, baseline))
         if base is not None and label != baseline:
@@ -280,6 +287,7 @@ def table_json(table: Sequence[TableRow], totals: Sequence[Total]) -> list[dict]
                 "n_significant_down": r.sig_down,
                 "n_significant_up": r.sig_up,
                 "released_mean": None if r.released_mean is None else round(r.released_mean, 4),
+                "distinct_pairs": None if r.distinct_pairs is None else round(r.distinct_pairs, 1),
                 "reference_method": reference_method(r.method, r.freeze, r.aligner),
                 "languages": {
                     lang: {"mean": round(c.mean, 4), "std": round(c.std, 4), "n": len(c.values)}

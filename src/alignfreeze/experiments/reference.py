@@ -62,6 +62,13 @@ BOOKKEEPING = (
     "task_loss",
 )
 IDENTITY = ("seed", "model", "task", "method")
+#: Released counts kept as run-level rows (stage ``run``): the sentence pairs realignment drew
+#: in all, and before its stream first restarted (``multilingual_eval/training/states.py``
+#: lines 60-66), alignfreeze's ``realignment_pairs_drawn`` and ``realignment_pairs_distinct``.
+RUN_COUNTS = {
+    "repeated_realignment_samples": "realignment_pairs_drawn",
+    "distinct_realignment_samples": "realignment_pairs_distinct",
+}
 
 #: Every method name of the released files, as ``<form>_<aligner>``: form -> (method, freeze).
 #: ``freeze_realign_unfreeze*`` realign before fine-tuning with half the layers frozen
@@ -236,6 +243,32 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
                     "value": value,
                 }
             )
+        if method != "baseline":  # what realignment drew (stage "run"), to compare with ours
+            for column, metric in RUN_COUNTS.items():
+                if column not in header or not record[header.index(column)].strip():
+                    continue
+                raw = record[header.index(column)].strip()
+                try:
+                    count = float(raw)
+                except ValueError:
+                    raise DataFormatError(
+                        path, line, f"column {column}: {raw!r} is not a number", header.index(column) + 1
+                    ) from None
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "model": model,
+                        "task": task,
+                        "method": method,
+                        "aligner": aligner,
+                        "freeze": freeze,
+                        "seed": seed,
+                        "language": "all",
+                        "stage": "run",
+                        "metric": metric,
+                        "value": count,
+                    }
+                )
     if not rows:
         raise DataFormatError(path, None, "no result values in the file")
     summary.rows += len(rows)

@@ -33,19 +33,30 @@ def _has_released(table: Sequence[TableRow]) -> bool:
     return any(r.released_mean is not None for r in table)
 
 
+def _has_distinct(table: Sequence[TableRow]) -> bool:
+    return any(r.distinct_pairs is not None for r in table)
+
+
+def _distinct(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
 def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
-    released = _has_released(table)
+    released, distinct = _has_released(table), _has_distinct(table)
     extra_head, extra_rule = (" released avg |", "---:|") if released else ("", "")
+    pairs_head, pairs_rule = (" distinct pairs |", "---:|") if distinct else ("", "")
     lines = [
-        f"| model | task | method | metric | Average |{extra_head} #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds |",
-        f"|---|---|---|---|---:|{extra_rule}---:|---:|---:|---:|---:|---:|",
+        f"| model | task | method | metric | Average |{extra_head} #↓ | #↑ | sig. ↓ | sig. ↑ | languages | seeds "
+        f"|{pairs_head}",
+        f"|---|---|---|---|---:|{extra_rule}---:|---:|---:|---:|---:|---:|{pairs_rule}",
     ]
     for r in table:
         extra = f" {_fmt(r.released_mean)} |" if released else ""
+        pairs = f" {_distinct(r.distinct_pairs)} |" if distinct else ""
         lines.append(
             f"| {r.model} | {TASK_TITLES.get(r.task, r.task)} | {r.label} | {r.metric} | {r.mean:.1f} |{extra} "
             f"{_count(r.n_down)} | {_count(r.n_up)} | {_count(r.sig_down)} | {_count(r.sig_up)} | "
-            f"{r.n_languages} | {r.n_seeds} |"
+            f"{r.n_languages} | {r.n_seeds} |{pairs}"
         )
     if totals:
         tasks = (
@@ -71,7 +82,13 @@ def render_markdown(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
         + (" (released avg: the mean over seeds of each released run's own average)" if released else "")
         + ". #↓/#↑: languages where the rounded mean is below/above the rounded baseline mean minus/plus its "
         "rounded standard deviation (ddof=0). sig.: Welch t-test against the baseline per language, "
-        "Holm-corrected, p < 0.05.",
+        "Holm-corrected, p < 0.05."
+        + (
+            " distinct pairs: sentence pairs realignment drew, each counted once, mean over seeds (the released "
+            "files' distinct_realignment_samples)."
+            if distinct
+            else ""
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -95,6 +112,8 @@ def render_csv(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     ]
     if _has_released(table):
         fields.insert(7, "released_mean")
+    if _has_distinct(table):
+        fields.append("distinct_pairs")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -239,12 +258,14 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
 
 def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     esc = html.escape
-    released = _has_released(table)
+    released, distinct = _has_released(table), _has_distinct(table)
     out = [
         "<table><thead><tr><th>model</th><th>task</th><th>method</th><th>metric</th><th>Average</th>"
         + ("<th>released avg</th>" if released else "")
         + "<th>#↓</th>"
-        "<th>#↑</th><th>sig. ↓</th><th>sig. ↑</th><th>languages</th><th>seeds</th></tr></thead><tbody>"
+        "<th>#↑</th><th>sig. ↓</th><th>sig. ↑</th><th>languages</th><th>seeds</th>"
+        + ("<th>distinct pairs</th>" if distinct else "")
+        + "</tr></thead><tbody>"
     ]
     for r in table:
         extra = f"<td class='num'>{_fmt(r.released_mean)}</td>" if released else ""
@@ -253,7 +274,9 @@ def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
         out.append(
             f"<tr><td>{esc(r.model)}</td><td>{esc(TASK_TITLES.get(r.task, r.task))}</td><td>{esc(r.label)}</td>"
             f"<td>{esc(r.metric)}</td><td class='num'>{r.mean:.1f}</td>{extra}{down}{up}<td>{_count(r.sig_down)}</td>"
-            f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td></tr>"
+            f"<td>{_count(r.sig_up)}</td><td>{r.n_languages}</td><td>{r.n_seeds}</td>"
+            + (f"<td class='num'>{_distinct(r.distinct_pairs)}</td>" if distinct else "")
+            + "</tr>"
         )
     out.append("</tbody></table>")
     if totals:

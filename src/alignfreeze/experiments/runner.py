@@ -113,7 +113,7 @@ class DataNeed:
 def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
     """Every data set the runs read, found under the data root or not (then with the
     source it could be fetched from, when alignfreeze knows one). Nothing is downloaded."""
-    from alignfreeze.data.catalog import remote_source
+    from alignfreeze.data.catalog import NoSourceError, remote_origin
 
     wanted: dict[tuple, None] = {}
     for run in runs:
@@ -129,12 +129,12 @@ def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
         try:
             files = tuple(catalog.resolve(kind, language, split, dataset=dataset, allow_hub=False).files)
             needs.append(DataNeed(kind, language, split, dataset, files))
-        except AlignfreezeError as exc:
+        except AlignfreezeError:
             try:
-                remote = remote_source(kind, language, split, dataset)
-            except AlignfreezeError:
-                remote = None
-            needs.append(DataNeed(kind, language, split, dataset, remote=remote or f"no known source ({exc})"))
+                remote = remote_origin(kind, language, split, dataset).describe()
+            except NoSourceError as exc:  # why there is none (not where no local file was looked for)
+                remote = f"no known source: {exc}"
+            needs.append(DataNeed(kind, language, split, dataset, remote=remote))
     return needs
 
 
@@ -359,6 +359,7 @@ def execute_run(
         saved: dict[str, str] = {}
         report("loading model and data")
         task = get_task(run.task, run.training, run.evaluation, run.tokenization, source_language=run.train[0].language)
+        task.check_ready([ref.language for ref in run.eval])  # e.g. a segmenter the settings need: before training
         train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
         log.info(
             "training on %d examples (%s)",
@@ -493,6 +494,14 @@ def execute_run(
                 else "",
             )
         rows += alignment_rows
+        if drawn:
+            counts = drawn_summary(drawn)
+            rows += _rows(
+                run,
+                "all",
+                {"realignment_pairs_drawn": counts["drawn"], "realignment_pairs_distinct": counts["distinct"]},
+                "run",
+            )
         tracker.log_rows(rows)
         if alignment_diagnostics:
             diagnostics["alignment"] = alignment_diagnostics

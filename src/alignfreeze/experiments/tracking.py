@@ -94,6 +94,8 @@ class RunTracker:
                 curves.setdefault(int(m["layer"]), {})[key] = float(row["value"])
             elif row["stage"] == "finetuned":
                 scores[f"score/{row['language']}/{row['metric']}"] = float(row["value"])
+            elif row["stage"] == "run":
+                scores[f"run/{row['metric']}"] = float(row["value"])
         if scores:
             self.tracker.log(scores, step=0)
         for layer, values in sorted(curves.items()):
