@@ -141,9 +141,14 @@ def test_fetch_then_run_a_tiny_preset_offline(offline, tmp_path, xlmr_tokenizer,
     monkeypatch.delenv("ALIGNFREEZE_HUB_MIRROR")
     outcomes = run_experiment(load_experiment(config), tmp_path / "out", data_dir=data, progress=False)
     rows = [r for o in outcomes for r in o.rows]
-    assert {(r["method"], r["language"]) for r in rows} == {("baseline", "fr"), ("before", "fr")}
+    scores = [r for r in rows if r["stage"] == "finetuned"]
+    assert {(r["method"], r["language"]) for r in scores} == {("baseline", "fr"), ("before", "fr")}
     realigned = json.loads((tmp_path / "out/runs" / outcomes[1].run.run_id / "metrics.json").read_text())
     assert realigned["realign"]["pairs_per_language"]["en-fr"] > 0
+    # What realignment drew, recorded as run-level rows: 2 steps of 4 pairs, all distinct.
+    counts = {r["metric"]: r["value"] for r in rows if r["stage"] == "run"}
+    assert counts == {"realignment_pairs_drawn": 8, "realignment_pairs_distinct": 8}
+    assert realigned["realignment_sentence_pairs"]["distinct"] == 8
 
 
 def test_download_resumes_a_partial_file_and_checks_its_size(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable, Sequence
@@ -109,6 +110,7 @@ def align_corpus(
     options = {"pretokenized": pretokenized, "drop_identical": drop_identical}
     if keep_one_to_one:  # only when on, so that caches written before this filter existed stay valid
         options["keep_one_to_one"] = True
+    use_cache = use_cache and os.environ.get("ALIGNFREEZE_NO_CACHE") != "1"  # as every cache of alignfreeze.cache
     path = cache_path(aligner, corpus_key(src, tgt), options) if use_cache else None
     if path is not None and path.is_file():
         try:

@@ -201,7 +201,11 @@ def align_eval(
 
 
 @app.command()
-@config_options(("realignment", RealignConfig), ("tokenization", TokenizationSettings))
+@config_options(
+    # freeze_matching is for "during" runs; the task-data settings are for fine-tuning data.
+    Configs("realignment", RealignConfig, exclude=("freeze_matching",)),
+    Configs("tokenization", TokenizationSettings, exclude=("multiword_tokens", "zh_ner_segmentation")),
+)
 def realign(
     pairs: Annotated[list[Path], typer.Option("--pairs", help="Aligned-pairs file(s) from `alignfreeze align`.")],
     realignment: Any = None,
@@ -343,7 +347,7 @@ def correlate(
 @config_options(
     # The retrieval mode shown is --mode; the loss's mode is --realign-mode. Measurement
     # settings that share a name with a realignment one take a --measure- prefix.
-    Configs("realignment", RealignConfig, rename={"mode": "realign_mode"}),
+    Configs("realignment", RealignConfig, rename={"mode": "realign_mode"}, exclude=("freeze_matching",)),
     Configs(
         "measure",
         AlignmentMeasureSettings,
