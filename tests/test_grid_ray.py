@@ -27,7 +27,7 @@ def rows_per_run(path) -> Counter:
     rows = list(csv.DictReader(open(path)))
     keys = Counter((r["run_id"], r["language"], r["stage"], r["metric"]) for r in rows)
     assert max(keys.values()) == 1, "a row is duplicated"
-    return Counter(r["run_id"] for r in rows)
+    return Counter(r["run_id"] for r in rows if r["stage"] != "run")  # a realigning run also has its counts
 
 
 def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):

@@ -186,7 +186,14 @@ def test_paper_presets_dry_run_offline_lists_runs_and_sources(tmp_path):
         assert seeds == sorted(PAPER_SEEDS)
         realigned = [line for line in runs if "before/" in line]
         assert len(realigned) == 45 and all(line.split("│")[6].strip() == "34" for line in realigned)
-        assert all("= fine-tune (match)" in line for line in realigned)
+        # As many realignment steps as fine-tuning steps, estimated offline from the training
+        # split's size (hub_configs.json), and 16 pairs drawn a step.
+        for line in realigned:
+            cells = [c.strip() for c in line.split("│")]
+            sampling, drawn, realign, finetune = cells[7], cells[8], cells[9], cells[10]
+            assert sampling == "shuffle_buffer" and finetune.endswith(" ~"), line
+            assert realign == f"{finetune.removesuffix(' ~')} (match)", line
+            assert int(drawn.replace(",", "")) == 16 * int(finetune.removesuffix(" ~")), line
         assert "hub:Helsinki-NLP/opus-100/en-fr[train]" in result.output
         assert "https://dl.fbaipublicfiles.com/arrival/dictionaries/en-zh.txt" in result.output
         assert "no known source" not in result.output

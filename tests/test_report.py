@@ -169,7 +169,11 @@ def test_qa_and_ner_files_import_every_metric(tmp_path):
         ("avg", "f1"): 0.5,
         ("en", "exact_match"): 0.75,
         ("en", "f1"): 0.875,
+        # the released counts of what realignment drew: 160 in all, 5 distinct
+        ("all", "realignment_pairs_drawn"): 160.0,
+        ("all", "realignment_pairs_distinct"): 5.0,
     }
+    assert {r["stage"] for r in rows if r["language"] == "all"} == {"run"}
     assert {r["task"] for r in rows} == {"qa"}
     ner = tmp_path / "wikiann.csv"
     ner.write_text(

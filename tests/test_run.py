@@ -39,8 +39,18 @@ def test_run_writes_long_format_rows_and_resumes(toy):
         ("before", "front", "dictionary"),
         ("during", "none", "dictionary"),
     }
-    assert {r["language"] for r in rows} == {"en", "fr"} and {r["metric"] for r in rows} == {"accuracy"}
-    assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)
+    scores = [r for r in rows if r["stage"] == "finetuned"]
+    assert {r["language"] for r in scores} == {"en", "fr"} and {r["metric"] for r in scores} == {"accuracy"}
+    assert all(0.0 <= float(r["value"]) <= 1.0 for r in scores)
+    # What realignment drew (stage "run"): before, 2 steps of 4 pairs; during, one batch of 4
+    # per fine-tuning optimiser step (5). The toy corpus has more than 20 pairs: none repeats.
+    drawn = {(r["method"], r["metric"]): float(r["value"]) for r in rows if r["stage"] == "run"}
+    assert drawn == {
+        ("before", "realignment_pairs_drawn"): 8,
+        ("before", "realignment_pairs_distinct"): 8,
+        ("during", "realignment_pairs_drawn"): 20,
+        ("during", "realignment_pairs_distinct"): 20,
+    }
     for o in outcomes:
         run_dir = out / "runs" / o.run.run_id
         assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "metrics.json", "log.txt"}
@@ -187,7 +197,8 @@ def test_kill_minus_9_and_resume_keep_every_row_once(toy):
     assert final.returncode == 0, final.stderr[-2000:]
     rows = read_results(out / "results.csv")
     runs = load_experiment(cfg).runs()
-    assert Counter(r["run_id"] for r in rows) == Counter({run.run_id: 2 for run in runs})  # en + fr, once each
+    scores = [r for r in rows if r["stage"] == "finetuned"]
+    assert Counter(r["run_id"] for r in scores) == Counter({run.run_id: 2 for run in runs})  # en + fr, once each
     assert len({tuple(r.values()) for r in rows}) == len(rows)
 
 
@@ -220,7 +231,7 @@ def test_alignment_is_measured_at_three_stages_on_held_out_sentences(toy):
     for name in names:
         if name.endswith(("_L0", "_L1")):
             assert value[("before", "realigned", name)] == value[("before", "initial", name)]
-    task_rows = [r for r in rows if not r["metric"].startswith("alignment_")]
+    task_rows = [r for r in rows if not r["metric"].startswith("alignment_") and r["stage"] != "run"]
     assert {r["stage"] for r in task_rows} == {"finetuned"}
     diagnostics = json.loads((tmp / "out" / "runs" / outcomes[1].run.run_id / "metrics.json").read_text())[
         "diagnostics"
