@@ -223,26 +223,23 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
             ]
         )
         summary.runs += 1
+
+        # The identity every row of this run carries.
+        base = {
+            "run_id": run_id,
+            "model": model,
+            "task": task,
+            "method": method,
+            "aligner": aligner,
+            "freeze": freeze,
+            "seed": seed,
+        }
         for (lang, metric), (_, value) in sorted(values.items()):
             if lang == "same":
                 if ("en", metric) in values:
                     continue
                 lang = "en"
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "model": model,
-                    "task": task,
-                    "method": method,
-                    "aligner": aligner,
-                    "freeze": freeze,
-                    "seed": seed,
-                    "language": lang,
-                    "stage": "finetuned",
-                    "metric": metric,
-                    "value": value,
-                }
-            )
+            rows.append({**base, "language": lang, "stage": "finetuned", "metric": metric, "value": value})
         if method != "baseline":  # what realignment drew (stage "run"), to compare with ours
             for column, metric in RUN_COUNTS.items():
                 if column not in header or not record[header.index(column)].strip():
@@ -254,21 +251,7 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
                     raise DataFormatError(
                         path, line, f"column {column}: {raw!r} is not a number", header.index(column) + 1
                     ) from None
-                rows.append(
-                    {
-                        "run_id": run_id,
-                        "model": model,
-                        "task": task,
-                        "method": method,
-                        "aligner": aligner,
-                        "freeze": freeze,
-                        "seed": seed,
-                        "language": "all",
-                        "stage": "run",
-                        "metric": metric,
-                        "value": count,
-                    }
-                )
+                rows.append({**base, "language": "all", "stage": "run", "metric": metric, "value": count})
     if not rows:
         raise DataFormatError(path, None, "no result values in the file")
     summary.rows += len(rows)
