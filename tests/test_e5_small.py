@@ -32,6 +32,7 @@ def test_cache_is_reused_fast_and_rebuilt_when_corrupted(tmp_path):
     home = tmp_path / "home"
     folder = prepare_e5_small(home=home)
     assert sorted(p.name for p in folder.iterdir()) == [
+        ".alignfreeze-output",
         "config.json",
         "manifest.json",
         "model.safetensors",

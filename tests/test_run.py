@@ -133,6 +133,8 @@ def test_reconcile_repairs_torn_lines_missing_rows_and_strays(tmp_path):
         (out / "runs" / rid).mkdir(parents=True)
         (out / "runs" / rid / "metrics.json").write_text(json.dumps({"rows": rows(rid)}))
     append_rows(out / "results.csv", rows("aaa"))
+    (out / "runs" / "zzz").mkdir(parents=True, exist_ok=True)  # alignfreeze started it: config.yaml, no metrics.json
+    (out / "runs" / "zzz" / "config.yaml").write_text("")
     append_rows(out / "results.csv", rows("zzz"))  # a run without metrics.json
     with open(out / "results.csv", "a") as f:
         f.write("bbb,m,pos,base")  # torn write of bbb's rows

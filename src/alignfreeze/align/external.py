@@ -9,7 +9,7 @@ from typing import Literal, Sequence
 from pydantic import Field
 
 from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner
-from alignfreeze.data.pharaoh import read_pharaoh
+from alignfreeze.data.pharaoh import check_links_fit, link_past_end, read_pharaoh
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import sha256_file
 
@@ -54,6 +54,7 @@ class PharaohAligner(WordAligner):
                 raise AlignfreezeError(
                     f"{self.links_file} has {len(links)} lines of links for {len(src)} sentence pairs"
                 )
+            check_links_fit(self.links_file, links, [(len(s), len(t)) for s, t in zip(src, tgt)], self.one_based)
             out = [sorted(a.sure) for a in links]
         else:
             from alignfreeze.data.line_index import LineIndex
@@ -68,11 +69,15 @@ class PharaohAligner(WordAligner):
                     f"{self.links_file} has {len(index)} lines of links; the corpus has line {max(self.line_numbers) + 1}"
                 )
             out = []
-            for number, line in zip(self.line_numbers, index.lines(self.line_numbers)):
+            for number, line, words, translation in zip(self.line_numbers, index.lines(self.line_numbers), src, tgt):
                 try:
-                    out.append(sorted(parse_links(line, self.one_based).sure))
+                    alignment = parse_links(line, self.one_based)
                 except ValueError as exc:
                     raise DataFormatError(self.links_file, number + 1, str(exc)) from None
+                problem = link_past_end(alignment, len(words), len(translation), self.one_based)
+                if problem:  # named as the file writes it, at its line
+                    raise DataFormatError(self.links_file, number + 1, problem)
+                out.append(sorted(alignment.sure))
         if on_progress:
             on_progress(len(src))
         return out

@@ -3,11 +3,45 @@ config for ``alignfreeze measure-alignment``, the analysis functions and runs al
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alignfreeze.data.refs import ParallelRef
+from alignfreeze.errors import AlignfreezeError
+
+
+def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
+    """``all``, ``last``, ``8``, ``0,4,8`` or ``6-12`` -> hidden-state indices in 0..L."""
+    if not isinstance(text, str):
+        layers = [int(x) for x in text]
+    elif text.strip() == "all":
+        layers = list(range(n_layers + 1))
+    elif text.strip() == "last":
+        layers = [n_layers]
+    else:
+        layers = []
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            try:
+                layers.extend(range(int(lo), int(hi or lo) + 1))
+            except ValueError:
+                raise AlignfreezeError(f"bad layer list {text!r} (use all, last, 8, 0,4,8 or 6-12)") from None
+    bad = [layer for layer in layers if not 0 <= layer <= n_layers]
+    if bad or not layers:
+        raise AlignfreezeError(
+            f"layers {bad or text!r} are outside 0..{n_layers} (0 = embeddings, {n_layers} = last layer)"
+        )
+    return sorted(set(layers))
+
+
+def check_layer_text(text: str) -> str:
+    """The syntax of a layer list (``parse_layers`` without the model's depth): what a config
+    or ``--layers`` says is checked when it is read, not after the model has loaded."""
+    if text.strip() not in ("all", "last"):
+        parse_layers(text, n_layers=10**6)
+    return text
 
 
 class AlignmentMeasureSettings(BaseModel):
@@ -33,7 +67,7 @@ class AlignmentMeasureSettings(BaseModel):
     )
     csls_k: int = Field(0, ge=0, description="rank by CSLS with this many neighbours (0: plain cosine)")
     center: bool = Field(False, description="subtract each language's mean vector first")
-    sample_seed: int = Field(0, description="seed of the word-pair sample")
+    sample_seed: int = Field(0, ge=0, description="seed of the word-pair sample")
     batch_size: int = Field(16, ge=1, description="sentences per forward pass (16 measured fastest on a 2-core CPU)")
     max_length: int = Field(256, ge=8, description="subwords per sentence (longer ones are truncated)")
 
@@ -46,6 +80,14 @@ class AlignmentMeasureSettings(BaseModel):
         if isinstance(value, (list, tuple)):
             return ",".join(str(int(v)) for v in value)
         return value
+
+    @field_validator("layers")
+    @classmethod
+    def _layers_parse(cls, value: str) -> str:
+        try:
+            return check_layer_text(value)
+        except AlignfreezeError as err:
+            raise ValueError(str(err)) from None
 
 
 class AnalysisSettings(AlignmentMeasureSettings):

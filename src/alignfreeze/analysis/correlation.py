@@ -247,12 +247,19 @@ def correlate(
     from alignfreeze.errors import AlignfreezeError
     from alignfreeze.fileio import atomic_write_text
 
-    if mode not in ("weak", "strong") or direction not in ("fwd", "bwd", "mean"):
-        raise AlignfreezeError("mode weak|strong, direction fwd|bwd|mean")
-    if stage not in ("initial", "realigned", "finetuned"):
-        raise AlignfreezeError("stage initial|realigned|finetuned")
+    for name, value, allowed in (
+        ("mode", mode, ("weak", "strong")),
+        ("direction", direction, ("fwd", "bwd", "mean")),
+        ("stage", stage, ("initial", "realigned", "finetuned")),
+    ):
+        if value not in allowed:
+            raise AlignfreezeError(f"{name} {value!r}: use {', '.join(allowed[:-1])} or {allowed[-1]}")
     if str(layer) not in ("last", "penultimate") and not str(layer).isdigit():
-        raise AlignfreezeError(f"layer {layer!r}: use last, penultimate or a number")
+        raise AlignfreezeError(f"layer {layer!r}: use last, penultimate or a hidden-state index (0, 1, ...)")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise AlignfreezeError(f"resamples {resamples!r}: use 1 or more bootstrap resamples")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise AlignfreezeError(f"seed {seed!r}: use a seed of 0 or more")
     points = correlation_points(rows, task, layer, mode, direction, stage, method, metric)
     stats = correlate_points(points, resamples, seed)
     if out is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -21,8 +22,8 @@ from alignfreeze.analysis.config import AlignmentMeasureSettings
 from alignfreeze.analysis.retrieval import RetrievalScores, measure_alignment
 from alignfreeze.analysis.word_pairs import sample_word_pairs
 from alignfreeze.data.fingerprints import SentenceSet
-from alignfreeze.errors import AlignfreezeError
-from alignfreeze.fileio import atomic_write_csv, atomic_write_text
+from alignfreeze.errors import AlignfreezeError, DataFormatError
+from alignfreeze.fileio import atomic_write_csv, atomic_write_text, check_output_folder, claim_folder
 
 CSV_COLUMNS = (
     "label",
@@ -37,6 +38,20 @@ CSV_COLUMNS = (
     "n_pairs",
     "accuracy",
 )
+
+#: What :func:`measure_corpora` writes into its folder (which carries alignfreeze's marker).
+OUTPUT_FILES = ("alignment.csv", "alignment.json", "alignment.png")
+
+
+def _measured_before(folder: Path) -> bool:
+    """A folder ``measure-alignment`` wrote before folders carried alignfreeze's marker."""
+    return {p.name for p in folder.iterdir()} <= set(OUTPUT_FILES) and (folder / "alignment.json").is_file()
+
+
+def check_out_folder(out_dir: str | Path) -> None:
+    """Raise :class:`AlignfreezeError` unless ``out_dir`` may receive :data:`OUTPUT_FILES`:
+    new, empty, or a folder alignfreeze wrote (nothing of the user's is overwritten)."""
+    check_output_folder(out_dir, "--out", _measured_before, OUTPUT_FILES)
 
 
 def scoring_name(csls_k: int) -> str:
@@ -73,6 +88,15 @@ def read_rows_csv(path: str | Path) -> list[dict]:
             f"{path}: not an alignment CSV from `alignfreeze measure-alignment`"
             + (f" (missing columns: {', '.join(sorted(missing))})" if missing else " (no rows)")
         )
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            accuracy = float(row["accuracy"])
+        except (TypeError, ValueError):
+            accuracy = math.nan
+        if not math.isfinite(accuracy):
+            raise DataFormatError(path, line, f"accuracy {row['accuracy']!r} is not a number (a finite one)")
+        if not str(row["layer"]).isdigit():
+            raise DataFormatError(path, line, f"layer {row['layer']!r} is not a hidden-state index (0, 1, ...)")
     return rows
 
 
@@ -128,6 +152,7 @@ def measure_corpora(
         (exclude.fingerprints if exclude else set()) | (recorded.fingerprints if recorded else set())
     )
     samples = [sample_word_pairs(c, n_pairs, seed, exclusion) for c in corpora]  # fails fast, before loading the model
+    check_out_folder(out_dir)  # a user's folder is refused now, before the model loads
     tokenizer = load_tokenizer(path)
     model = load_model(path)
     amp = Precision(precision, next(model.parameters()).device)
@@ -154,8 +179,7 @@ def measure_corpora(
             scores = measure_alignment(model, tokenizer, sample, settings, advance)
         rows.extend(score_rows(scores, label, model_name, csls_k, center))
         meta["pairs"][sample.pair] = {**scores.stats, "seconds": round(scores.seconds, 2)}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = claim_folder(out_dir, "alignment", OUTPUT_FILES)
     atomic_write_csv(out_dir / "alignment.csv", rows, CSV_COLUMNS)
     atomic_write_text(out_dir / "alignment.json", json.dumps(meta, indent=2) + "\n")
     plot_layer_curves(

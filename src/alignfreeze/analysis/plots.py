@@ -23,11 +23,18 @@ def _pyplot():
     return plt
 
 
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("alignfreeze")
+
+
 def _save(fig, out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    # "alignfreeze" in the PNG's Software chunk: how a rerun knows the figure is its own to replace
+    fig.savefig(tmp, dpi=120, bbox_inches="tight", metadata={"Software": f"alignfreeze {_version()} (matplotlib)"})
     tmp.replace(out)  # a crash never leaves a half-written figure
     _pyplot().close(fig)
     return out

@@ -34,37 +34,13 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from alignfreeze.analysis.config import AlignmentMeasureSettings
+from alignfreeze.analysis.config import AlignmentMeasureSettings, parse_layers
 from alignfreeze.analysis.word_pairs import WordPairSample
 from alignfreeze.data.subwords import encode_words
 from alignfreeze.errors import AlignfreezeError
 
 MODES = ("weak", "strong")
 DIRECTIONS = ("fwd", "bwd")
-
-
-def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
-    """``all``, ``last``, ``8``, ``0,4,8`` or ``6-12`` -> hidden-state indices in 0..L."""
-    if not isinstance(text, str):
-        layers = [int(x) for x in text]
-    elif text.strip() == "all":
-        layers = list(range(n_layers + 1))
-    elif text.strip() == "last":
-        layers = [n_layers]
-    else:
-        layers = []
-        for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            try:
-                layers.extend(range(int(lo), int(hi or lo) + 1))
-            except ValueError:
-                raise AlignfreezeError(f"bad layer list {text!r} (use all, last, 8, 0,4,8 or 6-12)") from None
-    bad = [layer for layer in layers if not 0 <= layer <= n_layers]
-    if bad or not layers:
-        raise AlignfreezeError(
-            f"layers {bad or text!r} are outside 0..{n_layers} (0 = embeddings, {n_layers} = last layer)"
-        )
-    return sorted(set(layers))
 
 
 def first_subword_states(

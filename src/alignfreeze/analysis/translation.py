@@ -91,17 +91,19 @@ def check_translations(
     """
     from alignfreeze.data import DataCatalog
     from alignfreeze.data.parallel import read_parallel
+    from alignfreeze.errors import AlignfreezeError
     from alignfreeze.models.loading import load_model, load_tokenizer
 
-    tokenizer, model = load_tokenizer(model_name), load_model(model_name)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise AlignfreezeError(f"n = {n!r}: the check needs at least 2 sentence pairs per language pair")
+    # Every pair's sentences first: a missing or short corpus fails before the model loads.
     catalog = DataCatalog(data_dir)
-    out = []
+    texts = {}
     for pair in pairs:
         source = catalog.resolve("parallel", pair, split, dataset=dataset, allow_hub=False)
         sentence_pairs = read_parallel(*source.files)[:n]
-        out.append(
-            translation_check(
-                model, tokenizer, [p.src for p in sentence_pairs], [p.tgt for p in sentence_pairs], pair, seed
-            )
-        )
-    return out
+        if len(sentence_pairs) < 2:
+            raise AlignfreezeError(f"{source.describe()}: {len(sentence_pairs)} sentence pair(s); the check needs 2")
+        texts[pair] = [p.src for p in sentence_pairs], [p.tgt for p in sentence_pairs]
+    tokenizer, model = load_tokenizer(model_name), load_model(model_name)
+    return [translation_check(model, tokenizer, src, tgt, pair, seed) for pair, (src, tgt) in texts.items()]

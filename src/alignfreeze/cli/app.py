@@ -9,38 +9,136 @@ without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
+from typer.core import TyperGroup
 
 import alignfreeze as af
 from alignfreeze.align.config import ALIGNER_CONFIGS
-from alignfreeze.analysis.config import AlignmentMeasureSettings
-from alignfreeze.cli import render
+from alignfreeze.analysis.config import AlignmentMeasureSettings, parse_layers
+from alignfreeze.cli import outputs, render
 from alignfreeze.cli.options import Configs, config_options, field_option
 from alignfreeze.cli.render import console, err_console
+from alignfreeze.data.refs import check_language
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import RunConfig
+from alignfreeze.experiments.grid_runner import check_max_parallel
 from alignfreeze.finetune.config import TrainingSettings
+from alignfreeze.models.layers import model_layer_count
+from alignfreeze.paths import check_can_create
 from alignfreeze.realign.config import RealignConfig
+
+try:  # typer 0.26 and later carry their own click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover -- older typer, on click
+    from click.exceptions import UsageError
+#: No arguments at all (click 8.2 and later raise it to show the help), left as it is.
+NoArgsIsHelpError = next((c for c in UsageError.__subclasses__() if c.__name__ == "NoArgsIsHelpError"), ())
+
+
+@contextlib.contextmanager
+def _usage_errors_in_one_line():
+    """click's usage errors (an unknown option, a value of the wrong type, a missing option)
+    as an :class:`AlignfreezeError`: one line naming the option, exit status 2, like every
+    other user error, instead of a usage banner and a box."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # no arguments at all: the help
+    except UsageError as exc:
+        message = " ".join(exc.format_message().replace("Value error, ", "").split())
+        command = exc.ctx.command_path if exc.ctx is not None else "alignfreeze"
+        raise AlignfreezeError(f"{message} (see: {command} --help)") from None
+
+
+class _Commands(TyperGroup):
+    """The command group, with usage errors in one line (:func:`_usage_errors_in_one_line`):
+    the group's own, and those of each command's arguments (parsed in ``invoke``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with _usage_errors_in_one_line():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_in_one_line():
+            return super().invoke(ctx)
+
 
 app = typer.Typer(
     name="alignfreeze",
+    cls=_Commands,
     help="Cross-lingual realignment research on multilingual encoders.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
+
+def _data_dir_folder(value: Optional[Path]) -> Optional[Path]:
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a folder")
+    return value
+
+
+def _loadable_model(value: str) -> str:
+    """A model a command can load: ``e5-small``, a hub id (``org/name``), or a folder with a
+    ``config.json`` (not a file, nor an empty folder)."""
+    path = Path(value).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise typer.BadParameter(f"{value} is a file; a model is a folder with a config.json, or a hub id")
+        if not (path / "config.json").is_file():
+            raise typer.BadParameter(f"the folder {value} has no config.json (is it a saved model?)")
+    elif value != "e5-small" and (value.startswith((".", "/", "~")) or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", value)):
+        raise typer.BadParameter(f"{value!r} is neither 'e5-small', an existing folder, nor a hub id (org/name)")
+    return value
+
+
+def _out(path: Optional[Path], option: str = "--out") -> None:
+    """``path`` (an output that need not exist) can be created: before any work."""
+    if path is not None:
+        check_can_create(path, option)
+
+
+def _language(option: str):
+    def check(value: str) -> str:
+        try:
+            return check_language(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return typer.Option(option, callback=check, help="ISO 639 code (en, fr, zh...).")
+
+
+def _language_pair(value: str, option: str) -> str:
+    """``en-fr`` as the configs check it (:class:`~alignfreeze.data.refs.ParallelRef`)."""
+    from pydantic import ValidationError
+
+    from alignfreeze.data.refs import ParallelRef
+
+    try:
+        return ParallelRef(pair=value).pair
+    except ValidationError as exc:
+        raise AlignfreezeError(f"{option} {value!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+
+
 DataDir = Annotated[
-    Optional[Path], typer.Option("--data-dir", help="Data root (default: $ALIGNFREEZE_DATA, else ../shared/data).")
+    Optional[Path],
+    typer.Option(
+        "--data-dir",
+        help="Data root (default: $ALIGNFREEZE_DATA, else ../shared/data).",
+        callback=_data_dir_folder,
+    ),
 ]
-ModelOption = Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.")]
+ModelOption = Annotated[str, typer.Option(help="'e5-small', a hub id or a local path.", callback=_loadable_model)]
 Overrides = Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: a.b=value (YAML value).")]
 OutFolder = Annotated[
     Optional[Path],
@@ -137,8 +235,8 @@ def _pharaoh_links(arguments: dict) -> dict:
 def align(
     method: Annotated[str, typer.Option(help=f"The aligner: {', '.join(ALIGNER_CONFIGS)}.")],
     out: Annotated[Path, typer.Option(help="Aligned-pairs file to write (JSON Lines).")],
-    src_lang: Annotated[str, typer.Option("--src-lang")],
-    tgt_lang: Annotated[str, typer.Option("--tgt-lang")],
+    src_lang: Annotated[str, _language("--src-lang")],
+    tgt_lang: Annotated[str, _language("--tgt-lang")],
     aligner: Any = None,
     src_file: Annotated[Optional[Path], typer.Option("--src-file", help="Source side, one sentence a line.")] = None,
     tgt_file: Annotated[
@@ -152,20 +250,22 @@ def align(
         bool, typer.Option("--pretokenized", help="Split on whitespace only; keep tokens.")
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute even if cached.")] = False,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentence pairs.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentence pairs.", min=1)] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Word-align a parallel corpus and write the linked sentence pairs.
 
     The aligner's settings are options (see each aligner's config in alignfreeze.align);
     the embedding aligner's encoder is --model (default: e5-small)."""
+    outputs.pairs_file(out)
+    _out(out)
     if parallel_file is not None:
         pairs = af.read_parallel(parallel_file)
     elif src_file is not None and tgt_file is not None:
         pairs = af.read_parallel(src_file, tgt_file)
     else:
         raise AlignfreezeError("give --src-file and --tgt-file, or --parallel-file")
-    pairs = pairs[:limit] if limit else pairs
+    pairs = pairs[:limit] if limit is not None else pairs
     with render.count_bar(f"aligning ({method})", len(pairs)) as advance:
         corpus = af.align_with(
             aligner,
@@ -191,9 +291,19 @@ def align_eval(
     pred: Annotated[Path, typer.Option(help="Predicted links: an aligned-pairs file or a Pharaoh file (0-based).")],
     gold_one_based: Annotated[bool, typer.Option("--gold-one-based", help="Gold indices start at 1.")] = False,
     pred_one_based: Annotated[bool, typer.Option("--pred-one-based", help="Pharaoh predictions start at 1.")] = False,
+    sentences: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="The gold set's 'source ||| target' file (tokenised): every link is checked to fit its sentences "
+            "(default: X.src-tgt beside a gold file X.gold, as the gold sets come)."
+        ),
+    ] = None,
 ) -> None:
     """Score predicted links against a gold standard; print precision, recall and AER as JSON."""
-    scores = af.score_alignment_file(gold, pred, gold_one_based, pred_one_based)
+    beside = gold.with_suffix(".src-tgt")  # how the gold sets come: enfr.gold with enfr.src-tgt
+    if sentences is None and gold.suffix == ".gold" and beside.is_file():
+        sentences = beside
+    scores = af.score_alignment_file(gold, pred, gold_one_based, pred_one_based, sentences)
     print(json.dumps(scores.as_dict(), indent=2))
 
 
@@ -222,6 +332,8 @@ def realign(
 
     Every realignment setting has an option here (see RealignConfig); the defaults are ours,
     the reference code's values are in the README's protocol table."""
+    _out(out)
+    outputs.on_interrupt(lambda: f"nothing was written{f' to {out}' if out else ''}; run the same command again")
     result = af.realign_files(model, pairs, realignment, freeze, seed, tokenization, out, precision=precision)
     tenth = max(1, len(result.losses) // 10)
     first, last = result.losses[:tenth], result.losses[-tenth:]
@@ -243,11 +355,13 @@ def translation_check(
     ] = None,
     dataset: Annotated[str, typer.Option(help="Parallel dataset in the catalog.")] = "un",
     split: Annotated[str, typer.Option(help="Split of the parallel dataset.")] = "dev",
-    n: Annotated[int, typer.Option("-n", help="Number of sentence pairs per language pair.")] = 200,
-    seed: int = 0,
+    n: Annotated[int, typer.Option("-n", help="Number of sentence pairs per language pair (2 or more).", min=2)] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the random other sentences.", min=0)] = 0,
     data_dir: DataDir = None,
 ) -> None:
     """Check that sentences embed closer to their translation than to a random other one."""
+    for item in pair or []:
+        _language_pair(item, "--pair")
     with console.status(f"embedding up to {n} sentence pairs per language pair"):
         checks = af.check_translations(model, pair or ["en-fr", "en-zh"], dataset, split, n, seed, data_dir)
     render.translation_checks(checks, f"translation check: {model}, {dataset} {split}")
@@ -267,7 +381,8 @@ def measure_alignment(
     out: Annotated[Path, typer.Option(help="Folder for alignment.csv, alignment.json and alignment.png.")],
     settings: Any = None,
     model: Annotated[
-        str, typer.Option(help="'e5-small', a hub id or a local path (e.g. a realigned model).")
+        str,
+        typer.Option(help="'e5-small', a hub id or a local path (e.g. a realigned model).", callback=_loadable_model),
     ] = "e5-small",
     dataset: Annotated[Optional[str], typer.Option(help="Catalog pairs: parallel dataset (un, tatoeba...).")] = None,
     split: Annotated[str, typer.Option(help="Catalog pairs: split of the parallel dataset.")] = "test",
@@ -286,6 +401,13 @@ def measure_alignment(
     """Word retrieval accuracy of translated word pairs in context, at every layer (Gaschi et al., 2023).
 
     Every measurement setting has an option (see AlignmentMeasureSettings)."""
+    _out(out)
+    from alignfreeze.analysis.measure import check_out_folder
+
+    check_out_folder(out)
+    depth = model_layer_count(model)
+    if depth is not None:  # the layer list against the model's depth, read from its config, before it loads
+        parse_layers(settings.layers, depth)
     catalog = af.DataCatalog(data_dir)
     corpora = [af.load_aligned_corpus(spec, catalog, split, dataset) for spec in pairs]
     excluded = [af.AlignedCorpus.load(path) for path in exclude or []]
@@ -309,36 +431,46 @@ def plot_alignment(
         list[Path], typer.Argument(help="alignment.csv files from measure-alignment (one line each).")
     ],
     out: Annotated[Path, typer.Option(help="PNG to write.")],
-    mode: Annotated[str, typer.Option(help="weak or strong.")] = "strong",
-    direction: Annotated[str, typer.Option(help="fwd or bwd.")] = "fwd",
+    mode: Annotated[Literal["weak", "strong"], typer.Option(help="weak or strong.")] = "strong",
+    direction: Annotated[Literal["fwd", "bwd"], typer.Option(help="fwd or bwd.")] = "fwd",
     title: Annotated[str, typer.Option(help="Figure title.")] = "",
 ) -> None:
     """Compare alignment curves of several models: one panel per language, one line per CSV."""
+    outputs.png_file(out)
+    _out(out)
     console.print(f"wrote {af.plot_alignment_files(csv_files, out, mode, direction, title)}")
 
 
 @app.command()
 def correlate(
     results: Annotated[list[Path], typer.Argument(help="results.csv files (or run output folders).")],
-    task: Annotated[str, typer.Option(help="pos, ner, nli or qa.")],
+    task: Annotated[Literal["pos", "ner", "nli", "qa"], typer.Option(help="pos, ner, nli or qa.")],
     out: Annotated[Path, typer.Option(help="Folder for correlation.{md,csv,json} and correlation.png.")] = Path(
         "correlation"
     ),
     layer: Annotated[str, typer.Option(help="last, penultimate, or a hidden-state index.")] = "last",
-    mode: Annotated[str, typer.Option(help="weak or strong alignment.")] = "strong",
-    direction: Annotated[str, typer.Option(help="fwd, bwd, or mean of both.")] = "mean",
-    stage: Annotated[str, typer.Option(help="Alignment measured at: initial, realigned or finetuned.")] = "finetuned",
+    mode: Annotated[Literal["weak", "strong"], typer.Option(help="weak or strong alignment.")] = "strong",
+    direction: Annotated[Literal["fwd", "bwd", "mean"], typer.Option(help="fwd, bwd, or mean of both.")] = "mean",
+    stage: Annotated[
+        Literal["initial", "realigned", "finetuned"],
+        typer.Option(help="Alignment measured at: initial, realigned or finetuned."),
+    ] = "finetuned",
     method: Annotated[
         str, typer.Option(help="Runs of this method label (baseline, before/front/dictionary...).")
     ] = "baseline",
     metric: Annotated[Optional[str], typer.Option(help="Task metric (default: the task's primary metric).")] = None,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.", min=1)] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.", min=0)] = 0,
 ) -> None:
     """Spearman correlation between per-layer alignment and relative transfer gap (Gaschi et al., 2023)."""
+    if layer not in ("last", "penultimate") and not layer.isdigit():
+        raise AlignfreezeError(f"--layer {layer!r}: use last, penultimate or a hidden-state index (0, 1, ...)")
+    _out(out)
+    outputs.correlation_folder(out)
     stats, _ = af.correlate(
         af.read_results(results), task, layer, mode, direction, stage, method, metric, resamples, seed, out=out
     )
+    outputs.claim(out, "correlation", outputs.CORRELATION_FILES)
     render.correlations(stats, f"alignment vs transfer: {task}, {method}")
     console.print(f"written to {out}/correlation.{{md,csv,json,png}}")
 
@@ -375,12 +507,16 @@ def sweep_freeze(
     realignment: Any = None,
     measure: Any = None,
     model: ModelOption = "e5-small",
-    step: Annotated[int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.")] = 1,
+    step: Annotated[int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.", min=1)] = 1,
     with_embeddings: Annotated[
         bool, typer.Option("--with-embeddings", help="Freeze the embeddings too (k >= 0).")
     ] = False,
-    mode: Annotated[str, typer.Option(help="Retrieval shown in the figure: weak or strong.")] = "strong",
-    direction: Annotated[str, typer.Option(help="Direction shown in the figure: fwd or bwd.")] = "fwd",
+    mode: Annotated[
+        Literal["weak", "strong"], typer.Option(help="Retrieval shown in the figure: weak or strong.")
+    ] = "strong",
+    direction: Annotated[
+        Literal["fwd", "bwd"], typer.Option(help="Direction shown in the figure: fwd or bwd.")
+    ] = "fwd",
     realign_dataset: Annotated[Optional[str], typer.Option("--realign-dataset")] = None,
     realign_split: Annotated[str, typer.Option("--realign-split")] = "dev",
     eval_dataset: Annotated[Optional[str], typer.Option("--eval-dataset")] = None,
@@ -391,15 +527,18 @@ def sweep_freeze(
             help="Experiment YAML: also fine-tune and evaluate each k (downstream transfer), into OUT/downstream."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the realignments.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the realignments.", min=0)] = 0,
     precision: str = _precision_option(),
     data_dir: DataDir = None,
 ) -> None:
     """Realign with the bottom k layers frozen for every k; map per-layer alignment changes.
 
     Every realignment setting has an option (the loss's --mode is --realign-mode here)."""
-    if mode not in ("weak", "strong") or direction not in ("fwd", "bwd"):
-        raise AlignfreezeError("--mode weak|strong and --direction fwd|bwd")
+    outputs.folder(out, ["sweep.csv", "sweep.json", "sweep.png"], owned=lambda p: (p / "sweep.json").is_file())
+    _out(out)
+    outputs.on_interrupt(
+        lambda: f"the finished k are saved in {out / 'sweep.csv'}; run the same command again to resume"
+    )
     catalog = af.DataCatalog(data_dir)
     train = [af.load_aligned_corpus(spec, catalog, realign_split, realign_dataset) for spec in realign_pairs]
     test = [af.load_aligned_corpus(spec, catalog, eval_split, eval_dataset) for spec in eval_pairs]
@@ -419,6 +558,7 @@ def sweep_freeze(
         precision=precision,
     )
     ks, layers, delta = af.sweep_matrix(rows, mode, direction)
+    outputs.claim(out, "sweep", ["sweep.csv", "sweep.json"])
     downstream = af.sweep_downstream(loaded, ks, with_embeddings, out / "downstream", data_dir) if loaded else None
     figure = af.plot_sweep(
         delta,
@@ -428,6 +568,7 @@ def sweep_freeze(
         downstream=downstream,
         title=f"{model}: {mode} retrieval ({direction}) after {realignment.steps} realignment steps, bottom k layers frozen",
     )
+    outputs.claim(out, "sweep", ["downstream", "sweep.png"] if downstream else ["sweep.png"])
     render.sweep(ks, layers, delta, downstream)
     console.print(f"figure: {figure}")
 
@@ -447,6 +588,8 @@ def run(
     _quiet_transformers()
     experiment = af.load_experiment(config, overrides)
     out = out or Path("runs") / experiment.name
+    _out(out)
+    outputs.results_folder(out, [r.run_id for r in experiment.runs()])
     logging.getLogger("alignfreeze").addHandler(render.log_handler())
     console.print(f"[bold]{experiment.name}[/bold]: {len(experiment.runs())} run(s) -> {out}")
     outcomes = af.run_experiment(experiment, out, data_dir, progress=not quiet, on_run=render.run_done)
@@ -466,7 +609,11 @@ def fetch(
     ] = False,
     hub_mirror: Annotated[
         Optional[Path],
-        typer.Option(help="A local mirror of the hub's dataset repositories (default: $ALIGNFREEZE_HUB_MIRROR)."),
+        typer.Option(
+            help="A local mirror of the hub's dataset repositories (default: $ALIGNFREEZE_HUB_MIRROR).",
+            exists=True,
+            file_okay=False,
+        ),
     ] = None,
     url_mirror: Annotated[
         Optional[str], typer.Option(help="Serve URLs from here instead (default: $ALIGNFREEZE_URL_MIRROR).")
@@ -491,7 +638,7 @@ def grid(
         Path, typer.Argument(help="Grid YAML: an experiment file whose settings may be lists (see README).")
     ],
     out: OutFolder = None,
-    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    executor: Annotated[Literal["local", "ray"], typer.Option(help="local or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="ray: join this cluster (e.g. auto, or host:6379).")] = None,
     max_parallel: Annotated[
         Optional[int],
@@ -509,9 +656,15 @@ def grid(
     data_dir: DataDir = None,
 ) -> None:
     """Run a grid of runs (cartesian product of list settings), resumably, locally or on Ray."""
+    if address is not None and executor != "ray":
+        raise AlignfreezeError(f"--address {address!r} applies to --executor ray only (the executor is {executor})")
+    check_max_parallel(max_parallel, executor)
     _quiet_transformers()
     name, runs, resources = af.load_grid(config, overrides)
     out = out or Path("runs") / name
+    if not dry_run:
+        _out(out)
+    outputs.results_folder(out, [r.run_id for r in runs], claim=not dry_run)
     if dry_run:
         catalog = af.DataCatalog(data_dir)
         render.grid_plan(name, af.plan_grid(runs, out, catalog), catalog.root)
@@ -544,7 +697,9 @@ def report(
     metric: Annotated[
         Optional[list[str]], typer.Option("--metric", help="task=metric, e.g. ner=f1 (repeatable).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="md, csv, json or html.")] = "md",
+    fmt: Annotated[
+        Literal["md", "csv", "json", "html"], typer.Option("--format", help="md, csv, json or html.")
+    ] = "md",
     out: Annotated[
         Optional[Path], typer.Option(help="Folder for report.<format> (and figures); default: print.")
     ] = None,
@@ -556,7 +711,7 @@ def report(
         ),
     ] = ["en"],  # noqa: B006
     rounding: Annotated[
-        str,
+        Literal["format", "half_up"],
         typer.Option(
             help="format: the authors' notebook (.1f, half to even on the binary value); half_up: decimal half up."
         ),
@@ -572,6 +727,11 @@ def report(
     ] = None,
 ) -> None:
     """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
+    for language in source_language:
+        try:
+            check_language(language)
+        except ValueError as exc:
+            raise AlignfreezeError(f"--source-language {language!r}: {exc}") from None
     metrics = {}
     for item in metric or []:
         task, sep, name = item.partition("=")
@@ -580,6 +740,9 @@ def report(
         metrics[task] = name
     if fmt == "html" and out is None:
         raise AlignfreezeError("--format html needs --out DIR (the page is one file with its figures embedded)")
+    if out is not None:
+        _out(out)
+        outputs.report_folder(out, fmt)
     rows = af.read_results(results)
     rows += af.alignment_rows_of_saved_models(alignment or [], rows)
     text, written = af.make_report(
@@ -595,6 +758,8 @@ def report(
     )
     if out is None:
         sys.stdout.write(text)
+    else:
+        outputs.claim(out, "report", written)
     for path in written:
         console.print(f"wrote {path}")
 
@@ -605,6 +770,8 @@ def import_reference(
     out: Annotated[Path, typer.Option(help="Long-format results CSV to write.")],
 ) -> None:
     """Convert the AlignFreeze paper's result CSVs into alignfreeze's long-format results."""
+    _out(out)
+    outputs.results_file(out)
     _, summary = af.import_reference(csv_files, out)
     console.print(f"{summary.rows} rows from {summary.runs} runs in {len(csv_files)} file(s) -> {out}")
     if summary.duplicated_cells:
@@ -622,15 +789,27 @@ def demo(
     overrides: Overrides = None,
 ) -> None:
     """The README demo: doctor, then the configs/demo.yaml experiment (e5-small, PoS)."""
-    from alignfreeze.paths import REPO_ROOT
+    from alignfreeze.paths import REPO_ROOT, alignfreeze_home
 
+    config = REPO_ROOT / "configs" / "demo.yaml"
+    # What can be checked is, before the doctor's report: the --set options, --out, the cache.
+    af.load_experiment(config, overrides)
+    _out(out)
+    alignfreeze_home()
     doctor(data_dir=data_dir, as_json=False)
-    run(config=REPO_ROOT / "configs" / "demo.yaml", out=out, overrides=overrides, data_dir=data_dir, quiet=False)
+    run(config=config, out=out, overrides=overrides, data_dir=data_dir, quiet=False)
 
 
 def main() -> None:
+    outputs.catch_interrupts()
     try:
         app(standalone_mode=True)
     except AlignfreezeError as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # typer turns Ctrl-C into exit status 130; say what was saved and how to go on.
+        if isinstance(exc, SystemExit) and not (exc.code == 130 and outputs.interrupted()):
+            raise
+        err_console.print(f"interrupted: {outputs.interrupt_note()}", highlight=False, soft_wrap=True)
+        sys.exit(130)

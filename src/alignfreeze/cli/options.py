@@ -70,9 +70,50 @@ def _annotation(cls: type[BaseModel], name: str, flag: str, prefix: str = ""):
     ]
 
 
+def _bounds(info) -> dict:
+    """``min`` / ``max`` of a number field's ``ge``, ``gt``, ``le``, ``lt`` constraints, for
+    ``typer.Option`` (an integer ``gt=0`` is ``min=1``)."""
+    import annotated_types
+
+    if info.annotation not in (int, float):
+        return {}
+    step = 1 if info.annotation is int else 0
+    bounds = {}
+    for constraint in info.metadata:
+        if isinstance(constraint, annotated_types.Ge):
+            bounds["min"] = constraint.ge
+        elif isinstance(constraint, annotated_types.Gt) and step:
+            bounds["min"] = constraint.gt + step
+        elif isinstance(constraint, annotated_types.Le):
+            bounds["max"] = constraint.le
+        elif isinstance(constraint, annotated_types.Lt) and step:
+            bounds["max"] = constraint.lt - step
+    return bounds
+
+
+def _validator(cls: type[BaseModel], name: str):
+    """An option callback that validates the value as the field does (its type, choices and
+    bounds) and passes it on as given: a bad one fails as the option's, before any work."""
+    from pydantic import TypeAdapter
+
+    info = cls.model_fields[name]
+    adapter = TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+
+    def check(value):
+        if value is not None:
+            try:
+                adapter.validate_python(value)
+            except ValidationError as exc:
+                problems = [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
+                raise typer.BadParameter(f"{value!r}: {'; '.join(problems)}") from None
+        return value
+
+    return check
+
+
 def field_option(cls: type[BaseModel], name: str, flag: str | None = None, help: str | None = None) -> Any:
-    """One option for one field, its default and help taken from the field: for a command
-    argument written ``seed: int = field_option(RunConfig, "seed")``."""
+    """One option for one field, its default, help, bounds (``ge``, ``le``...) and validation
+    taken from the field: for a command argument written ``seed: int = field_option(RunConfig, "seed")``."""
     info = cls.model_fields[name]
     flag = flag or "--" + name.replace("_", "-")
     text = help or info.description or name.replace("_", " ")
@@ -82,7 +123,7 @@ def field_option(cls: type[BaseModel], name: str, flag: str | None = None, help:
     if not isinstance(default, (str, int, float, type(None))):
         default = str(default)  # a typed value (a FreezeSpec) is given and shown as its text
     metavar = _metavar(info.annotation) if typing.get_origin(info.annotation) else None
-    return typer.Option(default, flag, help=text, metavar=metavar)
+    return typer.Option(default, flag, help=text, metavar=metavar, callback=_validator(cls, name), **_bounds(info))
 
 
 @dataclass
@@ -111,13 +152,23 @@ class Configs:
         return rename.get(name, name)
 
 
-def _build(cls: type[BaseModel], values: dict) -> BaseModel:
+def _build(cls: type[BaseModel], values: dict, flags: dict[str, str] | None = None) -> BaseModel:
+    """``cls(**values)``; its validation errors in one line, each naming the option (``flags``:
+    field -> ``--option``) and the value given."""
     from alignfreeze.experiments.config import validation_message
 
     try:
         return cls(**values)
     except ValidationError as exc:
-        raise AlignfreezeError(validation_message(exc)) from None
+        flags = flags or {}
+        problems: dict[str, list[str]] = {}  # field -> its problems (one per member of a union)
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else ""
+            if name not in flags:
+                raise AlignfreezeError(validation_message(exc)) from None
+            problems.setdefault(name, []).append(error["msg"].removeprefix("Value error, "))
+        parts = [f"{flags[name]} {values[name]!r}: {', or '.join(texts)}" for name, texts in problems.items()]
+        raise AlignfreezeError("; ".join(parts)) from None
 
 
 def config_options(*groups: Configs | tuple):
@@ -166,7 +217,7 @@ def config_options(*groups: Configs | tuple):
                 if chosen not in family:
                     raise AlignfreezeError(f"--{group.select} {chosen!r}: use one of {', '.join(family)}")
                 cls = family[chosen]
-                values = {}
+                values, flags = {}, {}
                 for parameter, (owner, targets) in fields.items():
                     if owner is not group or given[parameter] is None:
                         continue
@@ -179,9 +230,10 @@ def config_options(*groups: Configs | tuple):
                     if isinstance(value, str) and _is_list(cls.model_fields[names[0]].annotation):
                         value = [v.strip() for v in value.split(",") if v.strip()]
                     values[names[0]] = value
+                    flags[names[0]] = "--" + parameter.replace("_", "-")
                 if group.fill:
                     values.update(group.fill(kwargs))
-                kwargs[group.argument] = _build(cls, values)
+                kwargs[group.argument] = _build(cls, values, flags)
             return command(**kwargs)
 
         parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + added

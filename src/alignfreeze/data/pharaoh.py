@@ -54,3 +54,28 @@ def read_pharaoh(path: str | Path, *, one_based: bool, with_ids: bool | None = N
         except ValueError as exc:
             raise DataFormatError(path, line_no, str(exc)) from None
     return out
+
+
+def link_past_end(alignment: WordAlignment, n_src: int, n_tgt: int, one_based: bool) -> str | None:
+    """The first link of ``alignment`` (0-based, as read) that points past the end of a
+    sentence pair of ``n_src`` and ``n_tgt`` words, described as its file writes it
+    (1-based numbers for a 1-based file); None when every link fits."""
+    shift = 1 if one_based else 0
+    for i, j in sorted(alignment.possible | alignment.sure):
+        link = f"{i + shift}{'-' if (i, j) in alignment.sure else 'p'}{j + shift}"
+        for side, index, n in (("source", i, n_src), ("target", j, n_tgt)):
+            if index >= n:
+                words = f"{n} word{'s' if n != 1 else ''}" + (f", {shift}-{n - 1 + shift}" if n else "")
+                return f"link {link} points past the {side} sentence's end ({words})"
+    return None
+
+
+def check_links_fit(
+    path: str | Path, alignments: list[WordAlignment], lengths: list[tuple[int, int]], one_based: bool
+) -> None:
+    """Raise a :class:`DataFormatError` naming ``path`` and the line of the first link that
+    does not fit its sentence pair (``lengths``: source and target words, line by line)."""
+    for line_no, (alignment, (n_src, n_tgt)) in enumerate(zip(alignments, lengths), start=1):
+        problem = link_past_end(alignment, n_src, n_tgt, one_based)
+        if problem:
+            raise DataFormatError(path, line_no, problem)

@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -39,6 +39,10 @@ from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, re
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec
 from alignfreeze.schema import Method, TaskName, identity_values
+
+#: A seed: what ``random``, numpy and torch all take (numpy's ``seed`` refuses a negative
+#: one or one from 2**32 on).
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 #: The AlignFreeze paper's seeds: the first five of ``multilingual_eval/seeds.py`` line 1.
 PAPER_SEEDS = (31, 42, 66, 23, 17)
@@ -226,7 +230,7 @@ class RunConfig(RunOutputs):
     )
     freeze_during_finetuning: bool = False
     aligner: Optional[AlignerConfig] = None
-    seed: int = 0
+    seed: Seed = 0
     train: list[DataRef] = Field(min_length=1, description="training data, concatenated")
     eval: list[DataRef]
     realignment: RealignConfig = Field(default_factory=RealignConfig)
@@ -347,13 +351,13 @@ class ExperimentConfig(RunOutputs):
     task: TaskName
     methods: list[MethodSpec] = Field(min_length=1)
     aligner: Optional[AlignerConfig] = Field(default_factory=lambda: aligner_mapping("dictionary"))
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     train: list[DataRef] = Field(min_length=1)
     eval: list[DataRef] = Field(default_factory=list)
     eval_languages: list[str] = Field(default_factory=list, description="shorthand: one eval entry per language")
     eval_split: str = "test"
     eval_dataset: str | None = None
-    eval_limit: int | None = None
+    eval_limit: int | None = Field(None, ge=1, description="use the first N records of each eval_languages entry")
     eval_premise_split: Literal["train", "test"] | None = None
     realignment: RealignConfig = Field(default_factory=RealignConfig)
     realignment_pairs: list[ParallelRef] = Field(default_factory=list)
@@ -421,45 +425,130 @@ class ExperimentConfig(RunOutputs):
         return out
 
 
+def _override_error(assignment: str, problem: str) -> AlignfreezeError:
+    return AlignfreezeError(f"--set {assignment!r}: {problem}")
+
+
+def _shown_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__}"
+
+
 def apply_override(data: dict, assignment: str) -> None:
     """Apply ``a.b.c=value`` (value parsed as YAML) to a nested dict/list in place.
 
     ``protocol=X`` also drops the settings any protocol governs from ``data``, so that X's
-    values replace the file's (later overrides still apply on top)."""
+    values replace the file's (later overrides still apply on top). A key path that does
+    not fit ``data`` (through a value that is not a mapping or list, an index out of range)
+    and a value that is not YAML are :class:`AlignfreezeError` naming the ``--set``."""
     if "=" not in assignment:
-        raise AlignfreezeError(f"--set {assignment!r}: expected key.path=value")
+        raise _override_error(assignment, "expected key.path=value")
     path, raw = assignment.split("=", 1)
-    keys = path.strip().split(".")
+    keys = [key.strip() for key in path.strip().split(".")]
+    if not path.strip():
+        raise _override_error(assignment, "no setting before '=' (expected key.path=value)")
+    if "" in keys:
+        raise _override_error(assignment, f"empty key in {path.strip()!r} (expected key.path=value)")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _override_error(assignment, f"not valid YAML after '=' ({problem})") from None
     if keys == ["protocol"]:
         migrated = _migrate(data)
         data.clear()
         data.update(migrated)
         _release_governed(data)
+    if keys[0] == "models" and "model" in data and "models" not in data:
+        # The file's `model:` is the models list that `--set models...` changes.
+        model = data.pop("model")
+        data["models"] = model if isinstance(model, list) else [model]
     node: Any = data
-    for key in keys[:-1]:
+    for depth, key in enumerate(keys):
+        where = ".".join(keys[:depth]) or "the config"
+        last = depth == len(keys) - 1
         if isinstance(node, list):
-            node = node[int(key)]
-        else:
-            if key == "aligner" and not isinstance(node.get(key), dict):
-                # `--set aligner.x=...` on an aligner given by name (or the default one)
+            if not re.fullmatch(r"\d+", key):
+                raise _override_error(assignment, f"{where} is a list: {key!r} is not an index (0, 1, ...)")
+            if int(key) >= len(node):
+                entries = f"{len(node)} entr{'y' if len(node) == 1 else 'ies'}"
+                span = f" (indices 0-{len(node) - 1})" if node else ""
+                raise _override_error(assignment, f"{where} has {entries}{span}, so no index {key}")
+            if last:
+                node[int(key)] = value
+            else:
+                node = node[int(key)]
+            continue
+        if not isinstance(node, dict):
+            raise _override_error(assignment, f"{where} is {_shown_value(node)}, not a mapping of settings")
+        if last:
+            node[key] = value
+            return
+        if key == "aligner" and not isinstance(node.get(key), dict):
+            # `--set aligner.x=...` on an aligner given by name (or the default one)
+            try:
                 node[key] = dict(aligner_mapping(node.get(key) or "dictionary"))
-            node = node.setdefault(key, {})
-    value = yaml.safe_load(raw)
-    if isinstance(node, list):
-        node[int(keys[-1])] = value
-    else:
-        node[keys[-1]] = value
+            except (ValueError, TypeError) as exc:
+                raise _override_error(assignment, f"aligner: {exc}") from None
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
 
 
-def validation_message(exc: ValidationError, source: str = "") -> str:
-    parts = []
+#: The ``--set`` assignments applied to each config file read by :func:`read_config_mapping`
+#: (by its path as given), so that :func:`validation_message` blames an error in a value a
+#: ``--set`` gave on that ``--set``, not on the file.
+_OVERRIDES_APPLIED: dict[str, tuple[str, ...]] = {}
+
+
+def _override_keys(assignment: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in assignment.split("=", 1)[0].strip().split("."))
+
+
+#: An expanded run's fields (RunConfig) that an experiment's list gives (ExperimentConfig).
+_RUN_FIELD_OF = {"models": "model", "seeds": "seed"}
+
+
+def _blamed_override(loc: tuple[str, ...], overrides: tuple[str, ...]) -> str | None:
+    """The last ``--set`` whose key path is ``loc`` or a path above or below it (``models.0``
+    for an expanded run's ``model``)."""
+    for assignment in reversed(overrides):
+        keys = _override_keys(assignment)
+        if keys[0] in _RUN_FIELD_OF and loc[:1] == (_RUN_FIELD_OF[keys[0]],):
+            return assignment
+        if keys[: len(loc)] == loc[: len(keys)]:
+            return assignment
+    return None
+
+
+def validation_message(exc: ValidationError, source: str = "", overrides: list[str] | None = None) -> str:
+    """One line for a config's validation errors: ``invalid configuration in SOURCE: a.b:
+    problem; ...``. An error in a setting a ``--set`` gave (``overrides``; by default those
+    :func:`read_config_mapping` applied to ``source``) is blamed on that ``--set``."""
+    if overrides is None:
+        overrides = next(
+            (
+                applied
+                for path, applied in _OVERRIDES_APPLIED.items()
+                if source == path or source.startswith(f"{path} (")
+            ),
+            (),
+        )
+    from_file, from_set = [], []
     for e in exc.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        loc = tuple(str(x) for x in e["loc"])
+        where = ".".join(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "literal_error":
             msg = f"{msg} (got {e['input']!r})"
-        parts.append(f"{where}: {msg}")
-    return f"invalid configuration{f' in {source}' if source else ''}: " + "; ".join(parts)
+        blamed = _blamed_override(loc, tuple(overrides)) if loc else None
+        if blamed is not None:
+            from_set.append(f"--set {blamed!r}: {where}: {msg}")
+        else:
+            from_file.append(f"{where}: {msg}")
+    parts = from_set + ([f"in {source}: " + "; ".join(from_file)] if from_set and source and from_file else from_file)
+    head = "invalid configuration" + (f" in {source}" if source and from_file and not from_set else "")
+    return f"{head}: " + "; ".join(parts)
 
 
 def read_config_mapping(path: str | Path, overrides: list[str] | None = None) -> dict:
@@ -478,6 +567,7 @@ def read_config_mapping(path: str | Path, overrides: list[str] | None = None) ->
         raise AlignfreezeError(f"{path}: expected a mapping of settings at the top level")
     for assignment in overrides or []:
         apply_override(data, assignment)
+    _OVERRIDES_APPLIED[str(path)] = tuple(overrides or ())
     return data
 
 

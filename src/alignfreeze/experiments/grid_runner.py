@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from alignfreeze.errors import AlignfreezeError
+from alignfreeze.errors import AlignfreezeError, DataFormatError
 from alignfreeze.experiments.config import RunConfig
 from alignfreeze.experiments.results import append_rows, reconcile
 from alignfreeze.fileio import atomic_write_text
@@ -67,6 +67,20 @@ class Resources:
     @property
     def torch_threads(self) -> int:
         return max(1, int(self.num_cpus))
+
+
+def check_max_parallel(max_parallel: int | None, executor: str) -> None:
+    """Raise an :class:`AlignfreezeError` unless ``max_parallel`` (``--max-parallel``) is a
+    number of runs at a time: at least 1, or 0 on Ray (as many as the cluster fits); None
+    chooses for itself (:func:`local_parallelism`)."""
+    if max_parallel is None:
+        return
+    lowest = 0 if executor == "ray" else 1
+    if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < lowest:
+        allowed = "0 (as many as the cluster fits) or more" if executor == "ray" else "1 or more"
+        raise AlignfreezeError(
+            f"--max-parallel {max_parallel}: runs at a time must be {allowed} with the {executor} executor"
+        )
 
 
 def _visible_gpus() -> int:
@@ -193,7 +207,8 @@ def _local(
     slots = context.Queue()
     for slot in gpu_slots(max_parallel, _visible_gpus()):
         slots.put(slot)
-    with ProcessPoolExecutor(max_parallel, mp_context=context, initializer=_pin_to_gpu, initargs=(slots,)) as pool:
+    pool = ProcessPoolExecutor(max_parallel, mp_context=context, initializer=_pin_to_gpu, initargs=(slots,))
+    try:
         futures = {
             pool.submit(
                 run_one, run.model_dump(mode="json"), str(out_dir), data, resources.torch_threads, False, True
@@ -210,6 +225,12 @@ def _local(
                     yield future.result()
                 except Exception as exc:  # noqa: BLE001 -- a worker process died
                     yield {"run_id": run.run_id, "status": "failed", "error": f"worker died: {exc}"}
+    except BaseException:
+        # Ctrl-C (or the driver closing this generator): the runs not started yet are dropped,
+        # not started one after another while the user waits; the running ones end as they may.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _ray(
@@ -333,6 +354,7 @@ def run_grid(
 
     if executor not in ("local", "ray"):
         raise AlignfreezeError(f"unknown executor {executor!r} (allowed: local, ray)")
+    check_max_parallel(max_parallel, executor)
     resources = resources or Resources()
     if max_parallel is None:
         # On Ray the tasks' num_cpus/num_gpus already bound what runs at once.
@@ -459,6 +481,8 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
             try:
                 catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=False)
                 records[key] = load_records(catalog, task, ref)
+            except DataFormatError:  # a local file that is malformed: an error here too, with its file:line
+                raise
             except AlignfreezeError:  # not local: nothing is downloaded for a dry run
                 records[key] = None
         return records[key]
@@ -586,8 +610,9 @@ def plan_grid(runs: list[RunConfig], out_dir: str | Path, catalog) -> GridPlan:
         plan = af.plan_grid(runs, "runs/paper-pos", af.DataCatalog())
         plan.seconds_to_do / 3600, [need.what for need in plan.missing_data]
     """
-    from alignfreeze.experiments.runner import data_needs
+    from alignfreeze.experiments.runner import check_freeze_specs, data_needs
 
+    check_freeze_specs(runs)  # from each model's config.json: nothing loaded, nothing downloaded
     out_dir = Path(out_dir)
     state = grid_state(out_dir) if out_dir.exists() else GridState()
     estimates, basis = estimate_cost(runs, catalog, out_dir)

@@ -8,10 +8,12 @@ written before the column existed are read with ``stage = finetuned``. A run is 
 ``runs/<run_id>/metrics.json`` exists (it is written atomically, by rename). Its rows are
 then appended to ``results.csv`` in a single write. A ``kill -9`` can interrupt the
 sequence anywhere; :func:`reconcile` (run at every start) repairs ``results.csv`` from the
-completed runs: a torn last line is dropped, rows of runs without ``metrics.json`` are
-dropped, a complete run whose rows are missing or partial gets them rewritten from its
-``metrics.json``, and duplicates are removed. So after a resume every row is present exactly
-once.
+completed runs: a torn last line is dropped, rows of runs alignfreeze started
+(``runs/<run_id>/config.yaml``) and did not finish are dropped, a complete run whose rows are
+missing or partial gets them rewritten from its ``metrics.json``, and duplicates are removed.
+So after a resume every row is present exactly once. Rows alignfreeze did not write (their
+run id has no ``runs/<run_id>/`` folder, e.g. rows appended from ``import-reference``) are
+kept as they are, in place; a file that is not a results file is refused, not rewritten.
 """
 
 from __future__ import annotations
@@ -73,63 +75,180 @@ def read_rows(results: Path) -> tuple[list[dict], bool]:
     return [normalise_row(r) for r in csv.DictReader(io.StringIO(text))], torn
 
 
+#: The headers ``results.csv`` may have: today's, and the one before the ``stage`` column.
+HEADERS = (tuple(COLUMNS), tuple(c for c in COLUMNS if c != "stage"))
+
+
+def is_results_file(path: Path) -> bool:
+    """``path``'s first line is a header of alignfreeze's long-format results."""
+    try:
+        with Path(path).open(encoding="utf-8", newline="") as f:
+            return tuple(next(csv.reader([f.readline()]), [])) in HEADERS
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _run_state(out_dir: Path, run_id: str, done: dict) -> str:
+    """``done``; ``started`` (alignfreeze wrote its ``runs/<id>/config.yaml`` and did not
+    finish it); ``foreign`` (no ``runs/<id>/`` at all: rows alignfreeze did not write, e.g.
+    from ``import-reference``); ``unknown`` (a folder without alignfreeze's config)."""
+    if run_id in done:
+        return "done"
+    folder = out_dir / "runs" / run_id
+    if run_id and (folder / "config.yaml").is_file():
+        return "started"
+    return "unknown" if run_id and folder.exists() else "foreign"
+
+
+def _read_for_reconcile(results: Path, out_dir: Path, done: dict) -> tuple[list[dict], bool, bool]:
+    """The rows of ``results`` (checked: a results file, every line complete), whether its
+    last line was torn (a write cut short: dropped), and whether its header is an old one.
+    A last line without its newline that is a complete row of no run of ``out_dir`` is a
+    user's row, kept."""
+    from alignfreeze.errors import AlignfreezeError
+
+    if not results.exists():
+        return [], False, False
+    if not is_results_file(results):
+        raise AlignfreezeError(
+            f"{results} is not an alignfreeze results file (its first line is not the header "
+            f"{','.join(COLUMNS)}); choose another --out or move it away"
+        )
+    text = results.read_text(encoding="utf-8")
+    records = list(csv.reader(io.StringIO(text)))
+    header, records = records[0], records[1:]
+    torn = bool(text) and not text.endswith("\n")
+    if torn and records:
+        last = records[-1]
+        if len(last) == len(header) and _run_state(out_dir, last[0], done) == "foreign":
+            torn = False  # a user's complete row without a final newline
+        else:
+            records = records[:-1]
+    rows = []
+    for line, record in enumerate(records, start=2):
+        if len(record) != len(header):
+            raise AlignfreezeError(
+                f"{results}:{line}: expected {len(header)} fields, found {len(record)}; fix or remove the line"
+            )
+        rows.append(normalise_row(dict(zip(header, record))))
+    return rows, torn, tuple(header) != tuple(COLUMNS)
+
+
 def reconcile(out_dir: Path) -> dict[str, list[dict]]:
-    """Make ``results.csv`` hold exactly the rows of the completed runs; return those runs."""
+    """Make ``results.csv`` hold exactly one copy of the rows of every completed run, and
+    every row alignfreeze did not write (of a run id with no ``runs/<id>/``), in place; drop
+    the rows of runs alignfreeze started and did not finish. Rows of a ``runs/<id>/`` folder
+    alignfreeze cannot tell as its own are refused, named. Returns the completed runs."""
+    from alignfreeze.errors import AlignfreezeError
+
     results = out_dir / "results.csv"
     done = completed_runs(out_dir)
-    existing, torn = read_rows(results)
+    existing, torn, old_header = _read_for_reconcile(results, out_dir, done)
     by_run: dict[str, list[dict]] = {}
     for row in existing:
         by_run.setdefault(row["run_id"], []).append(row)
+    states = {run_id: _run_state(out_dir, run_id, done) for run_id in by_run}
+    unknown = sorted(run_id for run_id, state in states.items() if state == "unknown")
+    if unknown:
+        count = sum(len(by_run[r]) for r in unknown)
+        raise AlignfreezeError(
+            f"{results}: {count} row(s) of run(s) {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} "
+            f"have a folder in {out_dir / 'runs'} that alignfreeze did not write (no config.yaml); "
+            "move the rows or the folders away"
+        )
 
     def key(row: dict) -> tuple:
         return tuple(str(row[k]) for k in COLUMNS)
 
-    wanted: list[dict] = []
-    for run_id, rows in done.items():
-        expected = {key(r) for r in rows}
+    def rows_of(run_id: str) -> list[dict]:
+        rows = done[run_id]
         have = [key(r) for r in by_run.get(run_id, [])]
-        if sorted(have) == sorted(expected) and len(have) == len(rows):
-            wanted.extend(by_run[run_id])
-        else:
-            wanted.extend(rows)
-    # Keep the file's order for runs already in it, new ones after.
-    old_header = False
-    if results.exists():
-        with results.open(encoding="utf-8") as f:
-            old_header = f.readline().strip() != ",".join(COLUMNS)
+        if sorted(have) == sorted(key(r) for r in rows) and len(have) == len(rows):
+            return by_run[run_id]
+        return rows
+
+    # In the file's order: foreign rows where they are, each completed run at its first row,
+    # the completed runs the file lacks after them.
+    wanted: list[dict] = []
+    placed: set[str] = set()
+    for row in existing:
+        run_id = row["run_id"]
+        if states[run_id] == "foreign":
+            wanted.append(row)
+        elif states[run_id] == "done" and run_id not in placed:
+            wanted.extend(rows_of(run_id))
+            placed.add(run_id)
+    for run_id in done:
+        if run_id not in placed:
+            wanted.extend(rows_of(run_id))
     if torn or old_header or [key(r) for r in existing] != [key(r) for r in wanted]:
-        order = {run_id: i for i, run_id in enumerate(dict.fromkeys(r["run_id"] for r in existing))}
-        wanted.sort(key=lambda r: order.get(r["run_id"], len(order)))
         if wanted or results.exists():
             atomic_write_text(results, rows_to_csv(wanted, header=True))
     return done
 
 
+def _checked_results_rows(path: Path) -> list[dict]:
+    """The rows of one results file, each checked: as many fields as the header names, a
+    finite number as ``value`` and an integer ``seed``. A torn last line (a run still
+    writing) is left out, as :func:`read_rows` does; anything else wrong is a
+    :class:`~alignfreeze.errors.DataFormatError` with the file and its line."""
+    import math
+
+    from alignfreeze.data.textfile import read_text
+    from alignfreeze.errors import AlignfreezeError, DataFormatError
+
+    text = read_text(path)
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    missing = set(COLUMNS) - {"stage"} - set(header)
+    if missing:
+        raise AlignfreezeError(f"{path}: not a results file (missing columns {', '.join(sorted(missing))})")
+    rows = []
+    start = reader.line_num
+    for record in reader:
+        line, start = start + 1, reader.line_num
+        if not record:
+            continue
+        if len(record) != len(header):
+            raise DataFormatError(path, line, f"expected {len(header)} fields, found {len(record)}")
+        row = normalise_row(dict(zip(header, record)))
+        try:
+            value = float(row["value"])
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise DataFormatError(path, line, f"value {row['value']!r} is not a number (a finite one)")
+        try:
+            int(row["seed"])
+        except ValueError:
+            raise DataFormatError(path, line, f"seed {row['seed']!r} is not an integer") from None
+        rows.append(row)
+    if not rows:
+        raise AlignfreezeError(f"{path}: not a results file (empty)")
+    return rows
+
+
 def read_results(paths) -> list[dict]:
     """The rows of results files (``results.csv``, or output folders holding one), checked
     to be results files; files written before the ``stage`` column are read as ``finetuned``.
+    A row with more or fewer fields than the header, a value that is not a finite number
+    (``nan``, text, nothing) or a seed that is not an integer is an error naming the file and
+    its line.
 
     Example::
 
         rows = af.read_results(["runs/demo", "paper-results.csv"])
     """
     from alignfreeze.errors import AlignfreezeError
-    from alignfreeze.schema import COLUMNS
 
     rows: list[dict] = []
     for path in map(Path, paths):
         path = path / "results.csv" if path.is_dir() else path
         if not path.is_file():
             raise AlignfreezeError(f"{path}: no such results file")
-        file_rows, _ = read_rows(path)
-        missing = set(COLUMNS) - {"stage"} - set(file_rows[0] if file_rows else {})
-        if not file_rows or missing:
-            raise AlignfreezeError(
-                f"{path}: not a results file"
-                + (f" (missing columns {', '.join(sorted(missing))})" if missing else " (empty)")
-            )
-        rows.extend(normalise_row(r) for r in file_rows)
+        rows.extend(_checked_results_rows(path))
     return rows
 
 
@@ -146,6 +265,7 @@ def alignment_rows_of_saved_models(paths, results: list[dict]) -> list[dict]:
         rows = af.read_results(["runs/demo"])
         rows += af.alignment_rows_of_saved_models(["alignment/run-model"], rows)
     """
+    from alignfreeze.analysis.measure import read_rows_csv  # lazily: it needs torch
     from alignfreeze.errors import AlignfreezeError
 
     stages = {"model": "finetuned", "realigned": "realigned"}
@@ -163,13 +283,14 @@ def alignment_rows_of_saved_models(paths, results: list[dict]) -> list[dict]:
                 f"{csv_path}: measured on {model}, which is not the model or realigned folder of a run in the "
                 "results (runs/<run_id>/model or runs/<run_id>/realigned)"
             )
-        measured, _ = read_rows(csv_path)
+        measured = read_rows_csv(csv_path)
         scorings = {(r["scoring"], r["centred"]) for r in measured}
         if len(scorings) > 1:
             raise AlignfreezeError(f"{csv_path}: several scorings {sorted(scorings)}; measure with one")
         run = runs[run_id]
-        for r in measured:
+        for r in measured:  # read_rows_csv has checked every accuracy and layer, with file:line
+            accuracy = float(r["accuracy"])
             metric = f"alignment_{r['mode']}_{r['direction']}_L{r['layer']}"
             row = {**{c: run[c] for c in COLUMNS}, "language": r["language"], "stage": stage}
-            out.append({**row, "metric": metric, "value": float(r["accuracy"])})
+            out.append({**row, "metric": metric, "value": accuracy})
     return out

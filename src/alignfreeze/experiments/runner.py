@@ -12,8 +12,10 @@ For each run of the experiment (skipping completed run ids):
    with ``tracking``, send the run to an experiment tracker as it goes
    (:mod:`alignfreeze.experiments.tracking`).
 
-Every run's data and model are checked before the first one trains, so a missing
-language or a typo fails in seconds, not after an hour.
+Every run's data and model are checked before the first one loads a model
+(:func:`preflight`): a missing language or a typo fails in seconds, an empty or malformed
+train or evaluation file with its file and line, and a freeze spec the model's layers do
+not fit with the model's layer count, not after an hour of training.
 """
 
 from __future__ import annotations
@@ -79,11 +81,58 @@ def load_records(catalog: DataCatalog, task: str, ref) -> list:
         to_train = {g: random.Random(f"premise-{g}").random() < ref.premise_train_fraction for g in set(groups)}
         keep = ref.premise_split == "train"
         records = [r for r, g in zip(records, groups) if to_train[g] == keep]
+        if not records:
+            raise AlignfreezeError(
+                f"{source.describe()}: premise_split {ref.premise_split!r} leaves no item of its {len(groups)} "
+                f"(premise_train_fraction {ref.premise_train_fraction})"
+            )
     return records[: ref.limit] if ref.limit else records
 
 
+class RunData:
+    """The records of every task data set (train and eval) the runs read, parsed once by
+    :func:`preflight` and handed to :func:`execute_run`, keyed by ``(task, DataRef)``: a bad
+    file fails before any model is loaded, and no file is parsed twice in one process.
+
+    :meth:`keep_only` drops what the runs still to come do not read, so that an experiment
+    holds at most the data of its runs, not of every run seen so far. Realignment corpora are
+    not held here: they are streamed (:func:`realignment_sources`)."""
+
+    def __init__(self, catalog: DataCatalog):
+        self.catalog = catalog
+        self._records: dict[tuple[str, str], list] = {}
+
+    @staticmethod
+    def key(task: str, ref) -> tuple[str, str]:
+        return task, ref.model_dump_json()
+
+    def records(self, task: str, ref) -> list:
+        """The records of ``ref`` (:func:`load_records`), read at the first call."""
+        key = self.key(task, ref)
+        if key not in self._records:
+            self._records[key] = load_records(self.catalog, task, ref)
+        return self._records[key]
+
+    def keep_only(self, runs: list[RunConfig]) -> None:
+        """Forget the records that none of ``runs`` reads."""
+        wanted = {self.key(run.task, ref) for run in runs for ref in [*run.train, *run.eval]}
+        for key in set(self._records) - wanted:
+            del self._records[key]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 def check_model_available(name: str) -> None:
-    if name == "e5-small" or Path(name).expanduser().exists() or _hub_allowed():
+    """Raise an :class:`AlignfreezeError` unless ``name`` can be loaded: ``e5-small``, a local
+    model folder (with a ``config.json``), a hub id while the hub is online, or one in the
+    local Hugging Face cache."""
+    from alignfreeze.models.layers import model_config_file
+
+    if Path(name).expanduser().exists():
+        model_config_file(name)  # a file, or a folder without config.json, is refused
+        return
+    if name == "e5-small" or _hub_allowed():
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -138,19 +187,47 @@ def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
     return needs
 
 
-def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
-    """Resolve every model, data set and dictionary the runs need, before any training."""
+def check_freeze_specs(runs: list[RunConfig]) -> None:
+    """Every run's freeze spec against its model's layer count, read from the model's
+    ``config.json`` (:func:`~alignfreeze.models.layers.model_layer_count`): no weights are
+    loaded and nothing is downloaded, so ``grid --dry-run`` checks it too. A hub model that
+    is not in the local cache cannot be checked here (its load checks it)."""
+    from alignfreeze.models.layers import model_layer_count
+
+    counts: dict[str, int | None] = {}
     for run in runs:
-        check_model_available(run.model)
-        for ref in run.train:
-            resolve_data(catalog, run.task, ref)
-        for ref in run.eval:
+        if run.model not in counts:
+            counts[run.model] = model_layer_count(run.model)
+        if counts[run.model] is not None:
+            run.freeze.check_fits(counts[run.model], run.model)
+
+
+def preflight(runs: list[RunConfig], catalog: DataCatalog) -> RunData:
+    """Check everything the runs read before any of them loads a model: each model (its
+    config, and every freeze spec against its layer count), and every data file, train and
+    evaluation alike, each parsed once and kept for the runs (the returned :class:`RunData`).
+    Realignment and analysis corpora are opened as :class:`~alignfreeze.data.parallel.ParallelFile`
+    (every line indexed, unequal sides refused; not read whole) and dictionaries read.
+
+    Missing files are looked for first, so a typo fails in seconds, before the larger files
+    are parsed."""
+    from alignfreeze.data.muse import read_muse
+
+    for model in dict.fromkeys(run.model for run in runs):
+        check_model_available(model)
+    check_freeze_specs(runs)
+    parallel: dict[tuple, None] = {}
+    dictionaries: dict[tuple, None] = {}
+    for run in runs:
+        for ref in [*run.train, *run.eval]:
             resolve_data(catalog, run.task, ref)
         if run.method != "baseline":
             for ref in run.realignment_pairs:
                 catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
+                parallel[(ref.pair, ref.split, ref.dataset)] = None
                 for kind, pair in aligner_files(run, ref.pair):
                     catalog.resolve(kind, pair, "full", allow_hub=False)
+                    dictionaries[(kind, pair)] = None
             if run.aligner is not None:
                 run.aligner.check_files()
         if run.analysis.alignment:
@@ -160,8 +237,22 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> None:
                     catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
                     if ref in sources:
                         catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
+                        dictionaries[("dictionary", ref.pair)] = None
                 except AlignfreezeError as exc:
                     raise AlignfreezeError(f"alignment analysis (analysis.pairs): {exc}") from None
+                parallel[(ref.pair, ref.split, ref.dataset)] = None
+    # Everything is there: now read it. Task data whole (the runs read it whole too),
+    # parallel corpora by their line index (cached for the runs), dictionaries whole (small).
+    data = RunData(catalog)
+    for run in runs:
+        for ref in [*run.train, *run.eval]:
+            data.records(run.task, ref)
+    for pair, split, dataset in parallel:
+        catalog.parallel_file(pair, split, dataset)
+    for kind, pair in dictionaries:
+        for path in catalog.resolve(kind, pair, "full", allow_hub=False).files:
+            read_muse(path)
+    return data
 
 
 def aligner_files(run: RunConfig, pair: str) -> list[tuple[str, str]]:
@@ -325,12 +416,18 @@ def measure_stage(run: RunConfig, model, tokenizer, samples: list, stage: str, d
 
 
 def execute_run(
-    run: RunConfig, out_dir: Path, catalog: DataCatalog, progress: bool = True, append_results: bool = True
+    run: RunConfig,
+    out_dir: Path,
+    catalog: DataCatalog,
+    progress: bool = True,
+    append_results: bool = True,
+    data: RunData | None = None,
 ) -> RunOutcome:
     """Run one configuration end to end and record it (see the module docstring).
 
     ``append_results=False`` leaves ``results.csv`` to the caller (the grid driver, the only
-    writer when runs execute in parallel); ``metrics.json`` is written either way."""
+    writer when runs execute in parallel); ``metrics.json`` is written either way. ``data``:
+    the records :func:`preflight` parsed (read here when absent)."""
     from transformers import set_seed
 
     from alignfreeze.data.fingerprints import SentenceSet
@@ -342,6 +439,7 @@ def execute_run(
     from alignfreeze.precision import Precision
     from alignfreeze.realign import MATCH, RealignmentObjective, frozen, frozen_parameters, realign, save_checkpoint
 
+    data = data or RunData(catalog)
     run_dir = out_dir / "runs" / run.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run.model_dump(mode="json"), sort_keys=False))
@@ -360,7 +458,7 @@ def execute_run(
         report("loading model and data")
         task = get_task(run.task, run.training, run.evaluation, run.tokenization, source_language=run.train[0].language)
         task.check_ready([ref.language for ref in run.eval])  # e.g. a segmenter the settings need: before training
-        train = [record for ref in run.train for record in load_records(catalog, run.task, ref)]
+        train = [record for ref in run.train for record in data.records(run.task, ref)]
         log.info(
             "training on %d examples (%s)",
             len(train),
@@ -463,7 +561,7 @@ def execute_run(
         rows: list[dict] = []
         diagnostics: dict[str, Any] = {}
         for ref in progress_bar(run.eval, desc="evaluate", disable=not progress):
-            records = load_records(catalog, run.task, ref)
+            records = data.records(run.task, ref)
             start = time.perf_counter()
             with precision.autocast():
                 scores = evaluate(
@@ -573,11 +671,11 @@ def run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     catalog = DataCatalog(data_dir)
-    preflight([config], catalog)
+    data = preflight([config], catalog)
     done = reconcile(out_dir)
     if config.run_id in done:
         return RunOutcome(config, done[config.run_id], 0.0, skipped=True)
-    return execute_run(config, out_dir, catalog, progress)
+    return execute_run(config, out_dir, catalog, progress, data=data)
 
 
 def run_experiment(
@@ -607,14 +705,15 @@ def run_experiment(
     out_dir.mkdir(parents=True, exist_ok=True)
     catalog = DataCatalog(data_dir)
     runs = experiment.runs()
-    preflight(runs, catalog)
+    data = preflight(runs, catalog)
     done = reconcile(out_dir)
     outcomes = []
-    for run in runs:
+    for k, run in enumerate(runs):
         if run.run_id in done:
             outcome = RunOutcome(run, done[run.run_id], 0.0, skipped=True)
         else:
-            outcome = execute_run(run, out_dir, catalog, progress)
+            outcome = execute_run(run, out_dir, catalog, progress, data=data)
+        data.keep_only([r for r in runs[k + 1 :] if r.run_id not in done])
         outcomes.append(outcome)
         if on_run:
             on_run(outcome)

@@ -9,21 +9,98 @@ XLM-R, DeBERTa-v2 (``encoder.layer``) and the embedded e5-small.
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
+from typing import Any
 
 from torch import nn
 
 from alignfreeze.errors import AlignfreezeError
 
+#: Where a config gives the number of transformer layers, by architecture family
+#: (``n_layers``: DistilBERT; ``n_layer``: GPT-2 style), first found wins.
+LAYER_COUNT_KEYS = ("num_hidden_layers", "n_layers", "num_layers", "n_layer")
+
+
+def _layer_count(config: Any) -> int | None:
+    """The layer count of a config object or a ``config.json`` mapping, or None."""
+    for key in LAYER_COUNT_KEYS:
+        value = config.get(key) if isinstance(config, dict) else getattr(config, key, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
 
 def num_layers(model: nn.Module) -> int:
-    config = model.config
-    for attr in ("num_hidden_layers", "n_layers", "num_layers"):
-        value = getattr(config, attr, None)
-        if isinstance(value, int):
-            return value
-    raise AlignfreezeError(
-        f"cannot tell how many layers {type(model).__name__} has (no num_hidden_layers in its config)"
-    )
+    value = _layer_count(model.config)
+    if value is None:
+        raise AlignfreezeError(
+            f"cannot tell how many layers {type(model).__name__} has (no num_hidden_layers in its config)"
+        )
+    return value
+
+
+def config_layer_count(path: str | Path) -> int | None:
+    """The layer count a ``config.json`` file gives (``num_hidden_layers``, ``n_layers`` for
+    DistilBERT...), or None when it names none. An unreadable file is an
+    :class:`AlignfreezeError` naming it."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AlignfreezeError(f"{path}: not a readable model config ({exc})") from None
+    if not isinstance(config, dict):
+        raise AlignfreezeError(f"{path}: not a model config (expected a JSON object)")
+    return _layer_count(config)
+
+
+def model_config_file(name: str) -> Path | None:
+    """The ``config.json`` of a model as a config names it, found without loading weights or
+    downloading anything: the prepared ``e5-small`` folder, a local folder, or a hub id's copy
+    in the local Hugging Face cache. None where there is none to read offline (a hub id not
+    cached, ``e5-small`` not prepared yet). A local path that is a file, or a folder without a
+    ``config.json``, is an :class:`AlignfreezeError`: no model can load from it."""
+    from alignfreeze.models.e5_small import E5_SMALL, checkpoint_dir
+
+    if name == E5_SMALL:
+        path = checkpoint_dir() / "config.json"
+        return path if path.is_file() else None
+    folder = Path(name).expanduser()
+    if folder.exists():
+        if not folder.is_dir():
+            raise AlignfreezeError(f"model {name!r} is a file; a model is a folder with a config.json, or a hub id")
+        if not (folder / "config.json").is_file():
+            raise AlignfreezeError(f"model folder {name!r} has no config.json (is it a saved model?)")
+        return folder / "config.json"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name, "config.json")
+    except Exception:  # noqa: BLE001 -- not a valid hub id for the cache: nothing to read offline
+        return None
+    return Path(cached) if isinstance(cached, str) else None
+
+
+def model_layer_count(name: str) -> int | None:
+    """How many transformer layers the model ``name`` has, read from its ``config.json``
+    (:func:`model_config_file`) without loading it; None when that cannot be told offline.
+    For ``e5-small`` not prepared yet, from the header of the packed file it is converted from.
+
+    Example::
+
+        af.models.layers.model_layer_count("e5-small")   # 12
+    """
+    from alignfreeze.models.e5_small import E5_SMALL, read_q4_file, source_files
+
+    path = model_config_file(name)
+    if path is not None:
+        return config_layer_count(path)
+    if name == E5_SMALL:
+        try:
+            return read_q4_file(source_files()[0])[0].layers
+        except AlignfreezeError:  # the wheels are missing: loading the model says so
+            return None
+    return None
 
 
 def transformer_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:

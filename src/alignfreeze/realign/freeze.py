@@ -46,6 +46,12 @@ FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
 MATCHINGS = ("exact", "name_prefix")
 
 
+def _layer_range(part: str) -> tuple[int, int]:
+    """``(first, last)`` of a ``layers:A-B`` or ``layers:A`` part."""
+    bounds = part.split(":")[1].split("-")
+    return int(bounds[0]), int(bounds[-1])
+
+
 @dataclass(frozen=True, eq=False)
 class FreezeSpec:
     """Which parameters stay fixed during realignment: parsed once from its text and written
@@ -80,7 +86,12 @@ class FreezeSpec:
         for part in parts:
             if part in ("none", "front", "back", "embeddings"):
                 continue
-            if re.fullmatch(r"layers:\d+(-\d+)?", part) or re.fullmatch(r"bottom:\d+", part):
+            if re.fullmatch(r"layers:\d+(-\d+)?", part):
+                lo, hi = _layer_range(part)
+                if lo > hi:
+                    raise AlignfreezeError(f"freeze spec {part!r} in {text!r} is an empty range (lower layer first)")
+                continue
+            if re.fullmatch(r"bottom:\d+", part):
                 continue
             raise AlignfreezeError(
                 f"unknown freeze spec {part!r} in {text!r} (allowed: {', '.join(FORMS)}, joined with '+')"
@@ -88,6 +99,7 @@ class FreezeSpec:
         return cls(text, parts)
 
     def frozen_layers(self, n_layers: int) -> list[int]:
+        self.check_fits(n_layers)
         half = n_layers // 2
         layers: set[int] = set()
         for part in self.parts:
@@ -96,17 +108,35 @@ class FreezeSpec:
             elif part == "back":
                 layers.update(range(n_layers - half, n_layers))
             elif part.startswith("bottom:"):
-                k = int(part.split(":")[1])
-                if k > n_layers:
-                    raise AlignfreezeError(f"bottom:{k} asks for more layers than the model has ({n_layers})")
-                layers.update(range(k))
+                layers.update(range(int(part.split(":")[1])))
             elif part.startswith("layers:"):
-                bounds = part.split(":")[1].split("-")
-                lo, hi = int(bounds[0]), int(bounds[-1])
-                if lo > hi or hi >= n_layers:
-                    raise AlignfreezeError(f"{part} is outside the model's layers 0-{n_layers - 1}")
+                lo, hi = _layer_range(part)
                 layers.update(range(lo, hi + 1))
         return sorted(layers)
+
+    def problems(self, n_layers: int) -> list[str]:
+        """Why the parts of this spec do not fit a model of ``n_layers`` layers (none: it fits)."""
+        out = []
+        for part in self.parts:
+            if part.startswith("bottom:") and int(part.split(":")[1]) > n_layers:
+                out.append(f"{part} asks for more layers than the model has")
+            elif part.startswith("layers:") and _layer_range(part)[1] >= n_layers:
+                out.append(f"{part} is outside the model's layers 0-{n_layers - 1}")
+        return out
+
+    def check_fits(self, n_layers: int, model: str | None = None, where: str = "freeze") -> None:
+        """Raise an :class:`AlignfreezeError` naming the spec, the model and its layer count
+        when a part of the spec does not fit a model of ``n_layers`` transformer layers
+        (``layers:5-99`` on a 4-layer model). Runs check this before loading any model, with
+        the count from the model's ``config.json``
+        (:func:`alignfreeze.models.layers.model_layer_count`)."""
+        problems = self.problems(n_layers)
+        if problems:
+            of = f"model {model!r}" if model else "the model"
+            raise AlignfreezeError(
+                f"{where} {self.text!r} does not fit {of}, which has {n_layers} layers (0-{n_layers - 1}): "
+                + "; ".join(problems)
+            )
 
     @property
     def freezes_embeddings(self) -> bool:

@@ -26,7 +26,7 @@ from alignfreeze.cache import cached, content_key, tokenizer_key
 from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.fileio import atomic_directory
+from alignfreeze.fileio import atomic_directory, check_replaceable
 from alignfreeze.models.layers import encoder_of
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
@@ -295,14 +295,28 @@ def realign(
     )
 
 
+def _legacy_checkpoint(folder: Path) -> bool:
+    """A model folder alignfreeze wrote before folders carried its marker: a realigned
+    encoder (``realign.json``) or a model in a run's folder (``runs/<run_id>/``)."""
+    in_run = (folder.parent / "config.yaml").is_file() and folder.parent.parent.name == "runs"
+    return (folder / "realign.json").is_file() or (in_run and (folder / "config.json").is_file())
+
+
 def save_checkpoint(
-    model, tokenizer, folder: str | Path, sentences: SentenceSet | None = None, files: dict[str, str] | None = None
+    model,
+    tokenizer,
+    folder: str | Path,
+    sentences: SentenceSet | None = None,
+    files: dict[str, str] | None = None,
+    kind: str = "model",
 ) -> Path:
     """A model and its tokenizer (safetensors), the fingerprints of its realignment
     ``sentences`` (``realign-sentences.txt``: ``measure-alignment`` leaves them out) and any
-    other text ``files``, written to ``folder`` whole or not at all."""
+    other text ``files``, written to ``folder`` whole or not at all, with alignfreeze's marker
+    (``kind`` of output). An existing ``folder`` is replaced only when alignfreeze wrote it
+    (:func:`alignfreeze.fileio.check_replaceable`)."""
     folder = Path(folder)
-    with atomic_directory(folder) as tmp:
+    with atomic_directory(folder, kind, owned=_legacy_checkpoint) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         if sentences is not None:
@@ -326,7 +340,7 @@ def save_realigned(result: RealignResult, tokenizer, out: str | Path, summary: d
         "sentence_pairs": result.drawn,
     }
     files = {"realign.json": json.dumps(record, indent=2) + "\n"}
-    return save_checkpoint(result.model, tokenizer, out, result.sentences, files)
+    return save_checkpoint(result.model, tokenizer, out, result.sentences, files, kind="realigned")
 
 
 def realign_files(
@@ -354,6 +368,8 @@ def realign_files(
 
     if not pairs:
         raise AlignfreezeError("no --pairs file given")
+    if out is not None:  # refused now, not after the training: an --out alignfreeze did not write
+        check_replaceable(out, "--out", _legacy_checkpoint)
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
     corpora = [AlignedCorpus.load(p) for p in pairs]  # validates every file before any training
     tokenizer = load_tokenizer(model_name)
