@@ -279,7 +279,16 @@ def interrupt(cmd: list[str], when: str, cwd: Path) -> subprocess.CompletedProce
     once a file matching the glob ``when`` exists."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
-        cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # A suite started in the background (`nohup make test &`) inherits an ignored SIGINT,
+        # which Python then leaves ignored: give the command the default, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not glob.glob(when):
