@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from alignfreeze.errors import AlignfreezeError, DataFormatError
 from alignfreeze.experiments.config import RunConfig
 from alignfreeze.experiments.results import append_rows, reconcile
@@ -46,23 +48,27 @@ PROGRESS_FILE = "progress.json"
 POLL_SECONDS = 1.0
 
 
-@dataclass
-class Resources:
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
+class Resources(BaseModel):
+    """What each run of a grid asks for: CPUs (also its torch threads when runs share a
+    machine) and a share of a GPU (``num_gpus: 0.25`` packs four runs on one). Not part of
+    any run's identity."""
+
+    model_config = ConfigDict(extra="forbid")
+    num_cpus: float = Field(1.0, gt=0)
+    num_gpus: float = Field(0.0, ge=0)
 
     @classmethod
     def parse(cls, data: dict | None) -> "Resources":
-        data = data or {}
-        unknown = set(data) - {"num_cpus", "num_gpus"}
-        if unknown:
-            raise AlignfreezeError(
-                f"resources: unknown key(s) {', '.join(sorted(unknown))} (allowed: num_cpus, num_gpus)"
+        """A grid file's ``resources:`` mapping (None: the defaults); a bad one is an
+        :class:`AlignfreezeError` naming the key."""
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
             )
-        out = cls(float(data.get("num_cpus", 1)), float(data.get("num_gpus", 0)))
-        if out.num_cpus <= 0 or out.num_gpus < 0:
-            raise AlignfreezeError("resources: num_cpus must be > 0 and num_gpus >= 0")
-        return out
+            allowed = ", ".join(cls.model_fields)
+            raise AlignfreezeError(f"resources: {problems} (allowed: {allowed})") from None
 
     @property
     def torch_threads(self) -> int:
