@@ -8,7 +8,7 @@ import pytest
 
 from alignfreeze.data import NliExample
 from alignfreeze.experiments import load_experiment
-from alignfreeze.experiments.runner import load_records, premise_groups
+from alignfreeze.experiments.planning import load_records, premise_groups
 from conftest import write
 
 CONFIG_ROOT = Path(__file__).resolve().parents[1] / "configs"
