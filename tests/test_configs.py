@@ -8,10 +8,11 @@ import pytest
 
 from alignfreeze.data import NliExample
 from alignfreeze.experiments import load_experiment
-from alignfreeze.experiments.runner import load_records, premise_groups
+from alignfreeze.experiments.planning import load_records, premise_groups
 from conftest import write
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+CONFIG_ROOT = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = sorted(CONFIG_ROOT.rglob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -22,6 +23,48 @@ def test_config_validates(path):
     assert runs and len({r.run_id for r in runs}) == len(runs)
     if path.stem != "grid-demo":
         assert [r.run_id for r in load_experiment(path).runs()] == [r.run_id for r in runs]
+
+
+#: The run ids of every shipped config, as sha256 of the ids joined by spaces (the first 16
+#: hex digits): a run's id is its identity in every results folder, so a change to the
+#: config classes must leave them as they are (or say in the CHANGELOG why they changed).
+RUN_IDS = {
+    "demo.yaml": (4, "0dc8ea37464fc439"),  # 16cc1df57d65 2797ebbae48d fd4efb33b311 b3c92329b98d
+    "grid-demo.yaml": (7, "fdcf7a508dcc1bd1"),
+    "ner-small.yaml": (1, "fefba06cf5c1a10e"),  # 678bd04847bf
+    "nli-small.yaml": (1, "f4e859e44a88704b"),  # a0017a6138bc
+    "qa-small.yaml": (1, "6c193764514045ac"),  # c66047a77d6a
+    "paper/ner.yaml": (60, "af82aebde9eb466a"),
+    "paper/nli.yaml": (60, "99ea1797509ad9f5"),
+    "paper/pos.yaml": (60, "8f3d6c9d9164abc5"),
+    "paper/qa.yaml": (60, "12ebb86f2dca627e"),
+}
+
+
+def test_the_run_ids_of_the_shipped_configs_do_not_change():
+    import hashlib
+
+    from alignfreeze.experiments.grid import load_grid
+
+    assert sorted(RUN_IDS) == sorted(p.relative_to(CONFIG_ROOT).as_posix() for p in CONFIGS)
+    for name, (count, digest) in RUN_IDS.items():
+        ids = [r.run_id for r in load_grid(CONFIG_ROOT / name)[1]]
+        assert (len(ids), hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16]) == (count, digest), name
+
+
+def test_model_and_models_are_one_setting():
+    from alignfreeze.errors import AlignfreezeError
+    from alignfreeze.experiments.config import ExperimentConfig
+    from alignfreeze.experiments.grid import expand_grid
+
+    base = {"task": "pos", "train": {"language": "en"}, "eval_languages": ["fr"], "methods": [{"method": "baseline"}]}
+    one = ExperimentConfig(**base, model="e5-small").runs()
+    assert [r.run_id for r in one] == [r.run_id for r in ExperimentConfig(**base, models=["e5-small"]).runs()]
+    assert [r.run_id for r in expand_grid({**base, "model": ["e5-small"]})] == [r.run_id for r in one]
+    with pytest.raises(ValueError, match="not both"):
+        ExperimentConfig(**base, model="e5-small", models=["e5-small"])
+    with pytest.raises(AlignfreezeError, match="not both"):
+        expand_grid({**base, "model": "e5-small", "models": ["e5-small"]})
 
 
 def test_run_points_grid_files_to_the_grid_command():

@@ -220,7 +220,7 @@ def test_paper_ner_preset_reads_wikiann_for_every_language(tmp_path):
     """configs/paper/ner.yaml: English and its 34 evaluation languages from unimelb-nlp/wikiann
     (PAN-X has 12 of them not), and fetch's plan and the data-needs listing agree on every source."""
     from alignfreeze.experiments.grid import load_grid
-    from alignfreeze.experiments.runner import data_needs
+    from alignfreeze.experiments.planning import data_needs
 
     paper = REPO_ROOT / "configs" / "paper" / "ner.yaml"
     plan = plan_fetch([paper], data_dir=tmp_path / "empty")

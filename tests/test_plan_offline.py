@@ -14,8 +14,7 @@ import pytest
 from alignfreeze.data import catalog as catalog_module
 from alignfreeze.data.catalog import DataCatalog, hub_split_size
 from alignfreeze.experiments.grid import load_grid
-from alignfreeze.experiments.grid_runner import plan_grid
-from alignfreeze.experiments.runner import data_needs
+from alignfreeze.experiments.planning import data_needs, plan_grid
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAPER_POS = REPO_ROOT / "configs" / "paper" / "pos.yaml"

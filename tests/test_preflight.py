@@ -14,7 +14,7 @@ import pytest
 from alignfreeze.data.catalog import DataCatalog
 from alignfreeze.errors import AlignfreezeError, DataFormatError
 from alignfreeze.experiments import load_experiment, run_experiment
-from alignfreeze.experiments.runner import RunData, check_freeze_specs, preflight
+from alignfreeze.experiments.planning import RunData, check_freeze_specs, preflight
 from alignfreeze.models.layers import model_layer_count
 from alignfreeze.realign.freeze import FreezeSpec
 from fixtures_tasks import experiment_yaml
@@ -180,13 +180,13 @@ def test_a_model_path_that_is_a_file_or_empty_folder_fails_in_preflight(toy, tmp
 
 def test_preflight_parses_each_file_once_and_the_runs_reuse_the_records(toy, monkeypatch):
     """The records preflight parsed are the ones the runs use; no file is parsed again."""
-    import alignfreeze.experiments.runner as runner
+    import alignfreeze.experiments.planning as planning
 
     root, model, tmp = toy
     cfg = experiment_yaml(tmp / "x.yaml", model, [{"method": "baseline"}], seeds=[0, 1])
     calls = []
-    real = runner.load_records
-    monkeypatch.setattr(runner, "load_records", lambda *a: calls.append(a[2].language) or real(*a))
+    real = planning.load_records
+    monkeypatch.setattr(planning, "load_records", lambda *a: calls.append(a[2].language) or real(*a))
     outcomes = run_experiment(load_experiment(cfg), tmp / "out", data_dir=root, progress=False)
     assert len(outcomes) == 2 and not any(o.skipped for o in outcomes)
     assert sorted(calls) == ["en", "en", "fr"]  # en train, en test, fr test: once each for two runs
@@ -209,7 +209,7 @@ def test_run_data_keeps_only_what_later_runs_read(toy):
 
 def test_a_premise_split_that_leaves_nothing_is_refused(tmp_path):
     from alignfreeze.data.refs import DataRef
-    from alignfreeze.experiments.runner import load_records
+    from alignfreeze.experiments.planning import load_records
     from conftest import write
 
     lines = "".join(f"premise {k}\thypothesis {k}\tentailment\n" for k in range(3))

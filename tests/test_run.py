@@ -62,6 +62,33 @@ def test_run_writes_long_format_rows_and_resumes(toy):
     assert read_results(out / "results.csv") == rows
 
 
+def test_a_failed_run_is_recorded_the_others_go_on_and_the_error_is_raised_after(toy):
+    """`run` is the grid driver's serial path: a run that fails (its model's weights are
+    unreadable, which preflight, reading config.json only, cannot see) leaves failed.json,
+    the next run still runs, then the first failure's own error is raised; run again, only
+    the failed run runs."""
+    import shutil
+
+    root, model, tmp = toy
+    broken_model = tmp / "broken-model"
+    shutil.copytree(model, broken_model)
+    (weights,) = broken_model.glob("*.safetensors")
+    weights.write_bytes(b"not a safetensors file")
+    cfg = experiment_yaml(tmp / "x.yaml", model, [{"method": "baseline"}])
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": [str(broken_model), str(model)]}))
+    broken, good = load_experiment(cfg).runs()
+    out = tmp / "out"
+    with pytest.raises(Exception) as raised:
+        run_experiment(load_experiment(cfg), out, data_dir=root, progress=False)
+    failed = json.loads((out / "runs" / broken.run_id / "failed.json").read_text())
+    assert failed["error"] == f"{type(raised.value).__name__}: {raised.value}"
+    assert {r["run_id"] for r in read_results(out / "results.csv")} == {good.run_id}
+    shutil.copy(next(model.glob("*.safetensors")), weights)
+    outcomes = run_experiment(load_experiment(cfg), out, data_dir=root, progress=False)
+    assert [(o.run.run_id, o.skipped) for o in outcomes] == [(broken.run_id, False), (good.run_id, True)]
+    assert not (out / "runs" / broken.run_id / "failed.json").exists()
+
+
 def test_run_id_is_a_hash_of_the_resolved_config(toy):
     root, model, tmp = toy
     cfg = experiment_yaml(tmp / "a.yaml", model, [{"method": "baseline"}])
@@ -182,19 +209,19 @@ def test_kill_minus_9_and_resume_keep_every_row_once(toy):
         "--quiet",
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    kills = 0
-    for target in (1, 4):  # kill once after the first run is recorded, once later
+    killed = []
+    for later in (1, 2):  # kill once after the first run is recorded, once two runs into the restart
+        target = len(list(out.glob("runs/*/metrics.json"))) + later
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None:
             if len(list(out.glob("runs/*/metrics.json"))) >= target:
                 time.sleep(0.3)  # land somewhere inside the next run (or its bookkeeping)
                 proc.send_signal(signal.SIGKILL)
-                kills += 1
                 break
             time.sleep(0.05)
-        proc.wait()
-    assert kills >= 1
+        killed.append(proc.wait() == -signal.SIGKILL)  # False: it ended by itself, every run done
+    assert killed == [True, True]
     final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr[-2000:]
     rows = read_results(out / "results.csv")
@@ -251,7 +278,7 @@ def test_alignment_on_the_realignment_sentences_is_refused(toy):
 
 def test_default_alignment_pairs_avoid_the_realignment_corpora(toy):
     from alignfreeze.data import DataCatalog
-    from alignfreeze.experiments.runner import analysis_pairs
+    from alignfreeze.experiments.planning import analysis_pairs
 
     root, model, tmp = toy
     cfg = experiment_yaml(tmp / "d.yaml", model, [{"method": "baseline"}], analysis={"alignment": True})

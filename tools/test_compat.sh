@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unit tests (pytest -m "not integration and not slow") against the oldest and the
+# The unit tests (pytest -m "not integration") against the oldest and the
 # newest transformers, accelerate and datasets that pyproject.toml allows, each set in a
 # venv of its own (.venv-compat-oldest, .venv-compat-newest; git-ignored, kept between
 # runs so that a second run only re-checks the installs).
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 PACKAGES=(transformers accelerate datasets)
 EXTRAS=${COMPAT_EXTRAS:-dev,aligners,tracking}  # the extras the unit tests use (not ray: its tests are integration)
-MARKERS="not integration and not slow"
+MARKERS="not integration"
 
 # The lower bound of a package's line in pyproject.toml's dependencies, e.g. 4.45.
 lower_bound() {

@@ -185,7 +185,7 @@ def run_done(outcome) -> None:
 
 def results(summary, title: str) -> None:
     """Per language, each method's mean over seeds (x100) and its difference to the baseline
-    (:func:`alignfreeze.experiments.report.summary_by_language`)."""
+    (:func:`alignfreeze.experiments.run_summary.summary_by_language`)."""
     languages, methods, cells = summary
     # One aligner for every realigned method: name it once in the title, not in every column.
     aligners = {m.rsplit("/", 1)[-1] for m in methods if m != "baseline"}

@@ -206,7 +206,64 @@ class RunOutputs(BaseModel):
 OUTPUT_FIELDS = tuple(RunOutputs.model_fields)
 
 
-class RunConfig(RunOutputs):
+def _one_or_list(value: Any) -> Any:
+    """A single data entry where a list of them is expected (``train: {language: en}``)."""
+    return [value] if isinstance(value, (dict, DataRef)) else value
+
+
+def models_from_model(data: dict) -> dict:
+    """``data`` with ``model:`` (one name, or a list of them) given as the ``models`` list:
+    the one place an experiment's or a grid's ``model`` becomes ``models``."""
+    if "model" not in data:
+        return data
+    if "models" in data:
+        raise ValueError("give the model once: model (one) or models (a list), not both")
+    data = dict(data)
+    model = data.pop("model")
+    data["models"] = model if isinstance(model, list) else [model]
+    return data
+
+
+class RunSettings(RunOutputs):
+    """The settings one run and a whole experiment share, written once: the task, its
+    training data, the realignment data, and each stage's settings. :class:`RunConfig` (one
+    run) and :class:`ExperimentConfig` (the runs of a file) are built from it."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    task: TaskName
+    train: list[DataRef] = Field(min_length=1, description="training data, concatenated")
+    realignment: RealignConfig = Field(default_factory=RealignConfig)
+    realignment_pairs: list[ParallelRef] = Field(
+        default_factory=list, description="parallel data to align and realign on"
+    )
+    tokenization: TokenizationSettings = Field(default_factory=TokenizationSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+
+    _train = field_validator("train", mode="before")(classmethod(lambda cls, v: _one_or_list(v)))
+
+
+#: The settings an experiment hands to each of its runs (:meth:`ExperimentConfig.runs`).
+SHARED_FIELDS = tuple(RunSettings.model_fields)
+
+
+class MethodSettings(BaseModel):
+    """When to realign, what to freeze, and whether the freeze holds during fine-tuning: a
+    method's settings, shared by :class:`MethodSpec` (an experiment's entry) and
+    :class:`RunConfig` (one run)."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Method
+    freeze: FreezeSpec = Field(
+        FreezeSpec.parse("none"),
+        description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
+        "does not reach (the task's still does)",
+    )
+    freeze_during_finetuning: bool = False
+
+
+class RunConfig(RunSettings, MethodSettings):
     """One run: everything that determines its results -- model, task, method, freeze spec,
     aligner, seed, data, and the settings of each stage (realignment, tokenization,
     training, evaluation, analysis). Its ``run_id`` is a hash of the resolved config, so the
@@ -221,32 +278,12 @@ class RunConfig(RunOutputs):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     model: str
-    task: TaskName
-    method: Method
-    freeze: FreezeSpec = Field(
-        FreezeSpec.parse("none"),
-        description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
-        "does not reach (the task's still does)",
-    )
-    freeze_during_finetuning: bool = False
     aligner: Optional[AlignerConfig] = None
     seed: Seed = 0
-    train: list[DataRef] = Field(min_length=1, description="training data, concatenated")
     eval: list[DataRef]
-    realignment: RealignConfig = Field(default_factory=RealignConfig)
-    realignment_pairs: list[ParallelRef] = Field(
-        default_factory=list, description="parallel data to align and realign on"
-    )
-    tokenization: TokenizationSettings = Field(default_factory=TokenizationSettings)
-    training: TrainingSettings = Field(default_factory=TrainingSettings)
-    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
-    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
     _migrate = model_validator(mode="before")(classmethod(lambda cls, data: _migrate(data)))
     _model = field_validator("model")(classmethod(lambda cls, v: _check_model(v)))
-    _train = field_validator("train", mode="before")(
-        classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v)
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
@@ -262,7 +299,8 @@ class RunConfig(RunOutputs):
 
     def resolved(self) -> "RunConfig":
         """Defaults that depend on the model or task filled in (``learning_rate: match`` made
-        a number), and the fields that cannot matter for this method normalised: a baseline
+        the fine-tuning learning rate: the one place it is resolved), and the fields that
+        cannot matter for this method normalised: a baseline
         has no aligner, freeze or realignment; a ``during`` run realigns once per fine-tuning
         step (``steps: match``)."""
         values = self.model_dump()
@@ -276,6 +314,17 @@ class RunConfig(RunOutputs):
             values.update(aligner=None, freeze="none", freeze_during_finetuning=False, realignment_pairs=[])
             values["realignment"] = RealignConfig().model_dump()
         return RunConfig(**values)
+
+    def realignment_steps(self, finetune_steps: int | None) -> int | None:
+        """Realignment steps before fine-tuning: 0 for a method that does not realign then,
+        the number the config sets, or for ``steps: match`` as many as fine-tuning's
+        optimiser steps (``finetune_steps``; None while those are not known). With
+        :meth:`resolved` (``learning_rate: match``), the one place ``match`` is read."""
+        if not self.method.realigns_before:
+            return 0
+        if self.realignment.steps == MATCH:
+            return finetune_steps
+        return int(self.realignment.steps)
 
     @property
     def run_id(self) -> str:
@@ -306,7 +355,7 @@ class RunConfig(RunOutputs):
         return f"{self.method}/{self.freeze}/{self.aligner_name}"
 
 
-class MethodSpec(BaseModel):
+class MethodSpec(MethodSettings):
     """One method of an experiment: when to realign (``baseline``, ``before``, ``during``,
     ``before+during``), what to freeze (a :class:`FreezeSpec`: ``front`` and ``back`` are
     AlignFreeze's), and with which aligner (default: the experiment's).
@@ -317,11 +366,7 @@ class MethodSpec(BaseModel):
         # in YAML:  methods: [{method: baseline}, {method: before, freeze: front}]
     """
 
-    model_config = ConfigDict(extra="forbid")
-    method: Method
-    freeze: FreezeSpec = FreezeSpec.parse("none")
     aligner: Optional[AlignerConfig] = Field(None, description="this method's aligner (default: the experiment's)")
-    freeze_during_finetuning: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -331,7 +376,7 @@ class MethodSpec(BaseModel):
         return data
 
 
-class ExperimentConfig(RunOutputs):
+class ExperimentConfig(RunSettings):
     """A YAML experiment: one task, lists of models, methods and seeds, and the settings every
     run shares. :meth:`runs` expands it into one :class:`RunConfig` per model x method x seed
     (a grid file may make any setting a list: :func:`load_grid`).
@@ -348,39 +393,24 @@ class ExperimentConfig(RunOutputs):
         "corrected", description="'reference': every setting at the AlignFreeze authors' value (see the README)"
     )
     models: list[str] = Field(min_length=1)
-    task: TaskName
     methods: list[MethodSpec] = Field(min_length=1)
     aligner: Optional[AlignerConfig] = Field(default_factory=lambda: aligner_mapping("dictionary"))
     seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    train: list[DataRef] = Field(min_length=1)
     eval: list[DataRef] = Field(default_factory=list)
     eval_languages: list[str] = Field(default_factory=list, description="shorthand: one eval entry per language")
     eval_split: str = "test"
     eval_dataset: str | None = None
     eval_limit: int | None = Field(None, ge=1, description="use the first N records of each eval_languages entry")
     eval_premise_split: Literal["train", "test"] | None = None
-    realignment: RealignConfig = Field(default_factory=RealignConfig)
-    realignment_pairs: list[ParallelRef] = Field(default_factory=list)
-    tokenization: TokenizationSettings = Field(default_factory=TokenizationSettings)
-    training: TrainingSettings = Field(default_factory=TrainingSettings)
-    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
-    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
     @model_validator(mode="before")
     @classmethod
     def _prepare(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "model" in data:
-            data = dict(data)
-            model = data.pop("model")
-            data["models"] = model if isinstance(model, list) else [model]
         if isinstance(data, dict):
-            data = apply_protocol(_migrate(data))
+            data = apply_protocol(_migrate(models_from_model(data)))
         return data
 
     _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [check_language(x) for x in v]))
-    _train = field_validator("train", mode="before")(
-        classmethod(lambda cls, v: [v] if isinstance(v, (dict, DataRef)) else v)
-    )
 
     def runs(self) -> list[RunConfig]:
         evals = list(self.eval) + [
@@ -398,28 +428,19 @@ class ExperimentConfig(RunOutputs):
         if analysis.alignment:
             extra = [ref for ref in self.realignment_pairs if ref not in analysis.exclude_pairs]
             analysis = analysis.model_copy(update={"exclude_pairs": list(analysis.exclude_pairs) + extra})
+        shared = {**{name: getattr(self, name) for name in SHARED_FIELDS}, "analysis": analysis}
         for model in self.models:
             for spec in self.methods:
                 for seed in self.seeds:
                     aligner = None if spec.method == "baseline" else (spec.aligner or self.aligner)
                     out.append(
                         RunConfig(
+                            **shared,
+                            **{name: getattr(spec, name) for name in MethodSettings.model_fields},
                             model=model,
-                            task=self.task,
-                            method=spec.method,
-                            freeze=spec.freeze,
                             aligner=aligner,
                             seed=seed,
-                            freeze_during_finetuning=spec.freeze_during_finetuning,
-                            train=self.train,
                             eval=evals,
-                            realignment=self.realignment,
-                            realignment_pairs=self.realignment_pairs,
-                            tokenization=self.tokenization,
-                            training=self.training,
-                            evaluation=self.evaluation,
-                            analysis=analysis,
-                            **{name: getattr(self, name) for name in OUTPUT_FIELDS},
                         ).resolved()
                     )
         return out
@@ -461,8 +482,9 @@ def apply_override(data: dict, assignment: str) -> None:
         _release_governed(data)
     if keys[0] == "models" and "model" in data and "models" not in data:
         # The file's `model:` is the models list that `--set models...` changes.
-        model = data.pop("model")
-        data["models"] = model if isinstance(model, list) else [model]
+        normalised = models_from_model(data)
+        data.clear()
+        data.update(normalised)
     node: Any = data
     for depth, key in enumerate(keys):
         where = ".".join(keys[:depth]) or "the config"

@@ -35,7 +35,7 @@ def plan_fetch(
         [(t.what, t.files, t.source.describe()) for t in plan.targets if t.source]
     """
     from alignfreeze.experiments.grid import load_grid
-    from alignfreeze.experiments.runner import data_needs
+    from alignfreeze.experiments.planning import data_needs
 
     catalog = DataCatalog(data_dir)
     runs = [run for path in configs for run in load_grid(path, overrides)[1]]

@@ -33,6 +33,7 @@ from alignfreeze.experiments.config import (
     ExperimentConfig,
     MethodSpec,
     RunConfig,
+    models_from_model,
     read_config_mapping,
     validation_message,
 )
@@ -126,11 +127,10 @@ def expand_grid(data: dict, source: str = "") -> list[RunConfig]:
     exclude = data.pop("exclude", []) or []
     if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
         raise AlignfreezeError(f"invalid grid{f' in {source}' if source else ''}: exclude must be a list of mappings")
-    if "model" in data and "models" not in data:
-        model = data.pop("model")
-        data["models"] = model if isinstance(model, list) and not any(isinstance(m, list) for m in model) else [model]
-        if data["models"] and isinstance(data["models"][0], list):
-            data["models"] = data["models"][0]
+    try:
+        data = models_from_model(data)  # before the axes are read: `model: [a, b]` is the models list
+    except ValueError as exc:
+        raise AlignfreezeError(f"invalid grid{f' in {source}' if source else ''}: {exc}") from None
     if isinstance(data.get("methods"), list):
         data["methods"] = _expand_methods(data["methods"])
     axes = _axes(data, ExperimentConfig)

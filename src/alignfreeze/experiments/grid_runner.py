@@ -8,7 +8,8 @@
   driver appends each finished run's rows to ``results.csv`` and reconciles the file at
   every start (see :mod:`alignfreeze.experiments.results`), so a crash of a worker or of the
   driver leaves every row present exactly once after the restart.
-* **Executors.** ``local`` runs in this process (``max_parallel=1``) or in a pool of
+* **Executors.** ``local`` runs in this process (``max_parallel=1``; ``alignfreeze run``
+  is this path: :func:`~alignfreeze.experiments.runner.run_experiment`) or in a pool of
   processes. ``ray`` submits one Ray task per run with the grid's ``resources``
   (``num_cpus``, ``num_gpus``); a task whose worker dies is retried by Ray
   (``max_retries``), and recorded as failed when the retries run out.
@@ -35,34 +36,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from alignfreeze.errors import AlignfreezeError, DataFormatError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import RunConfig
-from alignfreeze.experiments.results import append_rows, reconcile
+from alignfreeze.experiments.planning import FAILED_FILE, RunData, grid_state, preflight
+from alignfreeze.experiments.results import append_rows
 from alignfreeze.fileio import atomic_write_text
 from alignfreeze.progress import file_reporter, reporting_to
 
-FAILED_FILE = "failed.json"
 PROGRESS_FILE = "progress.json"
 POLL_SECONDS = 1.0
 
 
-@dataclass
-class Resources:
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
+class Resources(BaseModel):
+    """What each run of a grid asks for: CPUs (also its torch threads when runs share a
+    machine) and a share of a GPU (``num_gpus: 0.25`` packs four runs on one). Not part of
+    any run's identity."""
+
+    model_config = ConfigDict(extra="forbid")
+    num_cpus: float = Field(1.0, gt=0)
+    num_gpus: float = Field(0.0, ge=0)
 
     @classmethod
     def parse(cls, data: dict | None) -> "Resources":
-        data = data or {}
-        unknown = set(data) - {"num_cpus", "num_gpus"}
-        if unknown:
-            raise AlignfreezeError(
-                f"resources: unknown key(s) {', '.join(sorted(unknown))} (allowed: num_cpus, num_gpus)"
+        """A grid file's ``resources:`` mapping (None: the defaults); a bad one is an
+        :class:`AlignfreezeError` naming the key."""
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
             )
-        out = cls(float(data.get("num_cpus", 1)), float(data.get("num_gpus", 0)))
-        if out.num_cpus <= 0 or out.num_gpus < 0:
-            raise AlignfreezeError("resources: num_cpus must be > 0 and num_gpus >= 0")
-        return out
+            allowed = ", ".join(cls.model_fields)
+            raise AlignfreezeError(f"resources: {problems} (allowed: {allowed})") from None
 
     @property
     def torch_threads(self) -> int:
@@ -89,22 +96,22 @@ def _visible_gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-@dataclass
-class GridState:
-    done: dict[str, list[dict]] = field(default_factory=dict)
-    failed: dict[str, dict] = field(default_factory=dict)
+def attempt_run(run: RunConfig, out_dir: Path, data: RunData, progress: bool) -> tuple[dict, Exception | None]:
+    """Execute one run and report the outcome as plain data, with the exception that failed
+    it (None when it is done). A failure writes the traceback to ``runs/<id>/error.txt``;
+    nothing else is written outside the run's folder."""
+    from alignfreeze.experiments.runner import execute_run
 
-
-def grid_state(out_dir: Path) -> GridState:
-    done = reconcile(out_dir)
-    failed = {}
-    for path in sorted((out_dir / "runs").glob(f"*/{FAILED_FILE}")):
-        if path.parent.name not in done:
-            try:
-                failed[path.parent.name] = json.loads(path.read_text())
-            except ValueError:
-                failed[path.parent.name] = {"error": "unreadable failed.json"}
-    return GridState(done, failed)
+    t0 = time.perf_counter()
+    try:
+        outcome = execute_run(run, out_dir, data.catalog, progress=progress, data=data)
+        return {"run_id": run.run_id, "status": "done", "rows": outcome.rows, "seconds": outcome.seconds}, None
+    except Exception as exc:  # noqa: BLE001 -- any failure of one run is recorded and the grid goes on
+        run_dir = out_dir / "runs" / run.run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "error.txt", traceback.format_exc())
+        error = f"{type(exc).__name__}: {exc}"
+        return {"run_id": run.run_id, "status": "failed", "error": error, "seconds": time.perf_counter() - t0}, exc
 
 
 def run_one(
@@ -115,31 +122,22 @@ def run_one(
     progress: bool,
     report_progress: bool = False,
 ) -> dict:
-    """Execute one run and report the outcome as plain data (the worker side of every
-    executor). Exceptions become a ``failed`` outcome with the traceback written to
-    ``runs/<id>/error.txt``; nothing else is written outside the run's folder.
-    ``report_progress`` writes the run's phase and step to ``runs/<id>/progress.json``."""
+    """The worker side of the process pool and of Ray: :func:`attempt_run` on a run sent as
+    plain data, its outcome returned as plain data. ``report_progress`` writes the run's
+    phase and step to ``runs/<id>/progress.json``."""
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     from alignfreeze.data.catalog import DataCatalog
-    from alignfreeze.experiments.runner import execute_run
 
     run = RunConfig(**run_data)
-    run_dir = Path(out_dir) / "runs" / run.run_id
-    t0 = time.perf_counter()
+    progress_file = Path(out_dir) / "runs" / run.run_id / PROGRESS_FILE
     # (Without report_progress the caller's reporter, if any, stays in charge.)
-    reporting = reporting_to(file_reporter(run_dir / PROGRESS_FILE)) if report_progress else contextlib.nullcontext()
-    try:
-        with reporting:
-            outcome = execute_run(run, Path(out_dir), DataCatalog(data_dir), progress=progress, append_results=False)
-        return {"run_id": run.run_id, "status": "done", "rows": outcome.rows, "seconds": outcome.seconds}
-    except Exception as exc:  # noqa: BLE001 -- any failure of one run is recorded and the grid goes on
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "error.txt", traceback.format_exc())
-        error = f"{type(exc).__name__}: {exc}"
-        return {"run_id": run.run_id, "status": "failed", "error": error, "seconds": time.perf_counter() - t0}
+    reporting = reporting_to(file_reporter(progress_file)) if report_progress else contextlib.nullcontext()
+    with reporting:
+        result, _ = attempt_run(run, Path(out_dir), RunData(DataCatalog(data_dir)), progress)
+    return result
 
 
 def _record(out_dir: Path, result: dict) -> None:
@@ -180,26 +178,37 @@ def local_parallelism(resources: Resources, n_gpus: int) -> int:
     return 1
 
 
+def _serial(
+    runs: list[RunConfig],
+    out_dir: Path,
+    data: RunData,
+    progress: bool,
+    on_status: Callable[[str, dict | None], None] | None,
+) -> Iterator[dict]:
+    """Outcomes as runs finish, one after the other in this process, on the records
+    :func:`preflight` parsed; a failed run's outcome carries its exception (``exception``)."""
+    for k, run in enumerate(runs):
+        # The run's bars report straight to on_status (without one, the caller's reporter stays).
+        reporting = (
+            reporting_to(lambda status, run_id=run.run_id: on_status(run_id, status))
+            if on_status
+            else contextlib.nullcontext()
+        )
+        with reporting:
+            result, exc = attempt_run(run, out_dir, data, progress)
+        data.keep_only(runs[k + 1 :])  # hold the data of the runs to come, not of every run so far
+        yield result if exc is None else {**result, "exception": exc}  # outside the block: the driver is not this run
+
+
 def _local(
     runs: list[RunConfig],
     out_dir: Path,
     data_dir,
     resources: Resources,
     max_parallel: int,
-    progress: bool,
-    on_status: Callable[[str, dict | None], None] | None,
 ) -> Iterator[dict | None]:
-    """Outcomes as runs finish; ``None`` every ``POLL_SECONDS`` while waiting on a pool."""
+    """Outcomes as runs finish in a pool of processes; ``None`` every ``POLL_SECONDS`` while waiting."""
     data = str(data_dir) if data_dir else None
-    if max_parallel <= 1:
-        for run in runs:  # in this process: the run's bars report straight to on_status
-            callback = (
-                (lambda status, run_id=run.run_id: on_status(run_id, status)) if on_status else (lambda status: None)
-            )
-            with reporting_to(callback):
-                outcome = run_one(run.model_dump(mode="json"), str(out_dir), data, None, progress)
-            yield outcome  # outside the block: the driver's own code must not report as this run
-        return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -301,6 +310,8 @@ class GridSummary:
     done: int = 0
     failed: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    #: The exceptions of the runs that failed in this process (the serial local executor).
+    exceptions: dict[str, Exception] = field(default_factory=dict)
 
     @property
     def finished(self) -> int:
@@ -325,6 +336,7 @@ def run_grid(
     max_retries: int = 3,
     on_result: Callable[[dict, GridSummary], None] | None = None,
     on_status: Callable[[str, dict | None], None] | None = None,
+    on_skipped: Callable[[RunConfig, list[dict] | None], None] | None = None,
 ) -> GridSummary:
     """Run every run of a grid that is not done yet, locally or on Ray, resumably (see the
     module docstring): state lives in ``out_dir``, a crash loses no finished run, and a rerun
@@ -340,6 +352,8 @@ def run_grid(
         on_result: ``on_result(result, summary)`` as each run finishes.
         on_status: ``on_status(run_id, status)`` as a running run moves on (``status``:
             ``{"desc", "done", "total", "postfix"}``; ``None`` once the run has finished).
+        on_skipped: ``on_skipped(run, rows)`` for each run not run again, before any run
+            starts: ``rows`` its results when it is done, None when it failed before.
 
     Returns:
         :class:`GridSummary`: runs done, skipped and failed (with their errors).
@@ -350,7 +364,6 @@ def run_grid(
         summary = af.run_grid(runs, "runs/grid-demo", max_parallel=2)
     """
     from alignfreeze.data.catalog import DataCatalog
-    from alignfreeze.experiments.runner import preflight
 
     if executor not in ("local", "ray"):
         raise AlignfreezeError(f"unknown executor {executor!r} (allowed: local, ray)")
@@ -361,19 +374,28 @@ def run_grid(
         max_parallel = 0 if executor == "ray" else local_parallelism(resources, _visible_gpus())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    preflight(runs, DataCatalog(data_dir))
+    data = preflight(runs, DataCatalog(data_dir))
     state = grid_state(out_dir)
     todo = [r for r in runs if r.run_id not in state.done and (retry_failed or r.run_id not in state.failed)]
     summary = GridSummary(total=len(runs), skipped=len(runs) - len(todo))
     summary.failures = {rid: info.get("error", "") for rid, info in state.failed.items() if not retry_failed}
+    if on_skipped:
+        todo_ids = {run.run_id for run in todo}
+        for run in runs:
+            if run.run_id not in todo_ids:
+                on_skipped(run, state.done.get(run.run_id))
     if not todo:
         return summary
     for run in todo:  # a progress file left by an earlier invocation must not show as running
         (out_dir / "runs" / run.run_id / PROGRESS_FILE).unlink(missing_ok=True)
+    serial = executor == "local" and max_parallel <= 1
+    data.keep_only(todo if serial else [])  # the records preflight parsed serve this process's runs only
     if executor == "ray":
         results = _ray(todo, out_dir, data_dir, resources, max_parallel, address, max_retries)
+    elif serial:
+        results = _serial(todo, out_dir, data, progress, on_status)
     else:
-        results = _local(todo, out_dir, data_dir, resources, max_parallel, progress, on_status)
+        results = _local(todo, out_dir, data_dir, resources, max_parallel)
     running = {run.run_id for run in todo}
     seen: dict[str, float] = {}
     for result in results:
@@ -382,6 +404,8 @@ def run_grid(
                 _poll_progress(out_dir, running, seen, on_status)
             continue
         running.discard(result["run_id"])
+        if "exception" in result:
+            summary.exceptions[result["run_id"]] = result.pop("exception")
         if on_status:
             on_status(result["run_id"], None)
         _record(out_dir, result)
@@ -411,231 +435,3 @@ def _poll_progress(
             continue
         seen[run_id] = mtime
         on_status(run_id, status)
-
-
-#: Seconds per unit of work for e5-small on a 2-core CPU, from the README demo's runs
-#: (realignment 46-55 s for 25 steps of 16 pairs; fine-tuning 84-102 s for 126 optimiser
-#: steps of 32 sentences; PoS evaluation ~100 sentences/s). Used when the output folder has
-#: no finished run to measure from.
-REFERENCE_COST = {"realign_step": 2.0, "finetune_step": 0.8, "eval_example": 0.01}
-
-
-def observed_cost(out_dir: Path) -> dict[str, float] | None:
-    """Median seconds per realignment step and per fine-tuning optimiser step of the runs
-    already finished in ``out_dir`` (None when there are none)."""
-    import statistics
-
-    realign, finetune = [], []
-    for path in (out_dir / "runs").glob("*/metrics.json"):
-        try:
-            m = json.loads(path.read_text())
-        except ValueError:
-            continue
-        if m.get("realign", {}).get("losses"):
-            realign.append(m["realign"]["seconds"] / len(m["realign"]["losses"]))
-        if m.get("finetune", {}).get("optimizer_steps"):
-            finetune.append(m["finetune"]["seconds"] / m["finetune"]["optimizer_steps"])
-    if not finetune:
-        return None
-    return {
-        "realign_step": statistics.median(realign) if realign else REFERENCE_COST["realign_step"],
-        "finetune_step": statistics.median(finetune),
-        "eval_example": REFERENCE_COST["eval_example"],
-    }
-
-
-def _tokenizer(model: str):
-    """The model's tokenizer if it can be had without a download, else None."""
-    from transformers import AutoTokenizer
-
-    from alignfreeze.models import resolve_model
-
-    try:
-        return AutoTokenizer.from_pretrained(resolve_model(model), local_files_only=True)  # a dry run downloads nothing
-    except Exception:  # noqa: BLE001 -- not local, not cached: the count is estimated instead
-        return None
-
-
-def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[dict], str]:
-    """Per run: realignment steps, fine-tuning optimiser steps, evaluation examples and
-    estimated seconds; and where the per-unit costs came from.
-
-    Fine-tuning steps are exact when the training data is local and the model's tokenizer
-    can be loaded offline (the training features are built as the run builds them), an
-    estimate from the record count otherwise (``exact_steps`` False): when the training data
-    is not local, from the hub split's number of examples that ``hub_configs.json`` records
-    (:func:`~alignfreeze.data.catalog.hub_split_size`), and None where none is known.
-    ``realignment.steps: match`` realigns for as many steps."""
-    from alignfreeze.data.catalog import hub_split_size
-    from alignfreeze.experiments.runner import load_records
-    from alignfreeze.finetune import get_task, total_optimizer_steps
-    from alignfreeze.realign import MATCH
-
-    records: dict[str, list | None] = {}
-    features: dict[str, int | None] = {}
-    tokenizers: dict[str, object] = {}
-
-    def load(task: str, ref) -> list | None:
-        key = f"{task}:{ref.model_dump_json()}"
-        if key not in records:
-            try:
-                catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=False)
-                records[key] = load_records(catalog, task, ref)
-            except DataFormatError:  # a local file that is malformed: an error here too, with its file:line
-                raise
-            except AlignfreezeError:  # not local: nothing is downloaded for a dry run
-                records[key] = None
-        return records[key]
-
-    def hub_records(task: str, ref) -> int | None:
-        """Records of a DataRef that is not local, from its hub split's recorded size (None:
-        unknown, or split by premise, which keeps an unknown share)."""
-        if ref.premise_split is not None:
-            return None
-        n = hub_split_size(task, ref.language, ref.split, ref.dataset)
-        return min(n, ref.limit) if n is not None and ref.limit else n
-
-    def n_features(run: RunConfig, train: list) -> int | None:
-        key = json.dumps(
-            [
-                run.model,
-                run.task,
-                [r.model_dump(mode="json") for r in run.train],
-                run.training.model_dump(mode="json"),
-                run.tokenization.model_dump(mode="json"),
-            ]
-        )
-        if key not in features:
-            if run.model not in tokenizers:
-                tokenizers[run.model] = _tokenizer(run.model)
-            tokenizer = tokenizers[run.model]
-            task = get_task(run.task, run.training, run.evaluation, run.tokenization, run.train[0].language)
-            features[key] = (
-                len(task.encode(train, tokenizer, run.training.max_length, task.label_list(train)))
-                if tokenizer
-                else None
-            )
-        return features[key]
-
-    cost = observed_cost(out_dir)
-    basis = "measured on the runs already in this folder" if cost else "reference: e5-small on 2 CPU cores"
-    cost = cost or REFERENCE_COST
-    out = []
-    for run in runs:
-        train_parts = [load(run.task, ref) for ref in run.train]
-        n_eval = [load(run.task, ref) for ref in run.eval]
-        train = None if any(t is None for t in train_parts) else [r for t in train_parts for r in t]
-        examples = None if any(e is None for e in n_eval) else sum(len(e) for e in n_eval)
-        steps, exact = None, False
-        if train is not None:
-            count = n_features(run, train)
-            exact = count is not None
-            steps = total_optimizer_steps(count if exact else len(train), run.training)
-        else:
-            # Not local (nothing is downloaded for a dry run): records, not features, so an
-            # estimate, from the hub's recorded split sizes (and the local parts' records).
-            sizes = [len(t) if t is not None else hub_records(run.task, ref) for t, ref in zip(train_parts, run.train)]
-            if all(n is not None for n in sizes):
-                steps = total_optimizer_steps(sum(sizes), run.training)
-        realign: int | str | None = 0
-        if run.method.realigns_before:
-            realign = (
-                (steps if steps is not None else MATCH)
-                if run.realignment.steps == MATCH
-                else int(run.realignment.steps)
-            )
-        # Sentence pairs realignment will draw: one batch per realignment step, and one per
-        # fine-tuning optimiser step for "during" (an upper bound under batching "mixed",
-        # whose epochs may end with a short batch).
-        draws: int | None = 0
-        if run.method != "baseline":
-            before = realign if isinstance(realign, int) else None
-            during = (steps if steps is not None else None) if run.method.realigns_during else 0
-            draws = None if before is None or during is None else (before + during) * run.realignment.batch_size
-        seconds = None
-        if steps is not None and examples is not None and isinstance(realign, int):
-            joint = 1.0 + (0.5 if run.method.realigns_during else 0.0)  # one realignment batch per step
-            seconds = (
-                realign * cost["realign_step"] + steps * cost["finetune_step"] * joint + examples * cost["eval_example"]
-            )
-        out.append(
-            {
-                "run": run,
-                "realign_steps": realign,
-                "realign_draws": draws,
-                "finetune_steps": steps,
-                "exact_steps": exact,
-                "eval_examples": examples,
-                "seconds": seconds,
-            }
-        )
-    return out, basis
-
-
-@dataclass
-class PlannedRun:
-    """One run of a grid's plan: its steps, cost estimate and state in the output folder."""
-
-    run: RunConfig
-    realign_steps: int | str | None
-    #: Sentence pairs realignment will draw (None: depends on fine-tuning steps not known offline).
-    realign_draws: int | None
-    finetune_steps: int | None
-    exact_steps: bool
-    eval_examples: int | None
-    seconds: float | None
-    state: str  # "done", "failed" or "to do"
-
-
-@dataclass
-class GridPlan:
-    """What ``alignfreeze grid --dry-run`` shows: every run, the cost of those to do (and
-    where the per-step costs come from), and the data not under the data root."""
-
-    runs: list[PlannedRun]
-    seconds_to_do: float
-    not_estimated: int
-    basis: str
-    missing_data: list
-
-
-def plan_grid(runs: list[RunConfig], out_dir: str | Path, catalog) -> GridPlan:
-    """Plan a grid without running it: the state of each run in ``out_dir``, its steps and
-    estimated cost (:func:`estimate_cost`), and the data sets it needs that are not local,
-    with where they would come from. Nothing is downloaded.
-
-    Example::
-
-        name, runs, resources = af.load_grid("configs/paper/pos.yaml")
-        plan = af.plan_grid(runs, "runs/paper-pos", af.DataCatalog())
-        plan.seconds_to_do / 3600, [need.what for need in plan.missing_data]
-    """
-    from alignfreeze.experiments.runner import check_freeze_specs, data_needs
-
-    check_freeze_specs(runs)  # from each model's config.json: nothing loaded, nothing downloaded
-    out_dir = Path(out_dir)
-    state = grid_state(out_dir) if out_dir.exists() else GridState()
-    estimates, basis = estimate_cost(runs, catalog, out_dir)
-    planned, total, unknown = [], 0.0, 0
-    for e in estimates:
-        run_id = e["run"].run_id
-        status = "done" if run_id in state.done else "failed" if run_id in state.failed else "to do"
-        if status != "done":
-            if e["seconds"] is None:
-                unknown += 1
-            else:
-                total += e["seconds"]
-        planned.append(
-            PlannedRun(
-                e["run"],
-                e["realign_steps"],
-                e["realign_draws"],
-                e["finetune_steps"],
-                e["exact_steps"],
-                e["eval_examples"],
-                e["seconds"],
-                status,
-            )
-        )
-    missing = [need for need in data_needs(runs, catalog) if not need.files]
-    return GridPlan(planned, total, unknown, basis, missing)

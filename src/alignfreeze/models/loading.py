@@ -12,10 +12,23 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from alignfreeze.models.registry import resolve_model
+from alignfreeze.models.e5_small import E5_SMALL, prepare_e5_small
 
 #: Task heads by name: ``None`` is the bare encoder.
 HEADS = ("token", "sequence", "qa")
+
+
+def resolve_model(name: str) -> str:
+    """Turn a model name from a config or the CLI into something ``from_pretrained`` takes.
+
+    ``e5-small`` is the embedded checkpoint, converted on first use (see
+    :mod:`alignfreeze.models.e5_small`): it resolves to its cached folder. Any other value is
+    passed through unchanged: a Hugging Face hub id (loaded online, or from the local HF
+    cache when offline) or a local path.
+    """
+    if name == E5_SMALL:
+        return str(prepare_e5_small())
+    return name
 
 
 def default_device(device: str | None = None):

@@ -1,4 +1,5 @@
-"""Summaries of long-format results for tables (the full report comes with the report command)."""
+"""The per-language summary `alignfreeze run` prints: each method's mean over seeds and its
+difference to the baseline (the full report, `alignfreeze report`, is :mod:`alignfreeze.experiments.full_report`)."""
 
 from __future__ import annotations
 
