@@ -18,9 +18,10 @@ parallel (OPUS-100)            ``Helsinki-NLP/opus-100`` ``<a>-<b>``      ``para
 dictionary (MUSE, full)        ``dl.fbaipublicfiles.com/arrival/...``     ``muse/<src>-<tgt>.txt``
 =============================  =========================================  ==================================
 
-The source of each comes from :func:`alignfreeze.data.catalog.remote_origin`, which checks
-the configuration and split against the dataset cards' lists (``hub_configs.json``) offline:
-a data set whose configuration does not exist has no source, and the dry run says so.
+The source of each, and the files it becomes, come from its entry in the source registry
+(:data:`alignfreeze.data.sources.DATA_SOURCES`), which checks the configuration and split
+against the dataset cards' lists (``hub_configs.json``) offline: a data set whose
+configuration or split does not exist has no source, and the dry run says so.
 
 A file is written whole or not at all (atomically); a URL download resumes from its
 ``.part`` file and is checked against the server's size before it is kept. Every fetched
@@ -43,13 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from alignfreeze.data.catalog import (
-    _SPLIT_ALIASES,
+from alignfreeze.data.sources import (
+    RESOURCES,
     HubSource,
-    NoSourceError,
     UrlSource,
-    _reference_dataset,
-    remote_origin,
+    canonical_split,
+    find_source,
+    reference_dataset,
 )
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_write_text
@@ -77,36 +78,20 @@ class FetchTarget:
 
 
 def plan_target(kind: str, language: str, split: str, dataset: str | None = None) -> FetchTarget:
-    """Where one data set of the catalog can be fetched from (:func:`remote_origin` decides),
-    and the files it becomes; without a source, ``reason`` says why."""
-    split = _SPLIT_ALIASES.get(split, split)  # file names say dev, as the catalog reads them
+    """Where one data set of the catalog can be fetched from and the files it becomes, both
+    from its entry in the source registry (:func:`~alignfreeze.data.sources.find_source`,
+    the one :func:`~alignfreeze.data.sources.remote_origin` asks); without a source,
+    ``reason`` says why."""
+    split = canonical_split(split)  # file names say dev, as the catalog reads them
     try:
-        source = remote_origin(kind, language, split, dataset)
-    except NoSourceError as exc:
+        entry = find_source(kind, reference_dataset(kind, language, dataset))
+        part = reference_dataset(kind, language, dataset) if entry.has_parts else None  # a UD treebank
+        source = entry.origin(language, split, part)
+    except AlignfreezeError as exc:  # NoSourceError, or no reference treebank for the language
         return FetchTarget(kind, language, split, dataset, None, reason=str(exc))
-    if kind == "dictionary":
-        dataset = "muse"  # the only dictionaries fetched
-    return FetchTarget(kind, language, split, dataset, source, _files(kind, language, split, dataset))
-
-
-def _files(kind: str, language: str, split: str, dataset: str | None) -> tuple[str, ...]:
-    """The files a data set with a source becomes under the data root, in the catalog's layout."""
-    if kind == "parallel":
-        a, b = sorted(language.split("-"))
-        stem = f"parallel/opus100/opus.{a}-{b}-{split}"
-        return (f"{stem}.{a}", f"{stem}.{b}")
-    if kind == "dictionary":
-        return (f"muse/{language}.txt",)
-    if kind == "pos":
-        treebank = _reference_dataset(kind, language, dataset) or "xtreme"
-        return (f"ud/{language}_{treebank}-ud-{split}.conllu",)
-    if kind == "ner":
-        return (f"panx/{split}-{language}.tsv",)
-    if kind == "nli":
-        return (f"xnli/{split}-{language}.tsv",)
-    if dataset == "squad":
-        return (f"squad/{split}-v1.1.json",)
-    return (f"xquad/xquad.{language}.json",)
+    if dataset is None and kind in RESOURCES:
+        dataset = entry.name  # a dictionary: MUSE, the only one fetched
+    return FetchTarget(kind, language, split, dataset, source, entry.files(language, split, part))
 
 
 # ------------------------------------------------------------------ writers (records -> files)
