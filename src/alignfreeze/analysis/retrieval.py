@@ -38,9 +38,7 @@ from alignfreeze.analysis.config import AlignmentMeasureSettings, parse_layers
 from alignfreeze.analysis.word_pairs import WordPairSample
 from alignfreeze.data.subwords import encode_words
 from alignfreeze.errors import AlignfreezeError
-
-MODES = ("weak", "strong")
-DIRECTIONS = ("fwd", "bwd")
+from alignfreeze.metric_names import MODES, alignment_metric
 
 
 def first_subword_states(
@@ -157,7 +155,7 @@ class RetrievalScores:
 
     def metrics(self) -> dict[str, float]:
         """Metric names of run results: ``alignment_{mode}_{direction}_L{layer}``."""
-        return {f"alignment_{m}_{d}_L{layer}": v for (layer, m, d), v in sorted(self.scores.items())}
+        return {alignment_metric(m, d, layer): v for (layer, m, d), v in sorted(self.scores.items())}
 
 
 def measure_alignment(
