@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import re
 
-#: Retrieval modes: ``strong`` (the translation is the nearest of all target words) and
-#: ``weak`` (nearer than the other words of its sentence pair).
-MODES = ("weak", "strong")
 #: ``fwd``: source words retrieve their translations; ``bwd``: target words theirs.
 DIRECTIONS = ("fwd", "bwd")
+#: A retrieval mode's name (``weak``, ``strong``, or one registered in
+#: :data:`alignfreeze.analysis.retrieval_modes.RETRIEVAL_MODES`): no underscore, so that
+#: names split back unambiguously.
+MODE_NAME = r"[a-z][a-z0-9]*"
 
-_ALIGNMENT = re.compile(rf"alignment_({'|'.join(MODES)})_({'|'.join(DIRECTIONS)})_L(\d+)")
+_ALIGNMENT = re.compile(rf"alignment_({MODE_NAME})_({'|'.join(DIRECTIONS)})_L(\d+)")
 
 
 def alignment_series(mode: str, direction: str) -> str:
     """The name of one mode and direction's alignment over the layers (``alignment_strong_fwd``):
     the metric names of its layers without their ``_L{layer}``; trackers plot it over layers."""
-    if mode not in MODES or direction not in DIRECTIONS:
+    if not re.fullmatch(MODE_NAME, mode) or direction not in DIRECTIONS:
         raise ValueError(f"alignment metric: mode {mode!r} or direction {direction!r} unknown")
     return f"alignment_{mode}_{direction}"
 
