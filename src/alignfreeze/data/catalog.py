@@ -9,17 +9,14 @@ subfolder.
 
 When no local file matches, :meth:`DataCatalog.find` falls back to the Hugging Face
 dataset the papers used, in its parquet form (the script loaders stopped working in
-``datasets`` >= 4): ``google/xtreme`` (``udpos.<Language>``) or one UD treebank for PoS,
-``unimelb-nlp/wikiann`` (``<lang>``, as the AlignFreeze authors load it) for NER,
-``facebook/xnli`` and ``google/xquad``, and ``rajpurkar/squad`` for English QA training (``dataset: squad``).
-Which source a data set has, if any, is decided in one place,
+``datasets`` >= 4), as the source's registry entry names it (XTREME's udpos or one UD
+treebank for PoS, WikiANN for NER, XNLI, XQuAD, and SQuAD for English QA training with
+``dataset: squad``). Which source a data set has, if any, is decided in one place,
 :func:`~alignfreeze.data.sources.remote_origin`, from the registry; it checks every hub
-configuration and split offline against ``hub_configs.json`` (the lists of
-the dataset cards): ``fetch``, its dry run, the grid's data listing and a run reading from
-the hub all ask it. Parallel text, dictionaries and gold alignments have no hub fallback in
-a run; OPUS-100 files (``opus.en-fr-train.en`` + ``opus.en-fr-train.fr``) are recognised
-when placed under the root, and ``fetch`` gets them (and MUSE dictionaries) from the sources
-:func:`remote_origin` names.
+configuration and split offline against ``hub_configs.json`` (the lists of the dataset
+cards): ``fetch``, its dry run, the grid's data listing and a run reading from the hub all
+ask it. Parallel text, dictionaries and gold alignments have no hub fallback in a run;
+``fetch`` gets OPUS-100 and MUSE files into the root, where the catalog finds them.
 """
 
 from __future__ import annotations

@@ -2,26 +2,13 @@
 
 One :class:`FetchTarget` per data set: where it comes from (a hub dataset, read through
 ``datasets`` in its parquet form, or a URL) and the files it becomes under the root, which
-the catalog then finds like any other local file:
-
-=============================  =========================================  ==================================
-data                           source                                     written as
-=============================  =========================================  ==================================
-pos, one UD treebank           ``universal-dependencies/universal_        ``ud/<lang>_<treebank>-ud-<split>.conllu``
-                               dependencies`` (parquet branch)
-pos, XTREME's udpos            ``google/xtreme`` ``udpos.<Language>``     ``ud/<lang>_xtreme-ud-<split>.conllu``
-ner (WikiANN)                  ``unimelb-nlp/wikiann`` ``<lang>``         ``panx/<split>-<lang>.tsv``
-nli (XNLI)                     ``facebook/xnli`` ``<lang>``               ``xnli/<split>-<lang>.tsv``
-qa (XQuAD)                     ``google/xquad`` ``xquad.<lang>``          ``xquad/xquad.<lang>.json``
-qa (SQuAD v1.1, English)       ``rajpurkar/squad`` ``plain_text``         ``squad/<split>-v1.1.json``
-parallel (OPUS-100)            ``Helsinki-NLP/opus-100`` ``<a>-<b>``      ``parallel/opus100/opus.<a>-<b>-<split>.<a|b>``
-dictionary (MUSE, full)        ``dl.fbaipublicfiles.com/arrival/...``     ``muse/<src>-<tgt>.txt``
-=============================  =========================================  ==================================
-
-The source of each, and the files it becomes, come from its entry in the source registry
-(:data:`alignfreeze.data.sources.DATA_SOURCES`), which checks the configuration and split
-against the dataset cards' lists (``hub_configs.json``) offline: a data set whose
-configuration or split does not exist has no source, and the dry run says so.
+the catalog then finds like any other local file. Both come from the data set's entry in the
+source registry (:data:`alignfreeze.data.sources.DATA_SOURCES`: its ``hub``/``url`` and its
+``fetched_as``; :func:`~alignfreeze.data.sources.source_table` lists them, e.g. XTREME's
+udpos ``google/xtreme`` ``udpos.French`` as ``ud/fr_xtreme-ud-<split>.conllu``), which checks
+the configuration and split against the dataset cards' lists (``hub_configs.json``)
+offline: a data set whose configuration or split does not exist has no source, and the dry
+run says so.
 
 A file is written whole or not at all (atomically); a URL download resumes from its
 ``.part`` file and is checked against the server's size before it is kept. Every fetched
