@@ -34,7 +34,7 @@ def bench_step(rounds: int) -> dict:
     path = resolve_model("e5-small")
     tok = AutoTokenizer.from_pretrained(path)
     task = get_task("pos")
-    train = DataCatalog().resolve("pos", "en", "dev", dataset="ewt").load()
+    train = DataCatalog().find("pos", "en", "dev", dataset="ewt").load()
     labels = task.label_list(train)
     model = task.load_model(path, labels)
     model.train()
@@ -120,9 +120,9 @@ def bench_eval(n: int) -> dict:
     rows = {}
     for name, (lang, split, dataset, max_length, batch_size) in cases.items():
         task = get_task(name, TrainingSettings(doc_stride=64))
-        records = catalog.resolve(name, lang, split, dataset=dataset).load()[: n if name != "qa" else n // 4]
+        records = catalog.find(name, lang, split, dataset=dataset).load()[: n if name != "qa" else n // 4]
         labels = task.label_list(
-            catalog.resolve(
+            catalog.find(
                 name,
                 "en",
                 "dev" if name != "qa" else "test",

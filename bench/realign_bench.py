@@ -28,8 +28,8 @@ from common import alternate, machine, save  # noqa: E402
 
 
 def dictionary_corpus(catalog: DataCatalog, lang: str):
-    pairs = read_parallel(*catalog.resolve("parallel", f"en-{lang}", "dev", dataset="un").files)
-    aligner = DictionaryAligner(read_muse(catalog.resolve("dictionary", f"en-{lang}", "full").files[0]))
+    pairs = read_parallel(*catalog.find("parallel", f"en-{lang}", "dev", dataset="un").files)
+    aligner = DictionaryAligner(read_muse(catalog.find("dictionary", f"en-{lang}", "full").files[0]))
     return align_corpus(pairs, aligner, "en", lang)
 
 

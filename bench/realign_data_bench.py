@@ -53,7 +53,7 @@ def build_corpus(folder: Path, n_pairs: int, data_root: Path) -> tuple[Path, Pat
     catalog = DataCatalog(data_root)
     base = []
     for split in ("dev", "test"):
-        base += read_parallel(*catalog.resolve("parallel", "en-fr", split, dataset="un").files)
+        base += read_parallel(*catalog.find("parallel", "en-fr", split, dataset="un").files)
     src, tgt = folder / f"bench-{n_pairs}.en", folder / f"bench-{n_pairs}.fr"
     with open(src, "w", encoding="utf-8") as fs, open(tgt, "w", encoding="utf-8") as ft:
         for i in range(n_pairs):

@@ -78,7 +78,7 @@ def test_hub_loaders_read_every_dataset_of_the_mirror(offline):
     (qa,) = load_hub_records("qa", remote_origin("qa", "es", "test"))
     assert qa.context[qa.answers[0].start :].startswith("en la casa")
     # A run without local files reads the same records through the catalog.
-    source = DataCatalog(offline / "empty").resolve("ner", "fr", "test")
+    source = DataCatalog(offline / "empty").find("ner", "fr", "test")
     assert source.hub is not None and source.load() == ner
 
 
@@ -201,7 +201,7 @@ def test_only_configurations_and_splits_the_cards_list_have_a_source():
     assert remote_origin("parallel", "en-ar", "train", "opus100").name == "ar-en"
     # A run without local files gets the same answer from the catalog, and the reason with it.
     with pytest.raises(AlignfreezeError, match=r"no ner data.*no hub source: unimelb-nlp/wikiann has no configuration"):
-        DataCatalog("/nonexistent").resolve("ner", "qq", "test")
+        DataCatalog("/nonexistent").find("ner", "qq", "test")
 
 
 def test_the_mirror_holds_only_what_the_cards_list(mirror):

@@ -19,6 +19,7 @@ SHARED = {
     "progress",
     "cache",
     "schema",
+    "metric_names",
     "optim",
     "precision",
     "models",

@@ -15,10 +15,10 @@ from __future__ import annotations
 import conllu
 import pytest
 
-from alignfreeze.data.catalog import UD_HUB, HubSource
 from alignfreeze.data.fetch import conllu_text
 from alignfreeze.data.hub import load_hub_records, records_from_dataset
 from alignfreeze.data.records import TaggedSentence
+from alignfreeze.data.sources import DATA_SOURCES, HubSource
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.data.ud import (
     MultiwordToken,
@@ -123,10 +123,11 @@ def test_hub_parquet_and_the_fetched_file(tmp_path, monkeypatch):
     writes it: the range line comes back, so the fetched file reads as the original."""
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
     mirror = tmp_path / "mirror"
-    folder = mirror / UD_HUB[0] / "fr_gsd" / "test"
+    ud = DATA_SOURCES["ud"]
+    folder = mirror / ud.hub / "fr_gsd" / "test"
     folder.mkdir(parents=True)
     ud_dataset(SENTENCE).to_parquet(str(folder / "0000.parquet"))
-    hub = HubSource(UD_HUB[0], None, "test", revision=UD_HUB[1], data_dir="fr_gsd")
+    hub = HubSource(ud.hub, None, "test", revision=ud.hub_revision, data_dir="fr_gsd")
     (sentence,) = load_hub_records("pos", hub, mirror)
     assert words_and_tags(sentence) == DROP and sentence.multiword == (DU,)
     text = conllu_text([sentence])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alignfreeze.data import catalog as catalog_module
+from alignfreeze.data import sources as sources_module
 from alignfreeze.data.catalog import DataCatalog, hub_split_size
 from alignfreeze.experiments.grid import load_grid
 from alignfreeze.experiments.planning import data_needs, plan_grid
@@ -93,9 +93,9 @@ def test_no_known_size_leaves_steps_and_draws_unknown(tmp_path, monkeypatch):
         "no known source: universal-dependencies/universal_dependencies en_pud has no split 'train' (it has: test)"
     )
     # A listed split whose count is not recorded (null): no estimate either.
-    listed = copy.deepcopy(catalog_module._hub_catalog())
+    listed = copy.deepcopy(sources_module._hub_catalog())
     listed["universal-dependencies/universal_dependencies"]["configs"]["en_ewt"]["train"] = None
-    monkeypatch.setattr(catalog_module, "_hub_catalog", lambda: listed)
+    monkeypatch.setattr(sources_module, "_hub_catalog", lambda: listed)
     assert hub_split_size("pos", "en", "train", "ewt") is None
     for p in plan(tmp_path).runs:
         assert p.finetune_steps is None

@@ -71,13 +71,15 @@ def model_state() -> dict[str, str]:
 def doctor_report(data_dir: str | Path | None = None) -> dict:
     """What ``alignfreeze doctor`` prints, as a JSON-serialisable dict: Python and package
     versions, torch threads and devices, the data root with the tasks and languages found
-    under it, and the state of the embedded e5-small checkpoint.
+    under it, the data sources alignfreeze knows (layout, hub, licence), and the state of
+    the embedded e5-small checkpoint.
 
     Example::
 
         af.doctor_report()["data"]["pos"]   # language -> ["dataset:split", ...]
     """
     from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.data.sources import source_table
 
     catalog = DataCatalog(data_dir)
     return {
@@ -88,6 +90,7 @@ def doctor_report(data_dir: str | Path | None = None) -> dict:
         "data_root": str(catalog.root),
         "data_root_exists": catalog.root.is_dir(),
         "data": catalog.inventory(),
+        "sources": source_table(),  # the data-source registry: what can be found and fetched
         "model": model_state(),
         "hub_offline": os.environ.get("HF_HUB_OFFLINE", "0"),
     }

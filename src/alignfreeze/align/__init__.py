@@ -17,6 +17,7 @@ from alignfreeze.align.config import (
     align_with,
     build_aligner,
     parse_aligner,
+    register_aligner,
 )
 from alignfreeze.align.corpus import AlignedCorpus, AlignedPair
 from alignfreeze.align.dictionary import DictionaryAligner
@@ -41,6 +42,7 @@ __all__ = [
     "align_with",
     "build_aligner",
     "parse_aligner",
+    "register_aligner",
     "AlignedPair",
     "AlignmentScores",
     "DictionaryAligner",

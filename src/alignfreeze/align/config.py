@@ -11,11 +11,13 @@ two link filters that the AlignFreeze reference applies to all its aligners
 
 Adding an aligner: in its own module, its :class:`~alignfreeze.align.base.WordAligner` and a
 config class (an :class:`~alignfreeze.align.base.AlignerSettings` with a ``name`` literal and
-a ``build`` method); then one line in :data:`ALIGNER_CONFIGS` here.
+a ``build`` method); then one line in :data:`ALIGNER_CONFIGS` here, or, from code outside the
+package, :func:`register_aligner` (see ``docs/how-to/add-an-aligner.md``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -35,8 +37,38 @@ ALIGNER_CONFIGS: dict[str, type[AlignerSettings]] = {
     "pharaoh": PharaohAlignerConfig,
 }
 
-#: Any aligner config, told apart by its ``name``.
+#: Any aligner config of the package, told apart by its ``name``: the type of experiment
+#: configs' ``aligner`` fields (built when they are defined, from the aligners listed above).
 AlignerConfig = Annotated[Union[tuple(ALIGNER_CONFIGS.values())], Field(discriminator="name")]
+
+
+def register_aligner(config_class: type[AlignerSettings]) -> type[AlignerSettings]:
+    """Add an aligner from outside the package: its config class, named by its ``name``
+    literal, joins :data:`ALIGNER_CONFIGS`, so :func:`parse_aligner`, :func:`build_aligner`
+    and :func:`align_with` take it by name (experiment configs take the aligners listed in
+    :data:`ALIGNER_CONFIGS` itself). Returns the class, so it can decorate it.
+
+    Example (the whole aligner is in ``docs/how-to/add-an-aligner.md``)::
+
+        from alignfreeze.align.config import register_aligner
+
+        @register_aligner
+        class DiagonalAlignerConfig(AlignerSettings):
+            name: Literal["diagonal"] = "diagonal"
+
+            def build(self, pair, catalog=None, model=None):
+                return DiagonalAligner()
+    """
+    field = config_class.model_fields.get("name")
+    name = field.default if field is not None else None
+    if not isinstance(name, str) or not name:
+        raise AlignfreezeError(f"{config_class.__name__} needs a `name: Literal[...]` field with its name as default")
+    if name in ALIGNER_CONFIGS and ALIGNER_CONFIGS[name] is not config_class:
+        raise AlignfreezeError(f"an aligner named {name!r} exists already ({ALIGNER_CONFIGS[name].__name__})")
+    if config_class.build is AlignerSettings.build:
+        raise AlignfreezeError(f"{config_class.__name__} has no build method (it makes the aligner for a pair)")
+    ALIGNER_CONFIGS[name] = config_class
+    return config_class
 
 
 def aligner_mapping(value: Any) -> Any:
@@ -48,13 +80,15 @@ def aligner_mapping(value: Any) -> Any:
     return value
 
 
-_ADAPTER = TypeAdapter(AlignerConfig)
+@functools.cache
+def _adapter(configs: tuple[type[AlignerSettings], ...]) -> TypeAdapter:
+    return TypeAdapter(Annotated[Union[configs], Field(discriminator="name")])
 
 
 def parse_aligner(value: Any) -> AlignerSettings:
     """An aligner config from a name or a mapping (a clear one-line error otherwise)."""
     try:
-        return _ADAPTER.validate_python(aligner_mapping(value))
+        return _adapter(tuple(ALIGNER_CONFIGS.values())).validate_python(aligner_mapping(value))
     except (ValidationError, ValueError) as exc:
         detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise AlignfreezeError(f"invalid aligner {value!r}: {detail}") from None

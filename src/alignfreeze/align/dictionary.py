@@ -225,14 +225,12 @@ class DictionaryAlignerConfig(AlignerSettings):
 
         src, tgt = pair.split("-")
         path = Path(
-            self.dictionary or default_catalog(catalog).resolve("dictionary", pair, "full", allow_hub=False).files[0]
+            self.dictionary or default_catalog(catalog).find("dictionary", pair, "full", allow_hub=False).files[0]
         )
         files = [path]
         reverse = None
         if self.reverse_dictionary == "file":
-            reverse_path = (
-                default_catalog(catalog).resolve("dictionary", f"{tgt}-{src}", "full", allow_hub=False).files[0]
-            )
+            reverse_path = default_catalog(catalog).find("dictionary", f"{tgt}-{src}", "full", allow_hub=False).files[0]
             files.append(reverse_path)
             reverse = (lambda: read_muse(reverse_path), reverse_path.name)
         elif self.reverse_dictionary == "forward_copy":

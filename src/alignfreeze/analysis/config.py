@@ -57,10 +57,11 @@ class AlignmentMeasureSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n_pairs: int = Field(1000, ge=2, description="word pairs per language pair")
     layers: str = Field("all", description="all, last, or hidden states like 0,6,12 or 8-12 (0 = embeddings)")
-    modes: list[Literal["weak", "strong"]] = Field(
+    modes: list[str] = Field(
         default_factory=lambda: ["weak", "strong"],
         min_length=1,
-        description="candidates: the other language's words (weak) or both languages' (strong)",
+        description="candidates: the other language's words (weak) or both languages' (strong); "
+        "any mode of alignfreeze.analysis.retrieval_modes.RETRIEVAL_MODES",
     )
     directions: list[Literal["fwd", "bwd"]] = Field(
         default_factory=lambda: ["fwd", "bwd"], min_length=1, description="source words query (fwd), target words (bwd)"
@@ -70,6 +71,13 @@ class AlignmentMeasureSettings(BaseModel):
     sample_seed: int = Field(0, ge=0, description="seed of the word-pair sample")
     batch_size: int = Field(16, ge=1, description="sentences per forward pass (16 measured fastest on a 2-core CPU)")
     max_length: int = Field(256, ge=8, description="subwords per sentence (longer ones are truncated)")
+
+    @field_validator("modes")
+    @classmethod
+    def _modes_known(cls, value: list[str]) -> list[str]:
+        from alignfreeze.analysis.retrieval_modes import check_mode
+
+        return [check_mode(mode) for mode in value]
 
     @field_validator("layers", mode="before")
     @classmethod

@@ -18,7 +18,6 @@ reports p ~ 1e-24 where the exact answer is 2/5! = 0.017. Above 8 points it is s
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Sequence
@@ -27,9 +26,9 @@ import numpy as np
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.tasks import PRIMARY_METRICS
+from alignfreeze.metric_names import parse_alignment_metric
 from alignfreeze.schema import method_label
 
-ALIGNMENT_METRIC = re.compile(r"alignment_(weak|strong)_(fwd|bwd)_L(\d+)$")
 EXACT_P_MAX_POINTS = 8  # 8! = 40,320 pairings, enumerated in well under a second
 
 
@@ -79,10 +78,10 @@ def correlation_points(
     alignment: dict[tuple, dict[tuple[int, str], float]] = defaultdict(dict)
     for r in rows:
         key = (r["model"], int(r["seed"]), r["run_id"])
-        found = ALIGNMENT_METRIC.match(r["metric"])
+        found = parse_alignment_metric(r["metric"])
         if found:
-            if found.group(1) == mode and r.get("stage", "finetuned") == stage:
-                alignment[(*key, r["language"])][(int(found.group(3)), found.group(2))] = float(r["value"])
+            if found[0] == mode and r.get("stage", "finetuned") == stage:
+                alignment[(*key, r["language"])][(found[2], found[1])] = float(r["value"])
         elif r["metric"] == metric:
             scores[key][r["language"]] = float(r["value"])
     if not alignment:

@@ -35,12 +35,11 @@ import numpy as np
 import torch
 
 from alignfreeze.analysis.config import AlignmentMeasureSettings, parse_layers
+from alignfreeze.analysis.retrieval_modes import RETRIEVAL_MODES
 from alignfreeze.analysis.word_pairs import WordPairSample
 from alignfreeze.data.subwords import encode_words
 from alignfreeze.errors import AlignfreezeError
-
-MODES = ("weak", "strong")
-DIRECTIONS = ("fwd", "bwd")
+from alignfreeze.metric_names import alignment_metric
 
 
 def first_subword_states(
@@ -98,18 +97,13 @@ def first_subword_states(
     return out, found
 
 
-def _top_k_mean(similarity: torch.Tensor, k: int, dim: int) -> torch.Tensor:
-    k = max(1, min(k, similarity.shape[dim]))
-    values = similarity.topk(k, dim=dim).values
-    return values.float().mean(dim=dim)
-
-
 def retrieval_accuracy(
     src: torch.Tensor, tgt: torch.Tensor, mode: str = "strong", csls_k: int = 0, center: bool = False
 ) -> dict[str, float]:
-    """``{"fwd": acc, "bwd": acc}`` for word vectors ``src[i]`` / ``tgt[i]`` that are translations."""
-    if mode not in MODES:
-        raise AlignfreezeError(f"unknown retrieval mode {mode!r} (allowed: {', '.join(MODES)})")
+    """``{"fwd": acc, "bwd": acc}`` for word vectors ``src[i]`` / ``tgt[i]`` that are
+    translations, in one retrieval mode (:data:`~alignfreeze.analysis.retrieval_modes.RETRIEVAL_MODES`)."""
+    if mode not in RETRIEVAL_MODES:
+        raise AlignfreezeError(f"unknown retrieval mode {mode!r} (allowed: {', '.join(RETRIEVAL_MODES)})")
     if src.shape != tgt.shape or src.ndim != 2:
         raise ValueError("src and tgt must be [n, hidden] of the same shape")
     n = src.shape[0]
@@ -120,24 +114,7 @@ def retrieval_accuracy(
         src, tgt = src - src.mean(0), tgt - tgt.mean(0)
     src = torch.nn.functional.normalize(src, dim=1)
     tgt = torch.nn.functional.normalize(tgt, dim=1)
-    truth = torch.arange(n)
-    if mode == "weak":
-        sim = src @ tgt.T  # rows: source queries, columns: target candidates
-        if csls_k:
-            sim = 2 * sim - _top_k_mean(sim, csls_k, 1)[:, None] - _top_k_mean(sim, csls_k, 0)[None, :]
-        fwd = sim.argmax(1) == truth
-        bwd = sim.argmax(0) == truth
-    else:
-        pool = torch.cat([src, tgt])
-        sim = pool @ pool.T
-        sim.fill_diagonal_(float("-inf"))  # a query is never its own candidate
-        if csls_k:
-            r = _top_k_mean(sim, csls_k, 1)
-            sim = 2 * sim - r[:, None] - r[None, :]
-            sim.fill_diagonal_(float("-inf"))
-        best = sim.argmax(1)
-        fwd = best[:n] == truth + n
-        bwd = best[n:] == truth
+    fwd, bwd = RETRIEVAL_MODES[mode](src, tgt, csls_k)
     return {"fwd": fwd.double().mean().item(), "bwd": bwd.double().mean().item()}
 
 
@@ -157,7 +134,7 @@ class RetrievalScores:
 
     def metrics(self) -> dict[str, float]:
         """Metric names of run results: ``alignment_{mode}_{direction}_L{layer}``."""
-        return {f"alignment_{m}_{d}_L{layer}": v for (layer, m, d), v in sorted(self.scores.items())}
+        return {alignment_metric(m, d, layer): v for (layer, m, d), v in sorted(self.scores.items())}
 
 
 def measure_alignment(

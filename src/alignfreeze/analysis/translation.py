@@ -100,7 +100,7 @@ def check_translations(
     catalog = DataCatalog(data_dir)
     texts = {}
     for pair in pairs:
-        source = catalog.resolve("parallel", pair, split, dataset=dataset, allow_hub=False)
+        source = catalog.find("parallel", pair, split, dataset=dataset, allow_hub=False)
         sentence_pairs = read_parallel(*source.files)[:n]
         if len(sentence_pairs) < 2:
             raise AlignfreezeError(f"{source.describe()}: {len(sentence_pairs)} sentence pair(s); the check needs 2")

@@ -151,7 +151,7 @@ def dictionary_aligned(
     src_lang, _, tgt_lang = pair.partition("-")
     pairs, _ = catalog.parallel_pairs(pair, split, dataset)
     pairs = pairs[:limit] if limit else pairs
-    path = catalog.resolve("dictionary", pair, "full", allow_hub=False).files[0]
+    path = catalog.find("dictionary", pair, "full", allow_hub=False).files[0]
     return align_corpus(pairs, DictionaryAligner(read_muse(path), source=path.name), src_lang, tgt_lang)
 
 

@@ -2,25 +2,13 @@
 
 One :class:`FetchTarget` per data set: where it comes from (a hub dataset, read through
 ``datasets`` in its parquet form, or a URL) and the files it becomes under the root, which
-the catalog then finds like any other local file:
-
-=============================  =========================================  ==================================
-data                           source                                     written as
-=============================  =========================================  ==================================
-pos, one UD treebank           ``universal-dependencies/universal_        ``ud/<lang>_<treebank>-ud-<split>.conllu``
-                               dependencies`` (parquet branch)
-pos, XTREME's udpos            ``google/xtreme`` ``udpos.<Language>``     ``ud/<lang>_xtreme-ud-<split>.conllu``
-ner (WikiANN)                  ``unimelb-nlp/wikiann`` ``<lang>``         ``panx/<split>-<lang>.tsv``
-nli (XNLI)                     ``facebook/xnli`` ``<lang>``               ``xnli/<split>-<lang>.tsv``
-qa (XQuAD)                     ``google/xquad`` ``xquad.<lang>``          ``xquad/xquad.<lang>.json``
-qa (SQuAD v1.1, English)       ``rajpurkar/squad`` ``plain_text``         ``squad/<split>-v1.1.json``
-parallel (OPUS-100)            ``Helsinki-NLP/opus-100`` ``<a>-<b>``      ``parallel/opus100/opus.<a>-<b>-<split>.<a|b>``
-dictionary (MUSE, full)        ``dl.fbaipublicfiles.com/arrival/...``     ``muse/<src>-<tgt>.txt``
-=============================  =========================================  ==================================
-
-The source of each comes from :func:`alignfreeze.data.catalog.remote_origin`, which checks
-the configuration and split against the dataset cards' lists (``hub_configs.json``) offline:
-a data set whose configuration does not exist has no source, and the dry run says so.
+the catalog then finds like any other local file. Both come from the data set's entry in the
+source registry (:data:`alignfreeze.data.sources.DATA_SOURCES`: its ``hub``/``url`` and its
+``fetched_as``; :func:`~alignfreeze.data.sources.source_table` lists them, e.g. XTREME's
+udpos ``google/xtreme`` ``udpos.French`` as ``ud/fr_xtreme-ud-<split>.conllu``), which checks
+the configuration and split against the dataset cards' lists (``hub_configs.json``)
+offline: a data set whose configuration or split does not exist has no source, and the dry
+run says so.
 
 A file is written whole or not at all (atomically); a URL download resumes from its
 ``.part`` file and is checked against the server's size before it is kept. Every fetched
@@ -43,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from alignfreeze.data.catalog import (
-    _SPLIT_ALIASES,
+from alignfreeze.data.sources import (
+    RESOURCES,
     HubSource,
-    NoSourceError,
     UrlSource,
-    _reference_dataset,
-    remote_origin,
+    canonical_split,
+    find_source,
+    reference_dataset,
 )
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_write_text
@@ -77,36 +65,20 @@ class FetchTarget:
 
 
 def plan_target(kind: str, language: str, split: str, dataset: str | None = None) -> FetchTarget:
-    """Where one data set of the catalog can be fetched from (:func:`remote_origin` decides),
-    and the files it becomes; without a source, ``reason`` says why."""
-    split = _SPLIT_ALIASES.get(split, split)  # file names say dev, as the catalog reads them
+    """Where one data set of the catalog can be fetched from and the files it becomes, both
+    from its entry in the source registry (:func:`~alignfreeze.data.sources.find_source`,
+    the one :func:`~alignfreeze.data.sources.remote_origin` asks); without a source,
+    ``reason`` says why."""
+    split = canonical_split(split)  # file names say dev, as the catalog reads them
     try:
-        source = remote_origin(kind, language, split, dataset)
-    except NoSourceError as exc:
+        entry = find_source(kind, reference_dataset(kind, language, dataset))
+        part = reference_dataset(kind, language, dataset) if entry.has_parts else None  # a UD treebank
+        source = entry.origin(language, split, part)
+    except AlignfreezeError as exc:  # NoSourceError, or no reference treebank for the language
         return FetchTarget(kind, language, split, dataset, None, reason=str(exc))
-    if kind == "dictionary":
-        dataset = "muse"  # the only dictionaries fetched
-    return FetchTarget(kind, language, split, dataset, source, _files(kind, language, split, dataset))
-
-
-def _files(kind: str, language: str, split: str, dataset: str | None) -> tuple[str, ...]:
-    """The files a data set with a source becomes under the data root, in the catalog's layout."""
-    if kind == "parallel":
-        a, b = sorted(language.split("-"))
-        stem = f"parallel/opus100/opus.{a}-{b}-{split}"
-        return (f"{stem}.{a}", f"{stem}.{b}")
-    if kind == "dictionary":
-        return (f"muse/{language}.txt",)
-    if kind == "pos":
-        treebank = _reference_dataset(kind, language, dataset) or "xtreme"
-        return (f"ud/{language}_{treebank}-ud-{split}.conllu",)
-    if kind == "ner":
-        return (f"panx/{split}-{language}.tsv",)
-    if kind == "nli":
-        return (f"xnli/{split}-{language}.tsv",)
-    if dataset == "squad":
-        return (f"squad/{split}-v1.1.json",)
-    return (f"xquad/xquad.{language}.json",)
+    if dataset is None and kind in RESOURCES:
+        dataset = entry.name  # a dictionary: MUSE, the only one fetched
+    return FetchTarget(kind, language, split, dataset, source, entry.files(language, split, part))
 
 
 # ------------------------------------------------------------------ writers (records -> files)

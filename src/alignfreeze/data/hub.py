@@ -11,10 +11,12 @@ the parquet files under the same names). The tests run every loader here against
 mirror; a cluster without internet can use one too. Both go through the same
 ``datasets.load_dataset`` call.
 
-Columns (checked against the dataset cards, see the README's "Fetching data" section):
-``tokens`` + ``pos_tags`` (``google/xtreme`` udpos) or ``upos`` (UD), ``tokens`` +
-``ner_tags`` (PAN-X, WikiANN), ``premise``/``hypothesis``/``label`` (XNLI), SQuAD's
-``id``/``title``/``context``/``question``/``answers``, and OPUS-100's ``translation``.
+Columns: each source's entry in the registry names the ones read
+(:attr:`alignfreeze.data.sources.DatasetSource.columns`, carried by its
+:class:`~alignfreeze.data.sources.HubSource`): ``tokens`` + ``pos_tags`` (``google/xtreme``
+udpos) or ``upos`` (UD), ``tokens`` + ``ner_tags`` (WikiANN), ``premise``/``hypothesis``/``label``
+(XNLI), SQuAD's ``id``/``context``/``question``/``answers`` (and ``title`` where there is one),
+and OPUS-100's ``translation``.
 Labels are read by name from the dataset's ``ClassLabel`` features, never by index: the
 UD and XTREME label lists differ in length and order.
 """
@@ -86,51 +88,57 @@ def _tagged(ds, column: str) -> list[TaggedSentence]:
     return sentences
 
 
-def records_from_dataset(task: str, ds) -> list[Any]:
-    """A task's records (see :mod:`alignfreeze.data.records`) from a hub dataset, or an
+#: The columns a task reads where its source names none.
+TASK_COLUMNS = {
+    "pos": ("tokens", "pos_tags"),
+    "ner": ("tokens", "ner_tags"),
+    "nli": ("premise", "hypothesis", "label"),
+    "qa": ("id", "context", "question", "answers"),
+}
+
+
+def records_from_dataset(task: str, ds, wanted: tuple[str, ...] = ()) -> list[Any]:
+    """A task's records (see :mod:`alignfreeze.data.records`) from a hub dataset, read from
+    the columns ``wanted`` (its source's; default: the task's usual ones), or an
     AlignfreezeError naming the columns it lacks."""
     columns = set(ds.column_names)
+    if task not in TASK_COLUMNS:
+        raise AlignfreezeError(f"no hub loader for {task!r}")
+    if not wanted:
+        wanted = ("tokens", "upos") if task == "pos" and "upos" in columns else TASK_COLUMNS[task]
 
-    def need(*wanted: str) -> None:
-        missing = [c for c in wanted if c not in columns]
-        if missing:
-            raise AlignfreezeError(
-                f"the dataset has no column {', '.join(map(repr, missing))} (it has: {', '.join(sorted(columns))})"
-            )
-
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise AlignfreezeError(
+            f"the dataset has no column {', '.join(map(repr, missing))} (it has: {', '.join(sorted(columns))})"
+        )
     if task == "pos":
-        column = "upos" if "upos" in columns else "pos_tags"  # UD's parquet / XTREME's udpos
-        need("tokens", column)
+        column = "upos" if "upos" in wanted else "pos_tags"  # UD's parquet / XTREME's udpos
         if column == "upos":
             from alignfreeze.data.ud import sentences_from_ud_rows
 
             return sentences_from_ud_rows(ds, _names(ds, "upos"))
         return _tagged(ds, column)
     if task == "ner":
-        need("tokens", "ner_tags")
         return _tagged(ds, "ner_tags")
     if task == "nli":
-        need("premise", "hypothesis", "label")
         names = _names(ds, "label") or list(NLI_LABELS)
         return [NliExample(r["premise"], r["hypothesis"], names[r["label"]]) for r in ds if r["label"] >= 0]
-    if task == "qa":
-        need("id", "context", "question", "answers")
-        return [
-            QaExample(
-                r["id"],
-                r.get("title", "") or "",
-                r["context"],
-                r["question"],
-                [QaAnswer(t, s) for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
-            )
-            for r in ds
-        ]
-    raise AlignfreezeError(f"no hub loader for {task!r}")
+    return [
+        QaExample(
+            r["id"],
+            r.get("title", "") or "",
+            r["context"],
+            r["question"],
+            [QaAnswer(t, s) for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
+        )
+        for r in ds
+    ]
 
 
 def load_hub_records(task: str, hub, mirror: str | Path | None = None) -> list[Any]:
     """Records of ``task`` from one hub dataset (see :func:`load_hub_dataset`)."""
-    return records_from_dataset(task, load_hub_dataset(hub, mirror))
+    return records_from_dataset(task, load_hub_dataset(hub, mirror), hub.columns)
 
 
 def load_hub_pairs(hub, src: str, tgt: str, mirror: str | Path | None = None) -> list[tuple[str, str]]:

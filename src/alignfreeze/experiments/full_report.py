@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from alignfreeze.experiments.paper_table import TASK_ORDER, TableRow, Total, table_json
+from alignfreeze.metric_names import parse_alignment_metric
 
 TASK_TITLES = {"pos": "PoS", "ner": "NER", "nli": "NLI", "qa": "QA"}
 
@@ -209,9 +210,6 @@ def error_bar_figures(table: Sequence[TableRow]) -> dict[str, bytes]:
     return out
 
 
-ALIGNMENT = re.compile(r"alignment_(weak|strong)_(fwd|bwd)_L(\d+)$")
-
-
 def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, bytes]:
     """Per (model, task): retrieval accuracy against layer (mean over languages, seeds and
     directions), one line per method and stage."""
@@ -220,10 +218,10 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
 
     values: dict[tuple, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        found = ALIGNMENT.match(r["metric"])
-        if found and found.group(1) == mode:
+        found = parse_alignment_metric(r["metric"])
+        if found and found[0] == mode:
             key = (r["model"], r["task"], method_label(r), r.get("stage", "finetuned"))
-            values[key][int(found.group(3))].append(100 * float(r["value"]))
+            values[key][found[2]].append(100 * float(r["value"]))
     if not values:
         return {}
     plt = _pyplot()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from alignfreeze.fileio import atomic_write_text
+from alignfreeze.metric_names import alignment_metric
 from alignfreeze.schema import COLUMNS, normalise_row
 
 
@@ -290,7 +291,7 @@ def alignment_rows_of_saved_models(paths, results: list[dict]) -> list[dict]:
         run = runs[run_id]
         for r in measured:  # read_rows_csv has checked every accuracy and layer, with file:line
             accuracy = float(r["accuracy"])
-            metric = f"alignment_{r['mode']}_{r['direction']}_L{r['layer']}"
+            metric = alignment_metric(r["mode"], r["direction"], r["layer"])
             row = {**{c: run[c] for c in COLUMNS}, "language": r["language"], "stage": stage}
             out.append({**row, "metric": metric, "value": accuracy})
     return out

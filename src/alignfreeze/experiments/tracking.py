@@ -17,16 +17,14 @@ own id, from the worker that runs it). What is logged:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.metric_names import alignment_series, parse_alignment_metric
 
 #: Each tracker needs the package of the same name.
 TRACKERS = ("tensorboard", "wandb", "mlflow")
-# Alignment metrics end with their layer: "alignment_weak_fwd_L3", "alignment_strong_bwd_L12".
-_LAYER = re.compile(r"^(?P<name>.+)_L(?P<layer>\d+)$")
 
 
 def flatten(values: Any, prefix: str = "") -> dict[str, Any]:
@@ -88,10 +86,11 @@ class RunTracker:
         scores: dict[str, float] = {}
         curves: dict[int, dict[str, float]] = {}
         for row in rows:
-            m = _LAYER.match(row["metric"])
-            if m:
-                key = f"alignment/{row['stage']}/{row['language']}/{m['name']}"
-                curves.setdefault(int(m["layer"]), {})[key] = float(row["value"])
+            alignment = parse_alignment_metric(row["metric"])
+            if alignment:  # one curve per mode and direction, over the layers
+                mode, direction, layer = alignment
+                key = f"alignment/{row['stage']}/{row['language']}/{alignment_series(mode, direction)}"
+                curves.setdefault(layer, {})[key] = float(row["value"])
             elif row["stage"] == "finetuned":
                 scores[f"score/{row['language']}/{row['metric']}"] = float(row["value"])
             elif row["stage"] == "run":

@@ -1,0 +1,593 @@
+"""The data-source registry: one :class:`DatasetSource` per kind of dataset alignfreeze reads.
+
+Each entry says everything alignfreeze knows about one dataset: the files it is under the
+data root (:attr:`~DatasetSource.layouts`), the splits it has, the Hugging Face dataset or
+URL it can be had from (:attr:`~DatasetSource.hub`, :attr:`~DatasetSource.url`; the hub
+configurations and splits themselves are listed in ``hub_configs.json``, the dataset cards'
+lists, and checked against them offline), the columns read from the hub, the files a fetch
+writes (:attr:`~DatasetSource.fetched_as`) and its licence. The catalog
+(:class:`~alignfreeze.data.catalog.DataCatalog`), ``fetch`` and its dry run, the grid's data
+listing and ``doctor`` all ask this registry, so they agree.
+
+A split a source does not have is an error, never another split in its place: XQuAD has one
+split, ``test`` (the hub's ``validation``), so a QA config that names XQuAD (or no dataset)
+and trains on ``train`` is refused instead of training on XQuAD's evaluation set.
+
+Adding a dataset source: a :class:`DatasetSource` entry in :data:`DATA_SOURCES` (one line per
+field), or :func:`register_source` from outside the package; see
+``docs/how-to/add-a-dataset-source.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alignfreeze.data.languages import LANGUAGE_NAMES, to_iso639_1
+from alignfreeze.errors import AlignfreezeError
+
+#: The kinds of data: the four tasks' data, and the resources realignment reads.
+TASKS = ("pos", "ner", "nli", "qa")
+RESOURCES = ("parallel", "dictionary", "gold_align")
+KINDS = TASKS + RESOURCES
+
+#: Other names of our splits (file names and configs say ``dev``; the hub says ``validation``).
+SPLIT_ALIASES = {"validation": "dev", "val": "dev", "development": "dev"}
+
+#: The configurations (and their splits, with sizes) of every hub dataset a source names, as
+#: their cards list them: shipped with the package, read offline.
+HUB_CONFIGS_FILE = Path(__file__).with_name("hub_configs.json")
+
+
+def canonical_split(split: str) -> str:
+    """Our name of a split: ``validation`` and its other spellings are ``dev``."""
+    return SPLIT_ALIASES.get(split, split)
+
+
+class NoSourceError(AlignfreezeError):
+    """alignfreeze knows no source for a data set; the message says why."""
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """A Hugging Face dataset reference (``load_dataset(path, name, split=..., revision=...)``)."""
+
+    path: str
+    name: str | None
+    split: str
+    revision: str | None = None
+    data_dir: str | None = None  # a configuration's folder, where the revision has no configs block
+    #: The columns read from it (checked when it is loaded): the source's :attr:`DatasetSource.columns`.
+    columns: tuple[str, ...] = ()
+
+    @property
+    def config(self) -> str | None:
+        """The configuration as ``hub_configs.json`` lists it: its name, or its folder."""
+        return self.name if self.name is not None else self.data_dir
+
+    def describe(self) -> str:
+        return (
+            f"hub:{self.path}"
+            + (f"/{self.name}" if self.name else "")
+            + (f"/{self.data_dir}" if self.data_dir else "")
+            + f"[{self.split}]"
+            + (f"@{self.revision}" if self.revision else "")
+        )
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A file at a URL, kept as it is."""
+
+    url: str
+
+    def describe(self) -> str:
+        return self.url
+
+
+_LANG = r"(?P<lang>[a-z]{2,3})"
+_SPLIT = r"(?P<split>train|dev|validation|test)"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One file-name pattern of a source under the data root.
+
+    ``pattern`` is a regular expression over the path relative to the root, where ``{lang}``
+    and ``{split}`` stand for a language code and a split (train, dev, validation, test);
+    other named groups: ``dataset`` (a part of the source, a UD treebank), ``src`` and
+    ``tgt`` (a pair's two languages), ``pair`` (one parallel corpus's other language).
+    Every pattern may sit in any subfolder. ``hint`` is the pattern as a glob, for error
+    messages; ``split`` and ``language`` are fixed when the file name has none."""
+
+    pattern: str
+    hint: str
+    split: str | None = None
+    language: str | None = None
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(r"(?:.+/)?" + self.pattern.replace("{lang}", _LANG).replace("{split}", _SPLIT))
+
+    def match(self, relative: str) -> dict[str, str] | None:
+        """The groups of a file's path relative to the root (split and language normalised),
+        or None when it does not match."""
+        found = self.regex.fullmatch(relative)
+        if not found:
+            return None
+        groups = {k: v for k, v in found.groupdict().items() if v is not None}
+        if self.split and "split" not in groups:
+            groups["split"] = self.split
+        if self.language and "lang" not in groups:
+            groups["lang"] = self.language
+        groups["split"] = canonical_split(groups.get("split", ""))
+        for key in ("lang", "src", "tgt", "pair"):
+            if key in groups:
+                groups[key] = to_iso639_1(groups[key])
+        return groups
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """One kind of dataset: where its files are, which splits it has, where it can be had.
+
+    Templates (:attr:`hub_config`, :attr:`hub_data_dir`, :attr:`url`, :attr:`fetched_as`) are
+    ``str.format`` strings over ``lang`` (the language code; the hub's own name for it where
+    ``hub_configs.json`` lists ``language_aliases``), ``Language`` (its English name, as
+    XTREME's ``udpos.French``), ``dataset`` (the part named, a UD treebank), ``split`` (ours),
+    ``pair`` (a language pair as given, ``en-fr``) and ``a``/``b`` (the pair's codes sorted).
+
+    Example::
+
+        from alignfreeze.data.sources import DATA_SOURCES
+        DATA_SOURCES["xquad"].splits          # {'test': 'validation'}: no train split
+    """
+
+    name: str  #: the ``dataset:`` a config names (``xquad``)
+    kind: str  #: a task (``pos``, ``ner``, ``nli``, ``qa``) or a resource (``parallel``...)
+    title: str  #: what it is, in a few words
+    licence: str  #: as the dataset's card or release gives it
+    layouts: tuple[Layout, ...] = ()
+    #: The splits a download gives: our name -> the hub's (or the URL's). A split not listed
+    #: has no download source, an error, never another split in its place. Local files
+    #: have the splits their names say (:attr:`layouts`).
+    splits: dict[str, str] = field(default_factory=dict)
+    #: The source a task reads when a config names no dataset.
+    default: bool = False
+    #: Other ``dataset:`` values that mean this source.
+    aliases: tuple[str, ...] = ()
+    #: ``dataset:`` names a part of this source (a UD treebank) rather than the source.
+    has_parts: bool = False
+    #: The only language it has (SQuAD: ``en``).
+    language: str | None = None
+    hub: str | None = None  #: the hub repository (a key of ``hub_configs.json``)
+    hub_config: str | None = None  #: template of the configuration name
+    hub_data_dir: str | None = None  #: template of the configuration's folder (no configs block)
+    hub_revision: str | None = None
+    #: Columns read from the hub (:func:`alignfreeze.data.hub.records_from_dataset` checks them).
+    columns: tuple[str, ...] = ()
+    url: str | None = None  #: template of a URL the data is downloaded from, kept as it is
+    #: Templates of the files a fetch writes, relative to the data root (one of
+    #: :attr:`layouts` reads them back).
+    fetched_as: tuple[str, ...] = ()
+    #: Said after "no source" errors: what to do instead.
+    hint: str = ""
+
+    @property
+    def fetchable(self) -> bool:
+        return self.hub is not None or self.url is not None
+
+    def hub_split(self, split: str) -> str:
+        """The hub's name of our ``split``, or NoSourceError when the source has no such split."""
+        split = canonical_split(split)
+        if self.splits and split not in self.splits:
+            raise NoSourceError(
+                f"{self.title} has no split {split!r} (it has: {', '.join(self.splits)})"
+                + (f"; {self.hint}" if self.hint else "")
+            )
+        return self.splits.get(split, split)
+
+    def _values(self, language: str, split: str, dataset: str | None) -> dict[str, str]:
+        values = {"lang": language, "pair": language, "split": split, "dataset": dataset or self.name}
+        if "-" in language:
+            values["a"], values["b"] = sorted(language.split("-"))
+        return values
+
+    def origin(self, language: str, split: str, dataset: str | None = None) -> HubSource | UrlSource:
+        """Where this source's data for ``language`` and ``split`` can be had: its hub
+        configuration and split, checked offline against ``hub_configs.json``, or its URL.
+        NoSourceError says why there is none."""
+        split = canonical_split(split)
+        hint = f"; {self.hint}" if self.hint else ""
+        if not self.fetchable:
+            raise NoSourceError(f"no download source for {self.kind} dataset {self.name!r}{hint}")
+        if self.language is not None and language != self.language:
+            raise NoSourceError(f"{self.title} has one language, {self.language!r}")
+        hub_split = self.hub_split(split)
+        values = self._values(language, split, dataset)
+        if self.url is not None:
+            return UrlSource(self.url.format(**values))
+        assert self.hub is not None
+        listed = hub_dataset(self.hub)
+        values["lang"] = listed.get("language_aliases", {}).get(language, language)
+        if "{Language}" in (self.hub_config or ""):
+            if language not in LANGUAGE_NAMES:
+                family = (self.hub_config or "").split(".")[0]
+                raise NoSourceError(f"{self.hub} has no {family} configuration for {language!r}{hint}")
+            values["Language"] = LANGUAGE_NAMES[language]
+        hub = HubSource(
+            self.hub,
+            self.hub_config.format(**values) if self.hub_config else None,
+            hub_split,
+            revision=self.hub_revision,
+            data_dir=self.hub_data_dir.format(**values) if self.hub_data_dir else None,
+            columns=self.columns,
+        )
+        return _checked(hub, hint)
+
+    def files(self, language: str, split: str, dataset: str | None = None) -> tuple[str, ...]:
+        """The files a fetch of this source writes, relative to the data root."""
+        return tuple(t.format(**self._values(language, canonical_split(split), dataset)) for t in self.fetched_as)
+
+
+# ------------------------------------------------------------------ the registry
+_UD_LICENCE = "per treebank, as its LICENSE.txt gives it (en_ewt, fr_gsd: CC BY-SA 4.0)"
+
+#: Source name -> :class:`DatasetSource`. A new dataset source adds one entry here.
+DATA_SOURCES: dict[str, DatasetSource] = {
+    source.name: source
+    for source in (
+        # PoS: XTREME's udpos (UD 2.5 treebanks concatenated per language), the default.
+        DatasetSource(
+            name="xtreme",
+            kind="pos",
+            title="XTREME udpos",
+            licence=_UD_LICENCE,
+            splits={"train": "train", "dev": "validation", "test": "test"},
+            default=True,
+            hub="google/xtreme",
+            hub_config="udpos.{Language}",
+            columns=("tokens", "pos_tags"),
+            fetched_as=("ud/{lang}_xtreme-ud-{split}.conllu",),
+            hint="name a UD treebank as dataset",
+        ),
+        # PoS: one UD treebank (``dataset: ewt``), from the parquet conversion of the UD 2.7
+        # hub dataset the AlignFreeze reference loads (multilingual_eval/datasets/xtreme_udpos.py
+        # lines 58-63): branch refs/convert/parquet, a folder per treebank. Its main branch
+        # holds a loading script, which datasets >= 4 refuses to run.
+        DatasetSource(
+            name="ud",
+            kind="pos",
+            title="Universal Dependencies",
+            licence=_UD_LICENCE,
+            layouts=(
+                Layout(r"{lang}_(?P<dataset>[a-z0-9]+)-ud-{split}\.conllu", "**/{lang}_{dataset}-ud-{split}.conllu"),
+            ),
+            splits={"train": "train", "dev": "validation", "test": "test"},
+            has_parts=True,
+            hub="universal-dependencies/universal_dependencies",
+            hub_data_dir="{lang}_{dataset}",
+            hub_revision="refs/convert/parquet",
+            columns=("tokens", "upos"),
+            fetched_as=("ud/{lang}_{dataset}-ud-{split}.conllu",),
+        ),
+        # NER: PAN-X is WikiANN (Rahimi et al.'s splits), read as the AlignFreeze reference
+        # loads it (load_dataset("wikiann", lang), multilingual_eval/datasets/wikiann_ner.py),
+        # now unimelb-nlp/wikiann: 176 configurations named by language code. XTREME's PAN-X.*
+        # configurations lack 12 of the paper's 34 NER languages.
+        DatasetSource(
+            name="panx",
+            kind="ner",
+            title="WikiANN (PAN-X)",
+            licence="unknown (the dataset card gives none)",
+            layouts=(
+                Layout(r"panx/{split}-{lang}\.tsv", "**/panx/{split}-{lang}.tsv"),
+                Layout(r"panx/{lang}/{split}(?:\.tsv)?", "**/panx/{lang}/{split}[.tsv]"),
+            ),
+            splits={"train": "train", "dev": "validation", "test": "test"},
+            default=True,
+            aliases=("xtreme", "wikiann"),
+            hub="unimelb-nlp/wikiann",
+            hub_config="{lang}",
+            columns=("tokens", "ner_tags"),
+            fetched_as=("panx/{split}-{lang}.tsv",),
+        ),
+        DatasetSource(
+            name="xnli",
+            kind="nli",
+            title="XNLI",
+            licence="CC BY-NC 4.0",
+            layouts=(Layout(r"xnli/{split}-{lang}\.tsv", "**/xnli/{split}-{lang}.tsv"),),
+            splits={"train": "train", "dev": "validation", "test": "test"},
+            default=True,
+            hub="facebook/xnli",
+            hub_config="{lang}",
+            columns=("premise", "hypothesis", "label"),
+            fetched_as=("xnli/{split}-{lang}.tsv",),
+        ),
+        DatasetSource(
+            name="xquad",
+            kind="qa",
+            title="XQuAD",
+            licence="CC BY-SA 4.0",
+            layouts=(Layout(r"xquad\.{lang}\.json", "**/xquad.{lang}.json", split="test"),),
+            splits={"test": "validation"},  # one evaluation split, the hub's "validation"
+            default=True,
+            hub="google/xquad",
+            hub_config="xquad.{lang}",
+            columns=("id", "context", "question", "answers"),
+            fetched_as=("xquad/xquad.{lang}.json",),
+            hint="train QA on SQuAD (dataset: squad)",
+        ),
+        # SQuAD v1.1 as released (train-v1.1.json, dev-v1.1.json); its test set is not public,
+        # so dev and test both name its dev set (the hub's validation), as the papers use it.
+        DatasetSource(
+            name="squad",
+            kind="qa",
+            title="SQuAD v1.1",
+            licence="CC BY-SA 4.0",
+            layouts=(Layout(r"squad/{split}-v1\.1\.json", "**/squad/{split}-v1.1.json", language="en"),),
+            splits={"train": "train", "dev": "validation", "test": "validation"},
+            language="en",
+            hub="rajpurkar/squad",
+            hub_config="plain_text",
+            columns=("id", "context", "question", "answers"),
+            fetched_as=("squad/{split}-v1.1.json",),
+        ),
+        DatasetSource(
+            name="tydiqa",
+            kind="qa",
+            title="TyDi QA GoldP",
+            licence="Apache 2.0",
+            layouts=(Layout(r"tydiqa\.goldp\.{lang}\.{split}\.json", "**/tydiqa.goldp.{lang}.{split}.json"),),
+        ),
+        DatasetSource(
+            name="mlqa",
+            kind="qa",
+            title="MLQA",
+            licence="CC BY-SA 3.0",
+            layouts=(
+                Layout(
+                    r"mlqa-{split}-context-{lang}-question-(?P=lang)\.json",
+                    "**/mlqa-{split}-context-{lang}-question-{lang}.json",
+                ),
+            ),
+        ),
+        # Parallel text: one file per language; a language's file pairs with English's of the
+        # same corpus and split.
+        DatasetSource(
+            name="un",
+            kind="parallel",
+            title="UN Parallel Corpus v1.0",
+            licence="the United Nations' terms of use (free of charge, with attribution)",
+            layouts=(Layout(r"UNv1\.0\.(?P<split>dev|test)set\.{lang}", "**/UNv1.0.{split}set.<lang>"),),
+        ),
+        # OPUS-100 names a pair with its codes sorted (opus.ar-en-train.*); it serves en-ar too.
+        DatasetSource(
+            name="opus100",
+            kind="parallel",
+            title="OPUS-100",
+            licence="unknown (the dataset card gives none; see each OPUS corpus)",
+            layouts=(
+                Layout(
+                    r"opus\.(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})-(?P<split>train|dev|test)\.{lang}",
+                    "**/opus.<src>-<tgt>-{split}.<lang>",
+                ),
+            ),
+            splits={"train": "train", "dev": "validation", "test": "test"},
+            hub="Helsinki-NLP/opus-100",
+            hub_config="{a}-{b}",
+            columns=("translation",),
+            fetched_as=("parallel/opus100/opus.{a}-{b}-{split}.{a}", "parallel/opus100/opus.{a}-{b}-{split}.{b}"),
+        ),
+        DatasetSource(
+            name="tatoeba",
+            kind="parallel",
+            title="Tatoeba (XTREME's test pairs)",
+            licence="CC BY 2.0 FR",
+            layouts=(
+                Layout(r"tatoeba\.(?P<pair>[a-z]{3})-eng\.{lang}", "**/tatoeba.<xxx>-eng.{{<xxx>,eng}}", split="test"),
+            ),
+        ),
+        # MUSE bilingual dictionaries, from where the AlignFreeze reference downloads them
+        # (download_resources/muse_dictionaries.sh line 12); ``full`` is the whole dictionary,
+        # ``0-5000`` and ``5000-6500`` its train and test parts.
+        DatasetSource(
+            name="muse",
+            kind="dictionary",
+            title="MUSE dictionaries",
+            licence="CC BY-NC 4.0",
+            layouts=(
+                Layout(
+                    r"(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})(?:\.(?P<split>[\d-]+))?\.(?:dict|txt)",
+                    "**/{lang}[.N-M].{{dict,txt}}",
+                ),
+            ),
+            default=True,
+            url="https://dl.fbaipublicfiles.com/arrival/dictionaries/{pair}.txt",
+            splits={"full": "full"},
+            fetched_as=("muse/{pair}.txt",),
+            hint="only full MUSE dictionaries are fetched",
+        ),
+        # Gold word alignments: <src><tgt>.src-tgt beside its .gold links.
+        DatasetSource(
+            name="gold",
+            kind="gold_align",
+            title="gold word alignments",
+            licence="per set, as each release gives it",
+            layouts=(
+                Layout(r"(?P<src>[a-z]{2})(?P<tgt>[a-z]{2})\.src-tgt", "**/<src><tgt>.src-tgt + .gold", split="test"),
+            ),
+            default=True,
+            hint="gold word alignments have no download source",
+        ),
+    )
+}
+
+
+def register_source(source: DatasetSource) -> DatasetSource:
+    """Add ``source`` to :data:`DATA_SOURCES` (a source of that name must not exist); the
+    catalogs made after it find its files, and ``fetch`` its hub data."""
+    if source.kind not in KINDS:
+        raise AlignfreezeError(
+            f"data source {source.name!r}: unknown kind {source.kind!r} (allowed: {', '.join(KINDS)})"
+        )
+    if source.name in DATA_SOURCES:
+        raise AlignfreezeError(f"a data source named {source.name!r} exists already")
+    if source.hub is not None:
+        hub_dataset(source.hub)  # listed in hub_configs.json, or an error now
+    DATA_SOURCES[source.name] = source
+    return source
+
+
+def sources_of(kind: str) -> list[DatasetSource]:
+    """The registered sources of one kind, in registry order."""
+    return [s for s in DATA_SOURCES.values() if s.kind == kind]
+
+
+def find_source(kind: str, dataset: str | None) -> DatasetSource:
+    """The source a ``(kind, dataset:)`` names: the kind's default without a dataset, the
+    source of that name or alias, else the source whose parts are named (a UD treebank).
+    NoSourceError when there is none."""
+    if kind not in KINDS:
+        raise NoSourceError(f"no download source for {kind!r} data")
+    candidates = sources_of(kind)
+    if dataset is None:
+        default = next((s for s in candidates if s.default), None)
+        if default is None:
+            fetched = [s.name for s in candidates if s.fetchable]
+            raise NoSourceError(
+                f"no download source for {kind} dataset (any): name one"
+                + (f" (fetched: {', '.join(fetched)})" if fetched else "")
+            )
+        return default
+    for source in candidates:
+        if dataset == source.name or dataset in source.aliases:
+            return source
+    with_parts = next((s for s in candidates if s.has_parts), None)
+    if with_parts is not None:
+        return with_parts
+    raise NoSourceError(
+        f"no download source for {kind} dataset {dataset!r} (known: {', '.join(s.name for s in candidates)})"
+    )
+
+
+def reference_dataset(kind: str, language: str, dataset: str | None) -> str | None:
+    """``dataset: reference`` for pos: the UD treebank the AlignFreeze reference code reads
+    for ``language``; any other dataset as it is."""
+    if kind != "pos" or dataset != "reference":
+        return dataset
+    from alignfreeze.data.ud import REFERENCE_TREEBANKS
+
+    if language not in REFERENCE_TREEBANKS:
+        raise AlignfreezeError(
+            f"the reference code has no UD treebank for {language!r} "
+            f"(it has: {', '.join(sorted(REFERENCE_TREEBANKS))}); name a treebank as dataset"
+        )
+    return REFERENCE_TREEBANKS[language]
+
+
+def remote_origin(kind: str, language: str, split: str, dataset: str | None = None) -> HubSource | UrlSource:
+    """The source of one data set that is not under the data root: a hub dataset (its
+    configuration and split checked offline against ``hub_configs.json``) or a URL. The one
+    place that decides it: ``fetch`` and its dry run, the grid's data listing and a run's hub
+    fallback all ask it, so they agree.
+
+    Raises :class:`NoSourceError` (an AlignfreezeError) saying why there is none.
+
+    Example::
+
+        remote_origin("ner", "uk", "test").describe()   # 'hub:unimelb-nlp/wikiann/uk[test]'
+        remote_origin("pos", "ca", "test")              # NoSourceError: no udpos.Catalan
+        remote_origin("qa", "es", "train")              # NoSourceError: XQuAD has no split 'train'
+    """
+    try:
+        dataset = reference_dataset(kind, language, dataset)
+    except AlignfreezeError as exc:
+        raise NoSourceError(str(exc)) from None
+    return find_source(kind, dataset).origin(language, split, dataset)
+
+
+def remote_source(kind: str, language: str, split: str, dataset: str | None = None) -> str | None:
+    """:func:`remote_origin` as a short description (``hub:path/config[split]`` or a URL), or
+    None when alignfreeze knows no source (:func:`remote_origin` says why)."""
+    try:
+        return remote_origin(kind, language, split, dataset).describe()
+    except NoSourceError:
+        return None
+
+
+# ------------------------------------------------------------------ hub_configs.json
+@functools.cache
+def _hub_catalog() -> dict[str, Any]:
+    return json.loads(HUB_CONFIGS_FILE.read_text(encoding="utf-8"))["datasets"]
+
+
+def hub_dataset(path: str) -> dict[str, Any]:
+    """What ``hub_configs.json`` records of one hub dataset (its configurations and splits)."""
+    datasets = _hub_catalog()
+    if path not in datasets:
+        raise NoSourceError(f"{path} is not listed in {HUB_CONFIGS_FILE.name}, so its configurations are unknown")
+    return datasets[path]
+
+
+def hub_configs(path: str) -> dict[str, tuple[str, ...]]:
+    """``{configuration: hub splits}`` of one hub dataset, as ``hub_configs.json`` records them."""
+    return {name: tuple(splits) for name, splits in hub_dataset(path)["configs"].items()}
+
+
+def hub_split_size(kind: str, language: str, split: str, dataset: str | None = None) -> int | None:
+    """The number of examples of the hub split :func:`remote_origin` names for a data set, as
+    ``hub_configs.json`` records it (the ``dataset_infos.json`` of the datasets library's
+    loading scripts), read offline; None when it has no hub source or no recorded count.
+
+    Example::
+
+        hub_split_size("pos", "en", "train", "ewt")   # 12543 (UD en_ewt)
+    """
+    try:
+        hub = remote_origin(kind, language, split, dataset)
+    except NoSourceError:
+        return None
+    if not isinstance(hub, HubSource):
+        return None
+    splits = hub_dataset(hub.path)["configs"][hub.config]
+    count = splits.get(hub.split) if isinstance(splits, dict) else None
+    return count if isinstance(count, int) else None
+
+
+def _checked(hub: HubSource, hint: str = "") -> HubSource:
+    """``hub`` when its dataset card lists its configuration and split, else NoSourceError."""
+    configs = hub_configs(hub.path)
+    config = hub.config
+    if config not in configs:
+        family = config.split(".")[0] + "." if config and "." in config else ""  # udpos.*, xquad.*: count those alike
+        listed = sum(name.startswith(family) for name in configs)
+        raise NoSourceError(
+            f"{hub.path} has no configuration {config!r} (its card lists {listed} "
+            f"{family + '* ' if family else ''}configurations, see {HUB_CONFIGS_FILE.name}){hint}"
+        )
+    if hub.split not in configs[config]:
+        raise NoSourceError(f"{hub.path} {config} has no split {hub.split!r} (it has: {', '.join(configs[config])})")
+    return hub
+
+
+def source_table() -> list[dict[str, str]]:
+    """One row per registered source, for ``doctor`` and the docs: name, kind, what it is,
+    its splits, where it is fetched from, its local layout and licence."""
+    return [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "title": s.title,
+            "splits": ", ".join(s.splits) or "(as the files say)",
+            "fetched from": s.hub or (s.url.split("/{")[0] if s.url else "") or "(local files only)",
+            "layout": " or ".join(layout.hint for layout in s.layouts) or "(fetched: " + ", ".join(s.fetched_as) + ")",
+            "licence": s.licence,
+        }
+        for s in DATA_SOURCES.values()
+    ]
