@@ -15,8 +15,6 @@ from alignfreeze.experiments import load_experiment, run_experiment
 from alignfreeze.experiments.tracking import flatten
 from fixtures_tasks import experiment_yaml
 
-pytestmark = pytest.mark.integration
-
 
 def read_tensorboard(folder: Path, run_id: str) -> tuple[dict, dict]:
     """``(config, {tag: [(step, value)]})`` from the event files under ``<out>/tracking/<run_id>``."""
