@@ -25,6 +25,8 @@ from alignfreeze.metric_names import alignment_series, parse_alignment_metric
 
 #: Each tracker needs the package of the same name.
 TRACKERS = ("tensorboard", "wandb", "mlflow")
+#: The x axis of each section's curves, as a key logged with them on wandb.
+_WANDB_AXES = {"realign": "realign/step", "finetune": "finetune/step", "alignment": "alignment/layer"}
 
 
 def flatten(values: Any, prefix: str = "") -> dict[str, Any]:
@@ -56,7 +58,13 @@ class RunTracker:
 
         if importlib.util.find_spec(kind) is None:
             raise AlignfreezeError(f"tracking: {kind} needs the {kind!r} package (pip install {kind})")
+        from accelerate import PartialState
         from accelerate.tracking import MLflowTracker, TensorBoardTracker, WandBTracker
+
+        # accelerate's trackers log through its logger, which refuses to run before the process
+        # state exists; wandb's (run on every process) does not create it, and a run's tracker
+        # starts before the run makes its Accelerator.
+        PartialState()
 
         if kind == "tensorboard":
             self.tracker = TensorBoardTracker(run_id, Path(out_dir) / "tracking")
@@ -66,6 +74,21 @@ class RunTracker:
             self.tracker = MLflowTracker(experiment_name=experiment, run_name=run_id)
         if hasattr(self.tracker, "start"):  # accelerate >= 1.x starts lazily; older versions in __init__
             self.tracker.start()
+        if kind == "wandb":
+            # wandb's own step only increases, and it drops a row logged at an earlier one; a run
+            # logs realignment steps, then fine-tuning steps from 1 again, then layers. So each
+            # section carries its own step key, declared as the x axis of the section's curves.
+            for section, axis in _WANDB_AXES.items():
+                self.tracker.run.define_metric(axis, hidden=True)
+                self.tracker.run.define_metric(f"{section}/*", step_metric=axis)
+
+    def _log(self, values: dict[str, float], step: int, axis: str | None) -> None:
+        """``values`` at ``step``; ``axis``: the key under which wandb records the step
+        (one of ``_WANDB_AXES``, or None for values logged once)."""
+        if self.kind == "wandb":
+            self.tracker.log({**values, axis: step} if axis else values)
+        else:
+            self.tracker.log(values, step=step)
 
     def log_config(self, config: dict) -> None:
         if self.tracker is not None:
@@ -76,7 +99,7 @@ class RunTracker:
         if self.tracker is None:
             return
         for offset, (loss, rate) in enumerate(zip(losses, rates)):
-            self.tracker.log({f"{stage}/loss": loss, f"{stage}/learning_rate": rate}, step=first_step + offset)
+            self._log({f"{stage}/loss": loss, f"{stage}/learning_rate": rate}, first_step + offset, f"{stage}/step")
 
     def log_rows(self, rows: list[dict]) -> None:
         """Result rows (long format): task scores as ``score/<language>/<metric>``, alignment
@@ -96,9 +119,9 @@ class RunTracker:
             elif row["stage"] == "run":
                 scores[f"run/{row['metric']}"] = float(row["value"])
         if scores:
-            self.tracker.log(scores, step=0)
+            self._log(scores, 0, None)
         for layer, values in sorted(curves.items()):
-            self.tracker.log(values, step=layer)
+            self._log(values, layer, _WANDB_AXES["alignment"])
 
     def finish(self) -> None:
         if self.tracker is not None:
