@@ -8,8 +8,6 @@ a user reaches them.
 
 from __future__ import annotations
 
-import re
-
 import mkdocs_gen_files
 from pydantic_core import PydanticUndefined
 
@@ -33,12 +31,34 @@ def cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def without_metadata(text: str) -> str:
+    """``Annotated[X, FieldInfo(...)]`` -> ``X``: constraints and discriminators are printed as
+    reprs that say nothing to a reader; the description says what the bounds are."""
+    while "Annotated[" in text:
+        start = text.index("Annotated[")
+        depth, first_comma, end = 0, None, None
+        for index in range(start + len("Annotated"), len(text)):
+            char = text[index]
+            if char in "[(":
+                depth += 1
+            elif char in "])":
+                depth -= 1
+                if depth == 0:
+                    end = index
+                    break
+            elif char == "," and depth == 1 and first_comma is None:
+                first_comma = index
+        if end is None or first_comma is None:
+            break
+        text = text[:start] + text[start + len("Annotated[") : first_comma] + text[end + 1 :]
+    return text
+
+
 def type_name(annotation: object) -> str:
     if isinstance(annotation, type):
         return annotation.__name__
     text = str(annotation).replace("typing.", "")
-    # A discriminated union prints its Field(...) metadata; the member types say enough.
-    text = re.sub(r"Annotated\[(.*), FieldInfo\(.*?\)\]", r"\1", text)
+    text = without_metadata(text)
     for prefix in ("alignfreeze.", "pathlib."):
         while prefix in text:  # keep the class names, drop their module paths
             start = text.index(prefix)
