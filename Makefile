@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,aligners,ray,tracking,zh
+EXTRAS ?= dev,docs,aligners,ray,tracking,zh
 
 .PHONY: setup model demo test test-all test-compat clean
 
@@ -28,9 +28,12 @@ demo: model
 	$(BIN)/alignfreeze demo
 
 # The linter and the formatter's check first: a style slip fails in seconds, not after the tests.
+# The docs build is strict: a broken link, a missing page or a stale API path fails it
+# (site/ is ignored; the two variables silence plugins' banners about MkDocs 2).
 test: setup
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples docs
+	$(BIN)/ruff format --check src tests bench examples docs
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet --site-dir site
 	$(BIN)/python -m pytest -q
 
 # The unit tests against the oldest and the newest transformers, accelerate and datasets
@@ -39,4 +42,4 @@ test-compat:
 	tools/test_compat.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache site
