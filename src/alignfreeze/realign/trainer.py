@@ -347,6 +347,7 @@ def realign_files(
     model_name: str,
     pairs: Sequence[str | Path],
     config: RealignConfig,
+    *,
     freeze: str = "none",
     seed: int = 0,
     tokenization: TokenizationSettings | None = None,
@@ -362,7 +363,7 @@ def realign_files(
 
     Example::
 
-        af.realign_files("e5-small", ["un.en-fr.jsonl"], af.RealignConfig(steps=200), "front", out="realigned/")
+        af.realign_files("e5-small", ["un.en-fr.jsonl"], af.RealignConfig(steps=200), freeze="front", out="realigned/")
     """
     from alignfreeze.models.loading import load_model, load_tokenizer
 
