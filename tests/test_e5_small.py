@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from alignfreeze.models.e5_small import Q4_BLOCK, dequantize_q4_0, prepare_e5_small, source_files, verify_checkpoint
+from alignfreeze.models.e5_small import dequantize_q4_0, prepare_e5_small, q4_block, source_files, verify_checkpoint
 
 
 def test_dequantize_q4_0_by_hand():
     # One block: scale 0.5; byte j holds nibble j (low) and nibble 15 - j (high).
-    block = np.zeros(1, dtype=Q4_BLOCK)
+    block = np.zeros(1, dtype=q4_block())
     block["d"] = 0.5
     block["qs"][0] = [j | ((15 - j) << 4) for j in range(16)]
     w = dequantize_q4_0(block.tobytes(), 1, 32)[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -175,11 +176,14 @@ def prepare_model(
 def doctor(
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    devices: Annotated[
+        bool, typer.Option("--devices", help="Also torch's threads and the CUDA device (imports torch: seconds).")
+    ] = signature_default("alignfreeze.doctor:doctor_report", "devices"),
 ) -> None:
     """Print versions, threads, the data root with the tasks and languages found, and the model state."""
     from alignfreeze.doctor import doctor_report
 
-    info = doctor_report(data_dir)
+    info = doctor_report(data_dir, devices=devices)
     if as_json:
         print(json.dumps(info, indent=2))
     else:
@@ -939,11 +943,14 @@ def demo(
     load_experiment(config, overrides)
     _out(out)
     alignfreeze_home()
-    doctor(data_dir=data_dir, as_json=False)
+    doctor(data_dir=data_dir, as_json=False, devices=True)
     run(config=config, out=out, overrides=overrides, data_dir=data_dir, quiet=False)
 
 
 def main() -> None:
+    if render.PIPED:
+        # typer reads TERMINAL_WIDTH when it first formats help, which is after this.
+        os.environ.setdefault("TERMINAL_WIDTH", str(render.PIPED_HELP_WIDTH))
     outputs.catch_interrupts()
     try:
         app(standalone_mode=True)

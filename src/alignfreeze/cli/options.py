@@ -15,9 +15,11 @@ accepts exactly what a YAML file accepts (``--steps match``, ``--modes weak,stro
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib.util
 import inspect
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -31,12 +33,24 @@ from alignfreeze.errors import AlignfreezeError
 
 
 @functools.cache
-def _functions_of(module: str) -> dict[str, ast.FunctionDef]:
+def _source(module: str) -> str:
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise ImportError(f"no module {module}")
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return Path(spec.origin).read_text(encoding="utf-8")
+
+
+def _header(module: str, name: str) -> ast.FunctionDef:
+    """The ``def`` of top-level function ``name`` in ``module``, parsed from its first lines
+    alone (parsing whole modules for every command would slow ``--help`` down)."""
+    found = re.search(rf"^def {name}\(", _source(module), re.MULTILINE)
+    if found is None:
+        raise TypeError(f"{module} has no function {name}")
+    lines = _source(module)[found.start() :].splitlines()
+    for end in range(1, len(lines) + 1):
+        with contextlib.suppress(SyntaxError):  # not the whole header yet
+            return ast.parse("\n".join(lines[:end]) + "\n    pass").body[0]
+    raise TypeError(f"{module}.{name}: unreadable signature")
 
 
 def signature_default(function: str, name: str) -> Any:
@@ -46,8 +60,7 @@ def signature_default(function: str, name: str) -> Any:
     import torch and ``--help`` must not; a test checks each against ``inspect.signature``.
     A tuple default is given as a list (an option's multiple values)."""
     module, _, qualname = function.partition(":")
-    node = _functions_of(module)[qualname]
-    arguments = node.args
+    arguments = _header(module, qualname).args
     positional = arguments.posonlyargs + arguments.args
     defaults = dict(zip([a.arg for a in positional[len(positional) - len(arguments.defaults) :]], arguments.defaults))
     defaults |= {a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None}
