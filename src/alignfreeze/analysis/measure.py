@@ -207,6 +207,6 @@ def plot_alignment_files(
     labels = [file_rows[0]["label"] for file_rows in per_file]
     if len(set(labels)) < len(labels):
         raise AlignfreezeError(
-            f"two CSV files share a label ({', '.join(labels)}); measure with distinct --label values"
+            f"two CSV files share a label ({', '.join(labels)}): give each measurement its own label"
         )
     return plot_curves_by_language([row for rows in per_file for row in rows], out, mode, direction, title)

@@ -45,7 +45,7 @@ def freeze_for(k: int, with_embeddings: bool) -> str:
 
 def sweep_ks(n_layers: int, step: int) -> list[int]:
     if step < 1:
-        raise AlignfreezeError(f"--step must be at least 1 (got {step})")
+        raise AlignfreezeError(f"step must be at least 1 (got {step})")
     ks = list(range(0, n_layers + 1, step))
     return ks if ks[-1] == n_layers else ks + [n_layers]
 
@@ -114,7 +114,7 @@ def sweep_freeze(
     }
     meta_path = out_dir / "sweep.json"
     if meta_path.is_file() and json.loads(meta_path.read_text())["settings"] != settings:
-        raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
+        raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; sweep into another folder")
     exclusion = SentenceSet.of(realign_corpora)
     samples = [sample_word_pairs(c, measure.n_pairs, measure.sample_seed, exclusion) for c in eval_corpora]
     tokenizer = load_tokenizer(model_name)

@@ -472,7 +472,7 @@ def measure_alignment(
     if depth is not None:  # the layer list against the model's depth, read from its config, before it loads
         parse_layers(settings.layers, depth)
     catalog = DataCatalog(data_dir)
-    corpora = [load_aligned_corpus(spec, catalog, split=split, dataset=dataset) for spec in pairs]
+    corpora = [load_aligned_corpus(spec, catalog, split=split, dataset=dataset, given_as="--pairs") for spec in pairs]
     excluded = [AlignedCorpus.load(path) for path in exclude or []]
     with render.bars() as new_bar:
         rows, meta = measure_corpora(
@@ -653,8 +653,14 @@ def sweep_freeze(
         lambda: f"the finished k are saved in {out / 'sweep.csv'}; run the same command again to resume"
     )
     catalog = DataCatalog(data_dir)
-    train = [load_aligned_corpus(spec, catalog, split=realign_split, dataset=realign_dataset) for spec in realign_pairs]
-    test = [load_aligned_corpus(spec, catalog, split=eval_split, dataset=eval_dataset) for spec in eval_pairs]
+    train = [
+        load_aligned_corpus(spec, catalog, split=realign_split, dataset=realign_dataset, given_as="--realign-pairs")
+        for spec in realign_pairs
+    ]
+    test = [
+        load_aligned_corpus(spec, catalog, split=eval_split, dataset=eval_dataset, given_as="--eval-pairs")
+        for spec in eval_pairs
+    ]
     # A bad experiment file fails before hours of realignment.
     loaded = load_experiment(experiment) if experiment is not None else None
     rows = sweep_freeze(

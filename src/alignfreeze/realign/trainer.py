@@ -368,7 +368,7 @@ def realign_files(
     from alignfreeze.models.loading import load_model, load_tokenizer
 
     if not pairs:
-        raise AlignfreezeError("no --pairs file given")
+        raise AlignfreezeError("pairs is empty: no aligned-pairs file given")
     if out is not None:  # refused now, not after the training: an --out alignfreeze did not write
         check_replaceable(out, "--out", _legacy_checkpoint)
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
