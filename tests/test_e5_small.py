@@ -43,6 +43,8 @@ def test_cache_is_reused_fast_and_rebuilt_when_corrupted(tmp_path):
     t0 = time.perf_counter()
     assert prepare_e5_small(home=home) == folder
     assert time.perf_counter() - t0 < 2.0
+    # Verified files are not hashed again while unchanged; a changed one is, whatever its size.
+    assert (folder.parent / f".{folder.name}.verified").is_file()
     # Corrupt one byte of the weights: the manifest catches it and the cache is rebuilt.
     weights = folder / "model.safetensors"
     with open(weights, "r+b") as f:
