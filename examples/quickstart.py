@@ -65,7 +65,7 @@ def main() -> None:
     corpora = []
     for language in languages:
         pairs, _ = catalog.parallel_pairs(f"en-{language}", args.parallel_split, args.parallel_dataset)
-        corpora.append(af.align_with("dictionary", pairs[: args.realign_sentences], "en", language, catalog))
+        corpora.append(af.align_with("dictionary", pairs[: args.realign_sentences], "en", language, catalog=catalog))
         print(f"en-{language}: {corpora[-1].n_links} word links in {len(corpora[-1].pairs)} sentence pairs")
 
     # 3. Fine-tuning only, then realignment with the front half frozen before fine-tuning.

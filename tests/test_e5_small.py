@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from alignfreeze.models.e5_small import Q4_BLOCK, dequantize_q4_0, prepare_e5_small, source_files, verify_checkpoint
+from alignfreeze.models.e5_small import dequantize_q4_0, prepare_e5_small, q4_block, source_files, verify_checkpoint
 
 
 def test_dequantize_q4_0_by_hand():
     # One block: scale 0.5; byte j holds nibble j (low) and nibble 15 - j (high).
-    block = np.zeros(1, dtype=Q4_BLOCK)
+    block = np.zeros(1, dtype=q4_block())
     block["d"] = 0.5
     block["qs"][0] = [j | ((15 - j) << 4) for j in range(16)]
     w = dequantize_q4_0(block.tobytes(), 1, 32)[0]
@@ -43,6 +43,8 @@ def test_cache_is_reused_fast_and_rebuilt_when_corrupted(tmp_path):
     t0 = time.perf_counter()
     assert prepare_e5_small(home=home) == folder
     assert time.perf_counter() - t0 < 2.0
+    # Verified files are not hashed again while unchanged; a changed one is, whatever its size.
+    assert (folder.parent / f".{folder.name}.verified").is_file()
     # Corrupt one byte of the weights: the manifest catches it and the cache is rebuilt.
     weights = folder / "model.safetensors"
     with open(weights, "r+b") as f:

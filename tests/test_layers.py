@@ -24,6 +24,7 @@ SHARED = {
     "precision",
     "models",
     "callable_package",
+    "lazy",
 }
 TOP = {"cli", "doctor", "__init__", "__main__"}  # the command line and the public API sit on top
 

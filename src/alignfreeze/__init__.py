@@ -16,9 +16,11 @@ The package is laid out as the pipeline it implements, and imports point one way
 ``import alignfreeze`` stays quick.
 """
 
+# ruff: noqa: F401  -- the TYPE_CHECKING imports are the exports (__all__ is built from _EXPORTS)
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from alignfreeze.errors import AlignfreezeError as AlignfreezeError
 from alignfreeze.errors import DataFormatError as DataFormatError
@@ -100,6 +102,53 @@ _EXPORTS = {
     # The environment.
     "doctor_report": "alignfreeze.doctor",
 }
+
+if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetune and evaluate
+    # are their packages at run time, called as these functions (alignfreeze.callable_package)
+    from alignfreeze.align.base import align_corpus
+    from alignfreeze.align.config import align_with, build_aligner
+    from alignfreeze.align.corpus import AlignedCorpus
+    from alignfreeze.align.dictionary import DictionaryAlignerConfig
+    from alignfreeze.align.embedding import EmbeddingAlignerConfig
+    from alignfreeze.align.external import PharaohAlignerConfig
+    from alignfreeze.align.metrics import score_alignment_file
+    from alignfreeze.align.statistical import EflomalAlignerConfig
+    from alignfreeze.analysis.config import AlignmentMeasureSettings, AnalysisSettings
+    from alignfreeze.analysis.correlation import correlate
+    from alignfreeze.analysis.measure import measure_corpora, plot_alignment_files
+    from alignfreeze.analysis.plots import plot_sweep
+    from alignfreeze.analysis.retrieval import measure_alignment
+    from alignfreeze.analysis.sweep import sweep_freeze, sweep_matrix
+    from alignfreeze.analysis.translation import check_translations
+    from alignfreeze.analysis.word_pairs import load_aligned_corpus, sample_word_pairs
+    from alignfreeze.data import read_dataset_file
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.data.parallel import read_parallel
+    from alignfreeze.data.refs import DataRef, ParallelRef
+    from alignfreeze.data.subwords import TokenizationSettings
+    from alignfreeze.data.words import split_words
+    from alignfreeze.doctor import doctor_report
+    from alignfreeze.evaluate.evaluation import evaluate
+    from alignfreeze.experiments.config import PROTOCOLS, ExperimentConfig, MethodSpec, RunConfig, load_experiment
+    from alignfreeze.experiments.fetch import fetch, plan_fetch
+    from alignfreeze.experiments.grid import load_grid
+    from alignfreeze.experiments.grid_runner import plan_grid, run_grid
+    from alignfreeze.experiments.paper_table import paper_table
+    from alignfreeze.experiments.reference import import_reference
+    from alignfreeze.experiments.report import summary_by_language
+    from alignfreeze.experiments.report_render import make_report
+    from alignfreeze.experiments.results import alignment_rows_of_saved_models, read_results
+    from alignfreeze.experiments.runner import run, run_experiment
+    from alignfreeze.experiments.sweep import sweep_downstream
+    from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings
+    from alignfreeze.finetune.tasks import get_task
+    from alignfreeze.finetune.trainer import finetune
+    from alignfreeze.models.e5_small import prepare_e5_small
+    from alignfreeze.models.loading import load_model, load_tokenizer
+    from alignfreeze.realign.config import RealignConfig
+    from alignfreeze.realign.freeze import FreezeSpec
+    from alignfreeze.realign.trainer import RealignmentObjective, realign, realign_files
+    from alignfreeze.schema import Method, TaskName
 
 __all__ = sorted([*_EXPORTS, "AlignfreezeError", "DataFormatError", "__version__"])
 

@@ -41,14 +41,17 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def thread_info() -> dict[str, str]:
+def thread_info(devices: bool = False) -> dict[str, str]:
+    """CPUs and thread settings; with ``devices``, torch's threads and the CUDA device too,
+    which takes importing torch (seconds), so it is asked for."""
+    info = {"cpu_count": str(os.cpu_count()), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)")}
+    if not devices:
+        return info | {"torch threads, cuda": "not checked (devices=True: alignfreeze doctor --devices)"}
     import torch
 
-    return {
-        "cpu_count": str(os.cpu_count()),
+    return info | {
         "torch_threads": str(torch.get_num_threads()),
         "torch_interop_threads": str(torch.get_num_interop_threads()),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available",
     }
 
@@ -68,15 +71,16 @@ def model_state() -> dict[str, str]:
     return state
 
 
-def doctor_report(data_dir: str | Path | None = None) -> dict:
+def doctor_report(data_dir: str | Path | None = None, *, devices: bool = False) -> dict:
     """What ``alignfreeze doctor`` prints, as a JSON-serialisable dict: Python and package
-    versions, torch threads and devices, the data root with the tasks and languages found
-    under it, the data sources alignfreeze knows (layout, hub, licence), and the state of
-    the embedded e5-small checkpoint.
+    versions, CPUs and threads (with ``devices``, torch's threads and the CUDA device), the
+    data root with the tasks and languages found under it, the data sources alignfreeze
+    knows (layout, hub, licence), and the state of the embedded e5-small checkpoint.
 
     Example::
 
         af.doctor_report()["data"]["pos"]   # language -> ["dataset:split", ...]
+        af.doctor_report(devices=True)["threads"]["cuda"]
     """
     from alignfreeze.data.catalog import DataCatalog
     from alignfreeze.data.sources import source_table
@@ -86,7 +90,7 @@ def doctor_report(data_dir: str | Path | None = None) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": package_versions(),
-        "threads": thread_info(),
+        "threads": thread_info(devices),
         "data_root": str(catalog.root),
         "data_root_exists": catalog.root.is_dir(),
         "data": catalog.inventory(),

@@ -114,6 +114,7 @@ def align_with(
     pairs,
     src_lang: str,
     tgt_lang: str,
+    *,
     catalog=None,
     model: str | None = None,
     pretokenized: bool = False,

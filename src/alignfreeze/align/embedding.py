@@ -27,16 +27,20 @@ hidden state are run.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
-import numpy as np
 from pydantic import Field
 
 from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner
 from alignfreeze.errors import AlignfreezeError
 
+if TYPE_CHECKING:  # numpy is imported where vectors are: the config loads without it
+    import numpy as np
+
 
 def mutual_argmax(sim: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     m, n = sim.shape
     fwd = np.zeros((m, n), dtype=bool)
     fwd[np.arange(m), sim.argmax(1)] = True
@@ -48,6 +52,8 @@ def mutual_argmax(sim: np.ndarray) -> np.ndarray:
 def itermax(sim: np.ndarray, max_iterations: int = 2, alpha: float = 0.9) -> np.ndarray:
     """``sim`` must be non-negative (use ``(cos + 1) / 2``): the down-weighting multiplies it,
     which would *raise* negative similarities."""
+    import numpy as np
+
     links = mutual_argmax(sim)
     m, n = sim.shape
     if min(m, n) <= 2:
@@ -119,6 +125,7 @@ class EmbeddingAligner(WordAligner):
         """Per sentence: unit-normalised vectors ``[rows, hidden]`` and, for each row, the
         word it belongs to. One row per word for ``first``/``mean`` (a zero row for a word
         that produced no subword); one row per subword for ``subwords``."""
+        import numpy as np
         import torch
 
         from alignfreeze.data.subwords import encode_words
@@ -178,6 +185,8 @@ class EmbeddingAligner(WordAligner):
     def align_words(
         self, src: Sequence[list[str]], tgt: Sequence[list[str]], on_progress: Progress | None = None
     ) -> list[Links]:
+        import numpy as np
+
         src_vecs = self.sentence_vectors(src, on_progress)
         tgt_vecs = self.sentence_vectors(tgt, on_progress)
         out: list[Links] = []

@@ -46,7 +46,7 @@ def alignment_scores(gold: Sequence[WordAlignment], predicted: Sequence[Iterable
 
 
 def score_alignment_file(
-    gold, predicted, gold_one_based: bool = False, predicted_one_based: bool = False, sentences=None
+    gold, predicted, *, gold_one_based: bool = False, predicted_one_based: bool = False, sentences=None
 ) -> AlignmentScores:
     """Score a predicted alignment file against a gold one (Pharaoh, ``i-j`` sure and ``ipj``
     possible links): precision, recall, F1 and AER (Och & Ney, 2003). ``predicted`` is an

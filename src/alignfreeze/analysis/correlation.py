@@ -208,6 +208,7 @@ def as_json(results: Sequence[Correlation], points: Sequence[dict], settings: di
 
 def correlate(
     rows: Sequence[dict],
+    *,
     task: str,
     layer: str | int = "last",
     mode: str = "strong",
@@ -237,7 +238,7 @@ def correlate(
 
     Example::
 
-        stats, points = af.correlate(af.read_results(["runs/demo"]), "pos", out="correlation/")
+        stats, points = af.correlate(af.read_results(["runs/demo"]), task="pos", out="correlation/")
         stats[0].rho, stats[0].p_value
     """
     import json

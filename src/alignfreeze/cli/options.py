@@ -4,7 +4,9 @@ help text are written once, in the config class.
 * :func:`config_options` gives a command one ``--option`` per field of a config class (or of
   a family of config classes, such as the aligners, told apart by a name option) and hands
   the command the built config;
-* :func:`field_option` gives one option for one field (``--seed`` from ``RunConfig.seed``).
+* :func:`field_option` gives one option for one field (``--seed`` from ``RunConfig.seed``);
+* :func:`signature_default` gives an option that is a function's argument the function's
+  default (``--resamples`` from ``correlate(..., resamples=2000)``).
 
 Values are passed to the config class as text and validated there, so the command line
 accepts exactly what a YAML file accepts (``--steps match``, ``--modes weak,strong``).
@@ -12,17 +14,60 @@ accepts exactly what a YAML file accepts (``--steps match``, ``--modes weak,stro
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import functools
+import importlib.util
 import inspect
+import re
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from pydantic import BaseModel, ValidationError
 
 from alignfreeze.errors import AlignfreezeError
+
+
+@functools.cache
+def _source(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"no module {module}")
+    return Path(spec.origin).read_text(encoding="utf-8")
+
+
+def _header(module: str, name: str) -> ast.FunctionDef:
+    """The ``def`` of top-level function ``name`` in ``module``, parsed from its first lines
+    alone (parsing whole modules for every command would slow ``--help`` down)."""
+    found = re.search(rf"^def {name}\(", _source(module), re.MULTILINE)
+    if found is None:
+        raise TypeError(f"{module} has no function {name}")
+    lines = _source(module)[found.start() :].splitlines()
+    for end in range(1, len(lines) + 1):
+        with contextlib.suppress(SyntaxError):  # not the whole header yet
+            return ast.parse("\n".join(lines[:end]) + "\n    pass").body[0]
+    raise TypeError(f"{module}.{name}: unreadable signature")
+
+
+def signature_default(function: str, name: str) -> Any:
+    """The default of argument ``name`` of ``function`` (``"module:name"``), for the option
+    that passes it: ``default=signature_default("alignfreeze.analysis.correlation:correlate",
+    "seed")``. It is read from the module's source, not imported, since that module may
+    import torch and ``--help`` must not; a test checks each against ``inspect.signature``.
+    A tuple default is given as a list (an option's multiple values)."""
+    module, _, qualname = function.partition(":")
+    arguments = _header(module, qualname).args
+    positional = arguments.posonlyargs + arguments.args
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(arguments.defaults) :]], arguments.defaults))
+    defaults |= {a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None}
+    if name not in defaults:
+        raise TypeError(f"{function} has no argument {name!r} with a default")
+    value = ast.literal_eval(defaults[name])
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _metavar(annotation) -> str:

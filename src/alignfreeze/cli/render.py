@@ -21,9 +21,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-# Piped or logged output is not cut to 80 columns: wide tables (a sweep's 13 layers) stay whole.
-_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
-console = Console(width=_WIDTH)
+#: Output piped or logged, not shown in a terminal (and COLUMNS does not say a width).
+PIPED = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+#: Piped, the width help text is set in: wide enough that no option name is cut (``--help | grep``).
+PIPED_HELP_WIDTH = 200
+# Piped, nothing is cut to a terminal's 80 columns: a table takes the width it needs (a
+# sweep's 13 layers, a grid plan's paths), and a line is not wrapped.
+console = Console(width=100_000 if PIPED else None)
 err_console = Console(stderr=True)
 
 

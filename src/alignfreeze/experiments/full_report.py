@@ -403,6 +403,7 @@ REPORT_FORMATS = ("md", "csv", "json", "html")
 
 def make_report(
     rows: Sequence[dict],
+    *,
     fmt: str = "md",
     out: str | Path | None = None,
     baseline: str = "baseline",
@@ -432,7 +433,7 @@ def make_report(
 
     Example::
 
-        text, _ = af.make_report(af.read_results(["runs/demo"]), "md")
+        text, _ = af.make_report(af.read_results(["runs/demo"]), fmt="md")
     """
     from alignfreeze.errors import AlignfreezeError
     from alignfreeze.experiments.paper_table import paper_table

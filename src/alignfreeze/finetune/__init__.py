@@ -1,9 +1,21 @@
-"""Fine-tuning on English (optionally with joint realignment) for the four tasks."""
+"""Fine-tuning on English (optionally with joint realignment) for the four tasks.
 
-from alignfreeze.callable_package import make_callable
+Calling the package calls :func:`alignfreeze.finetune.trainer.finetune`. The settings load
+without torch; the rest loads on first use (:mod:`alignfreeze.lazy`).
+
+Example::
+
+    af.finetune(model, tokenizer, task, features, training, seed=0)
+"""
+
+from typing import TYPE_CHECKING
+
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
-from alignfreeze.finetune.tasks import PRIMARY_METRICS, TASKS, Task, get_task
-from alignfreeze.finetune.trainer import FinetuneResult, finetune, total_optimizer_steps
+from alignfreeze.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from alignfreeze.finetune.tasks import PRIMARY_METRICS, TASKS, Task, get_task
+    from alignfreeze.finetune.trainer import FinetuneResult, finetune, total_optimizer_steps
 
 __all__ = [
     "PRIMARY_METRICS",
@@ -19,4 +31,11 @@ __all__ = [
 ]
 
 # af.finetune(...) calls the function; the package stays importable (alignfreeze.callable_package).
-make_callable(__name__, finetune)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "alignfreeze.finetune.tasks": ["PRIMARY_METRICS", "TASKS", "Task", "get_task"],
+        "alignfreeze.finetune.trainer": ["FinetuneResult", "finetune", "total_optimizer_steps"],
+    },
+    main="finetune",
+)

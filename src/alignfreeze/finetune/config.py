@@ -93,8 +93,8 @@ class TrainingSettings(BaseModel):
     doc_stride: int = Field(32, ge=1, description="qa: overlap between context windows, in tokens")
     precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field(
         "auto",
-        description="of realignment, fine-tuning, evaluation and alignment measurement in a run: 'auto' is fp32 on a "
-        "CPU and tf32 on a CUDA GPU (alignfreeze.precision)",
+        description="floating-point precision (in a run, of realignment, fine-tuning, evaluation and alignment "
+        "measurement): 'auto' is fp32 on a CPU and tf32 on a CUDA GPU (alignfreeze.precision)",
     )
     long_sentences: Literal["truncate", "windows"] = Field(
         "truncate",

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -45,13 +46,14 @@ import struct
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, sha256_file
 from alignfreeze.paths import alignfreeze_home
+
+if TYPE_CHECKING:  # numpy is imported where weights are converted: a prepared model needs none
+    import numpy as np
 
 #: The name that means "this model" wherever a model is named (configs, CLI).
 E5_SMALL = "e5-small"
@@ -69,7 +71,19 @@ INSTALL_HINT = (
 )
 
 QK = 32  # Q4_0 block size (weights per block)
-Q4_BLOCK = np.dtype({"names": ["d", "qs"], "formats": ["<f2", ("u1", 16)], "offsets": [0, 2], "itemsize": 18})
+Q4_BLOCK_BYTES = 2 + QK // 2  # a float16 scale, then QK 4-bit weights
+
+
+@functools.cache
+def q4_block() -> np.dtype:
+    """The numpy dtype of one Q4_0 block: ``d`` (the scale) and ``qs`` (the weights)."""
+    import numpy as np
+
+    return np.dtype(
+        {"names": ["d", "qs"], "formats": ["<f2", ("u1", QK // 2)], "offsets": [0, 2], "itemsize": Q4_BLOCK_BYTES}
+    )
+
+
 DTYPE_F32, DTYPE_Q4_0 = 0, 1
 
 
@@ -170,7 +184,7 @@ def read_q4_file(path: Path) -> tuple[Q4Header, dict[str, TensorEntry], memoryvi
         name = bytes(buf[cur.pos : cur.pos + name_len]).decode("ascii")
         cur.skip(name_len)
         dtype, count, offset, nbytes = cur.take("<BIQQ")
-        expected = count * 4 if dtype == DTYPE_F32 else count // QK * Q4_BLOCK.itemsize
+        expected = count * 4 if dtype == DTYPE_F32 else count // QK * Q4_BLOCK_BYTES
         if dtype not in (DTYPE_F32, DTYPE_Q4_0) or nbytes != expected or offset + nbytes > len(buf):
             raise AlignfreezeError(f"{path}: tensor {name!r} has an inconsistent directory entry")
         entries[name] = TensorEntry(name, dtype, count, offset, nbytes)
@@ -179,9 +193,11 @@ def read_q4_file(path: Path) -> tuple[Q4Header, dict[str, TensorEntry], memoryvi
 
 def dequantize_q4_0(raw: memoryview | bytes, rows: int, cols: int) -> np.ndarray:
     """Dequantise a row-major Q4_0 matrix of shape ``[rows, cols]`` to float32."""
+    import numpy as np
+
     if cols % QK:
         raise ValueError(f"columns ({cols}) must be a multiple of {QK}")
-    blocks = np.frombuffer(raw, dtype=Q4_BLOCK, count=rows * cols // QK)
+    blocks = np.frombuffer(raw, dtype=q4_block(), count=rows * cols // QK)
     scale = blocks["d"].astype(np.float32)[:, None]
     qs = blocks["qs"]
     # Low nibbles are weights 0..15 of the block, high nibbles weights 16..31.
@@ -190,6 +206,8 @@ def dequantize_q4_0(raw: memoryview | bytes, rows: int, cols: int) -> np.ndarray
 
 
 def _tensor(entries: dict[str, TensorEntry], buf: memoryview, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    import numpy as np
+
     if name not in entries:
         raise AlignfreezeError(f"the weights file has no tensor {name!r}")
     e = entries[name]
@@ -215,6 +233,8 @@ _LAYER_NORMS = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
 
 def hf_state_dict(path: Path, on_tensor: Callable[[str], None] | None = None) -> tuple[Q4Header, dict[str, np.ndarray]]:
     """Read ``e5-small-q4.bin`` and return Hugging Face BERT weights as float32 arrays."""
+    import numpy as np
+
     h, entries, buf = read_q4_file(path)
     tick = on_tensor or (lambda name: None)
     out: dict[str, np.ndarray] = {}
@@ -303,9 +323,25 @@ def verify_checkpoint(folder: Path) -> str | None:
             return f"{name} is missing"
         if p.stat().st_size != info["size"]:
             return f"{name} has the wrong size"
-        if sha256_file(p) != info["sha256"]:
+    # Hashing the weights takes half a second: files unchanged since they last passed (same
+    # inode, size and modification times, recorded beside the folder) are not hashed again.
+    stamp = folder.parent / f".{folder.name}.verified"
+    current = {name: _file_state(folder / name) for name in [MANIFEST, *files]}
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(stamp.read_text()) == current:
+            return None
+    for name, info in files.items():
+        if sha256_file(folder / name) != info["sha256"]:
             return f"{name} fails its checksum"
+    with contextlib.suppress(OSError):  # a read-only cache is verified in full each time
+        stamp.write_text(json.dumps(current))
     return None
+
+
+def _file_state(path: Path) -> list[int]:
+    """What changes when a file is written or replaced."""
+    state = path.stat()
+    return [state.st_ino, state.st_size, state.st_mtime_ns, state.st_ctime_ns]
 
 
 @contextlib.contextmanager

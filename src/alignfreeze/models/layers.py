@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from alignfreeze.errors import AlignfreezeError
+
+if TYPE_CHECKING:  # torch is imported where a model is inspected: reading a config.json needs none
+    from torch import nn
 
 #: Where a config gives the number of transformer layers, by architecture family
 #: (``n_layers``: DistilBERT; ``n_layer``: GPT-2 style), first found wins.
@@ -105,6 +106,8 @@ def model_layer_count(name: str) -> int | None:
 
 def transformer_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
     """``(qualified_name, module_list)`` of the model's transformer blocks, bottom first."""
+    from torch import nn
+
     n = num_layers(model)
     candidates = [
         (name, module)
@@ -128,6 +131,8 @@ def embeddings_module(model: nn.Module) -> tuple[str, nn.Module]:
 def first_layers_only(model: nn.Module, k: int):
     """Run only the bottom ``k`` layers inside the block (inference speed-up when only
     hidden state ``k`` is needed). The model is restored on exit."""
+    from torch import nn
+
     name, layers = transformer_layers(model)
     parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
     attr = name.rsplit(".", 1)[-1]

@@ -1,21 +1,34 @@
 """Realignment: a contrastive loss that pulls each word toward its translation, with
-optional layer freezing (AlignFreeze)."""
+optional layer freezing (AlignFreeze).
 
-from alignfreeze.callable_package import make_callable
-from alignfreeze.optim import make_optimizer
+Calling the package calls :func:`alignfreeze.realign.trainer.realign`. The settings
+(:class:`RealignConfig`, :class:`FreezeSpec`) load without torch; the rest loads on first
+use (:mod:`alignfreeze.lazy`).
+
+Example::
+
+    result = af.realign(model, tokenizer, [corpus], af.RealignConfig(steps=100), freeze="front")
+"""
+
+from typing import TYPE_CHECKING
+
+from alignfreeze.lazy import lazy_names
 from alignfreeze.realign.config import MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
-from alignfreeze.realign.loss import ContrastiveAlignmentLoss
-from alignfreeze.realign.projection import projection_head
-from alignfreeze.realign.trainer import (
-    JOINT_COEFFICIENT,
-    RealignmentObjective,
-    RealignResult,
-    realign,
-    realign_files,
-    save_checkpoint,
-    save_realigned,
-)
+
+if TYPE_CHECKING:
+    from alignfreeze.optim import make_optimizer
+    from alignfreeze.realign.loss import ContrastiveAlignmentLoss
+    from alignfreeze.realign.projection import projection_head
+    from alignfreeze.realign.trainer import (
+        JOINT_COEFFICIENT,
+        RealignmentObjective,
+        RealignResult,
+        realign,
+        realign_files,
+        save_checkpoint,
+        save_realigned,
+    )
 
 __all__ = [
     "JOINT_COEFFICIENT",
@@ -36,4 +49,21 @@ __all__ = [
 ]
 
 # af.realign(...) calls the function; the package stays importable (alignfreeze.callable_package).
-make_callable(__name__, realign)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "alignfreeze.optim": ["make_optimizer"],
+        "alignfreeze.realign.loss": ["ContrastiveAlignmentLoss"],
+        "alignfreeze.realign.projection": ["projection_head"],
+        "alignfreeze.realign.trainer": [
+            "JOINT_COEFFICIENT",
+            "RealignmentObjective",
+            "RealignResult",
+            "realign",
+            "realign_files",
+            "save_checkpoint",
+            "save_realigned",
+        ],
+    },
+    main="realign",
+)

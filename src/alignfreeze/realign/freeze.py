@@ -35,11 +35,13 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.models.layers import embeddings_module, num_layers, transformer_layers
+
+if TYPE_CHECKING:  # torch only in annotations: a config's FreezeSpec loads without it
+    from torch import nn
 
 FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
 #: How :func:`frozen_parameters` finds a frozen layer's parameters (see the module docstring).

@@ -347,6 +347,7 @@ def realign_files(
     model_name: str,
     pairs: Sequence[str | Path],
     config: RealignConfig,
+    *,
     freeze: str = "none",
     seed: int = 0,
     tokenization: TokenizationSettings | None = None,
@@ -362,12 +363,12 @@ def realign_files(
 
     Example::
 
-        af.realign_files("e5-small", ["un.en-fr.jsonl"], af.RealignConfig(steps=200), "front", out="realigned/")
+        af.realign_files("e5-small", ["un.en-fr.jsonl"], af.RealignConfig(steps=200), freeze="front", out="realigned/")
     """
     from alignfreeze.models.loading import load_model, load_tokenizer
 
     if not pairs:
-        raise AlignfreezeError("no --pairs file given")
+        raise AlignfreezeError("pairs is empty: no aligned-pairs file given")
     if out is not None:  # refused now, not after the training: an --out alignfreeze did not write
         check_replaceable(out, "--out", _legacy_checkpoint)
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
