@@ -52,10 +52,10 @@ def main() -> None:
     task = af.get_task("pos")
 
     # 1. Task data: English sentences to fine-tune on, and test sentences in every language.
-    train = catalog.resolve("pos", "en", args.train_split, dataset=args.train_dataset).load()
+    train = catalog.find("pos", "en", args.train_split, dataset=args.train_dataset).load()
     train = train[: args.train_sentences]
     tests = {
-        language: catalog.resolve("pos", language, "test", dataset=args.eval_dataset).load()[: args.eval_sentences]
+        language: catalog.find("pos", language, "test", dataset=args.eval_dataset).load()[: args.eval_sentences]
         for language in ["en", *languages]
     }
     labels = task.label_list(train)

@@ -141,7 +141,7 @@ def test_translations_are_closer_than_random_sentences(e5_small_path, shared_dat
     model = AutoModel.from_pretrained(e5_small_path)
     catalog = DataCatalog(shared_data)
     for pair in ("en-fr", "en-zh"):
-        pairs = read_parallel(*catalog.resolve("parallel", pair, "dev", dataset="un").files)[:200]
+        pairs = read_parallel(*catalog.find("parallel", pair, "dev", dataset="un").files)[:200]
         result = translation_check(model, tok, [p.src for p in pairs], [p.tgt for p in pairs], pair)
         assert result.n_pairs == 200
         assert result.accuracy >= 0.95, result

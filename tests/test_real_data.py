@@ -49,7 +49,7 @@ def test_read_every_file_under_20_seconds(shared_data):
 def test_pud_is_parallel_across_languages(shared_data):
     catalog = DataCatalog(shared_data)
     ids = {
-        lang: [s.sent_id for s in catalog.resolve("pos", lang, "test", dataset="pud").load()]
+        lang: [s.sent_id for s in catalog.find("pos", lang, "test", dataset="pud").load()]
         for lang in ("en", "fr", "zh")
     }
     assert ids["en"] == ids["fr"] == ids["zh"]

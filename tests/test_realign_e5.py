@@ -18,9 +18,9 @@ def test_front_realignment_on_un_dictionary_pairs_lowers_the_loss(e5_small_path,
 
     monkeypatch.setenv("ALIGNFREEZE_HOME", str(tmp_path / "home"))  # the aligner cache only
     catalog = DataCatalog(shared_data)
-    pairs = read_parallel(*catalog.resolve("parallel", "en-fr", "dev", dataset="un").files)[:400]
+    pairs = read_parallel(*catalog.find("parallel", "en-fr", "dev", dataset="un").files)[:400]
     corpus = align_corpus(
-        pairs, DictionaryAligner(read_muse(catalog.resolve("dictionary", "en-fr", "full").files[0])), "en", "fr"
+        pairs, DictionaryAligner(read_muse(catalog.find("dictionary", "en-fr", "full").files[0])), "en", "fr"
     )
     assert len(corpus.pairs) > 300  # most sentence pairs get links
     tok = AutoTokenizer.from_pretrained(e5_small_path)

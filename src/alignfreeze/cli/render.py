@@ -120,6 +120,12 @@ def doctor(info: dict) -> None:
         console.print(data)
     else:
         console.print("[yellow]no data files found under the data root[/yellow]")
+    if info.get("sources"):
+        columns = ("name", "kind", "splits", "fetched from", "licence")
+        sources = Table(*columns, title="data sources (alignfreeze fetch)")
+        for source in info["sources"]:
+            sources.add_row(*(source[c] for c in columns))
+        console.print(sources)
     model = Table(title="embedded model", show_header=False, box=None)
     for key, value in info["model"].items():
         model.add_row(key, value)

@@ -250,9 +250,6 @@ class DataCatalog:
         what = f"{kind} data for language {language!r}, split {split!r}" + (f", dataset {dataset!r}" if dataset else "")
         raise AlignfreezeError(f"no {what} under {self.root} (looked for files matching {' or '.join(wanted)}){no_hub}")
 
-    #: The former name of :meth:`find`, for call sites not yet moved.
-    resolve = find
-
     def parallel_pairs(self, pair: str, split: str, dataset: str | None = None) -> tuple[list, str]:
         """The sentence pairs of one parallel corpus and the dataset they came from.
 

@@ -32,7 +32,7 @@ def _hub_allowed() -> bool:
 
 
 def resolve_data(catalog: DataCatalog, task: str, ref) -> DataSource:
-    return catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=_hub_allowed())
+    return catalog.find(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=_hub_allowed())
 
 
 def premise_groups(records) -> list[int]:
@@ -162,7 +162,7 @@ def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
     needs = []
     for kind, language, split, dataset in wanted:
         try:
-            files = tuple(catalog.resolve(kind, language, split, dataset=dataset, allow_hub=False).files)
+            files = tuple(catalog.find(kind, language, split, dataset=dataset, allow_hub=False).files)
             needs.append(DataNeed(kind, language, split, dataset, files))
         except AlignfreezeError:
             try:
@@ -209,10 +209,10 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> RunData:
             resolve_data(catalog, run.task, ref)
         if run.method != "baseline":
             for ref in run.realignment_pairs:
-                catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
+                catalog.find("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
                 parallel[(ref.pair, ref.split, ref.dataset)] = None
                 for kind, pair in aligner_files(run, ref.pair):
-                    catalog.resolve(kind, pair, "full", allow_hub=False)
+                    catalog.find(kind, pair, "full", allow_hub=False)
                     dictionaries[(kind, pair)] = None
             if run.aligner is not None:
                 run.aligner.check_files()
@@ -220,9 +220,9 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> RunData:
             sources = analysis_pairs(run, catalog)
             for ref in [*sources, *run.analysis.exclude_pairs]:
                 try:
-                    catalog.resolve("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
+                    catalog.find("parallel", ref.pair, ref.split, dataset=ref.dataset, allow_hub=False)
                     if ref in sources:
-                        catalog.resolve("dictionary", ref.pair, "full", allow_hub=False)
+                        catalog.find("dictionary", ref.pair, "full", allow_hub=False)
                         dictionaries[("dictionary", ref.pair)] = None
                 except AlignfreezeError as exc:
                     raise AlignfreezeError(f"alignment analysis (analysis.pairs): {exc}") from None
@@ -236,7 +236,7 @@ def preflight(runs: list[RunConfig], catalog: DataCatalog) -> RunData:
     for pair, split, dataset in parallel:
         catalog.parallel_file(pair, split, dataset)
     for kind, pair in dictionaries:
-        for path in catalog.resolve(kind, pair, "full", allow_hub=False).files:
+        for path in catalog.find(kind, pair, "full", allow_hub=False).files:
             read_muse(path)
     return data
 
@@ -356,7 +356,7 @@ def estimate_cost(runs: list[RunConfig], catalog, out_dir: Path) -> tuple[list[d
         key = f"{task}:{ref.model_dump_json()}"
         if key not in records:
             try:
-                catalog.resolve(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=False)
+                catalog.find(task, ref.language, ref.split, dataset=ref.dataset, allow_hub=False)
                 records[key] = load_records(catalog, task, ref)
             except DataFormatError:  # a local file that is malformed: an error here too, with its file:line
                 raise
