@@ -131,13 +131,14 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.evaluate.evaluation import evaluate
     from alignfreeze.experiments.config import PROTOCOLS, ExperimentConfig, MethodSpec, RunConfig, load_experiment
     from alignfreeze.experiments.fetch import fetch, plan_fetch
+    from alignfreeze.experiments.full_report import make_report
     from alignfreeze.experiments.grid import load_grid
-    from alignfreeze.experiments.grid_runner import plan_grid, run_grid
+    from alignfreeze.experiments.grid_runner import run_grid
     from alignfreeze.experiments.paper_table import paper_table
+    from alignfreeze.experiments.planning import plan_grid
     from alignfreeze.experiments.reference import import_reference
-    from alignfreeze.experiments.report import summary_by_language
-    from alignfreeze.experiments.report_render import make_report
     from alignfreeze.experiments.results import alignment_rows_of_saved_models, read_results
+    from alignfreeze.experiments.run_summary import summary_by_language
     from alignfreeze.experiments.runner import run, run_experiment
     from alignfreeze.experiments.sweep import sweep_downstream
     from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings

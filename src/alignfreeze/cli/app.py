@@ -709,7 +709,7 @@ def run(
 ) -> None:
     """Fine-tune (with or without realignment) and evaluate zero-shot; resumable."""
     from alignfreeze.experiments.config import load_experiment
-    from alignfreeze.experiments.report import summary_by_language
+    from alignfreeze.experiments.run_summary import summary_by_language
     from alignfreeze.experiments.runner import run_experiment
 
     _quiet_transformers()
@@ -795,7 +795,8 @@ def grid(
     """Run a grid of runs (cartesian product of list settings), resumably, locally or on Ray."""
     from alignfreeze.data.catalog import DataCatalog
     from alignfreeze.experiments.grid import load_grid
-    from alignfreeze.experiments.grid_runner import check_max_parallel, plan_grid, run_grid
+    from alignfreeze.experiments.grid_runner import check_max_parallel, run_grid
+    from alignfreeze.experiments.planning import plan_grid
 
     if address is not None and executor != "ray":
         raise AlignfreezeError(f"--address {address!r} applies to --executor ray only (the executor is {executor})")
@@ -831,7 +832,7 @@ def grid(
         raise typer.Exit(1)
 
 
-MAKE_REPORT = "alignfreeze.experiments.report_render:make_report"
+MAKE_REPORT = "alignfreeze.experiments.full_report:make_report"
 
 
 @app.command()
@@ -873,7 +874,7 @@ def report(
     ] = None,
 ) -> None:
     """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
-    from alignfreeze.experiments.report_render import make_report
+    from alignfreeze.experiments.full_report import make_report
     from alignfreeze.experiments.results import alignment_rows_of_saved_models, read_results
     from alignfreeze.schema import TaskName
 
