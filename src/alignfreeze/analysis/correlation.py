@@ -17,6 +17,7 @@ reports p ~ 1e-24 where the exact answer is 2/5! = 0.017. Above 8 points it is s
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -54,18 +55,21 @@ def _layer_for(available: set[int], layer: str | int) -> int:
     return k
 
 
-def correlation_points(
-    rows: Sequence[dict],
-    task: str,
-    layer: str | int = "last",
-    mode: str = "strong",
-    direction: str = "mean",
-    stage: str = "finetuned",
-    method: str = "baseline",
-    metric: str | None = None,
-    source_language: str = "en",
-) -> list[dict]:
-    """``[{model, language, seed, x, y}]`` from long-format result rows (see the module docstring)."""
+#: What :func:`correlation_points` selects by; their defaults are :func:`correlate`'s.
+POINT_SELECTION = ("layer", "mode", "direction", "stage", "method", "metric")
+
+
+def correlation_points(rows: Sequence[dict], task: str, source_language: str = "en", **selection) -> list[dict]:
+    """``[{model, language, seed, x, y}]`` from long-format result rows (see the module
+    docstring); ``selection`` holds any of :data:`POINT_SELECTION`, as :func:`correlate` takes
+    them and with its defaults."""
+    unknown = set(selection) - set(POINT_SELECTION)
+    if unknown:
+        raise TypeError(f"correlation_points: unknown selection {sorted(unknown)} (use {', '.join(POINT_SELECTION)})")
+    defaults = inspect.signature(correlate).parameters
+    layer, mode, direction, stage, method, metric = (
+        selection.get(name, defaults[name].default) for name in POINT_SELECTION
+    )
     metric = metric or PRIMARY_METRICS.get(task)
     rows = [r for r in rows if r["task"] == task]
     if not rows:
@@ -260,7 +264,9 @@ def correlate(
         raise AlignfreezeError(f"resamples {resamples!r}: use 1 or more bootstrap resamples")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise AlignfreezeError(f"seed {seed!r}: use a seed of 0 or more")
-    points = correlation_points(rows, task, layer, mode, direction, stage, method, metric)
+    points = correlation_points(
+        rows, task, layer=layer, mode=mode, direction=direction, stage=stage, method=method, metric=metric
+    )
     stats = correlate_points(points, resamples, seed)
     if out is not None:
         from alignfreeze.analysis.plots import plot_scatter

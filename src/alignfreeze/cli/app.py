@@ -160,6 +160,18 @@ def _quiet_transformers() -> None:
 # --- setup -------------------------------------------------------------------------------
 
 
+def PairsOption(flag: str, help: str):  # noqa: N802 -- used as a type, like typer's Annotated aliases
+    """A repeatable option naming aligned pairs: files, or catalog language pairs (``en-fr``)."""
+    return Annotated[list[str], typer.Option(flag, help=help)]
+
+
+PAIRS_HELP = "Aligned-pairs file, or a language pair in the data catalog (en-fr), dictionary-aligned with MUSE. Repeat for several."
+REALIGN_PAIRS_HELP = "Realignment data: aligned-pairs files, or catalog language pairs (en-fr), dictionary-aligned."
+EVAL_PAIRS_HELP = (
+    "Alignment test data: aligned-pairs files or catalog language pairs (held out from the realignment data)."
+)
+
+
 @app.command("prepare-model")
 def prepare_model(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is valid.")] = False,
@@ -429,14 +441,7 @@ def translation_check(
 @app.command("measure-alignment")
 @config_options(("settings", AlignmentMeasureSettings))
 def measure_alignment(
-    pairs: Annotated[
-        list[str],
-        typer.Option(
-            "--pairs",
-            help="Aligned-pairs file, or a language pair in the data catalog "
-            "(en-fr), dictionary-aligned with MUSE. Repeat for several.",
-        ),
-    ],
+    pairs: PairsOption("--pairs", PAIRS_HELP),
     out: Annotated[Path, typer.Option(help="Folder for alignment.csv, alignment.json and alignment.png.")],
     settings: Any = None,
     model: Annotated[
@@ -590,21 +595,8 @@ SWEEP_MATRIX = "alignfreeze.analysis.sweep:sweep_matrix"
     ),
 )
 def sweep_freeze(
-    realign_pairs: Annotated[
-        list[str],
-        typer.Option(
-            "--realign-pairs",
-            help="Realignment data: aligned-pairs files, or catalog language pairs (en-fr), dictionary-aligned.",
-        ),
-    ],
-    eval_pairs: Annotated[
-        list[str],
-        typer.Option(
-            "--eval-pairs",
-            help="Alignment test data: aligned-pairs files or "
-            "catalog language pairs (held out from the realignment data).",
-        ),
-    ],
+    realign_pairs: PairsOption("--realign-pairs", REALIGN_PAIRS_HELP),
+    eval_pairs: PairsOption("--eval-pairs", EVAL_PAIRS_HELP),
     out: Annotated[Path, typer.Option(help="Folder for sweep.csv, sweep.json, sweep.png (resumable).")],
     realignment: Any = None,
     measure: Any = None,
