@@ -53,6 +53,9 @@ _EXPORTS = {
     "DataCatalog": "alignfreeze.data.catalog",
     "split_words": "alignfreeze.data.words",
     "read_parallel": "alignfreeze.data.parallel",
+    "ParallelFile": "alignfreeze.data.parallel",
+    "LineIndex": "alignfreeze.data.line_index",
+    "register_source": "alignfreeze.data.sources",
     "read_dataset_file": "alignfreeze.data",
     # Models.
     "load_model": "alignfreeze.models.loading",
@@ -62,11 +65,15 @@ _EXPORTS = {
     "align_corpus": "alignfreeze.align.base",
     "align_with": "alignfreeze.align.config",
     "build_aligner": "alignfreeze.align.config",
+    "parse_aligner": "alignfreeze.align.config",
+    "register_aligner": "alignfreeze.align.config",
+    "AlignedFile": "alignfreeze.align.sources",
     "AlignedCorpus": "alignfreeze.align.corpus",
     "score_alignment_file": "alignfreeze.align.metrics",
     # Realignment.
     "realign": "alignfreeze.realign",  # the package, callable as its function
     "realign_files": "alignfreeze.realign.trainer",
+    "shuffle_buffer_order": "alignfreeze.realign.stream",
     "RealignmentObjective": "alignfreeze.realign.trainer",
     # Fine-tuning and evaluation.
     "get_task": "alignfreeze.finetune.tasks",
@@ -77,6 +84,7 @@ _EXPORTS = {
     "sample_word_pairs": "alignfreeze.analysis.word_pairs",
     "load_aligned_corpus": "alignfreeze.analysis.word_pairs",
     "plot_alignment_files": "alignfreeze.analysis.measure",
+    "register_retrieval_mode": "alignfreeze.analysis.retrieval_modes",
     "sweep_matrix": "alignfreeze.analysis.sweep",
     "plot_sweep": "alignfreeze.analysis.plots",
     "correlate": "alignfreeze.analysis.correlation",
@@ -106,25 +114,29 @@ _EXPORTS = {
 if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetune and evaluate
     # are their packages at run time, called as these functions (alignfreeze.callable_package)
     from alignfreeze.align.base import align_corpus
-    from alignfreeze.align.config import align_with, build_aligner
+    from alignfreeze.align.config import align_with, build_aligner, parse_aligner, register_aligner
     from alignfreeze.align.corpus import AlignedCorpus
     from alignfreeze.align.dictionary import DictionaryAlignerConfig
     from alignfreeze.align.embedding import EmbeddingAlignerConfig
     from alignfreeze.align.external import PharaohAlignerConfig
     from alignfreeze.align.metrics import score_alignment_file
+    from alignfreeze.align.sources import AlignedFile
     from alignfreeze.align.statistical import EflomalAlignerConfig
     from alignfreeze.analysis.config import AlignmentMeasureSettings, AnalysisSettings
     from alignfreeze.analysis.correlation import correlate
     from alignfreeze.analysis.measure import measure_corpora, plot_alignment_files
     from alignfreeze.analysis.plots import plot_sweep
     from alignfreeze.analysis.retrieval import measure_alignment
+    from alignfreeze.analysis.retrieval_modes import register_retrieval_mode
     from alignfreeze.analysis.sweep import sweep_freeze, sweep_matrix
     from alignfreeze.analysis.translation import check_translations
     from alignfreeze.analysis.word_pairs import load_aligned_corpus, sample_word_pairs
     from alignfreeze.data import read_dataset_file
     from alignfreeze.data.catalog import DataCatalog
-    from alignfreeze.data.parallel import read_parallel
+    from alignfreeze.data.line_index import LineIndex
+    from alignfreeze.data.parallel import ParallelFile, read_parallel
     from alignfreeze.data.refs import DataRef, ParallelRef
+    from alignfreeze.data.sources import register_source
     from alignfreeze.data.subwords import TokenizationSettings
     from alignfreeze.data.words import split_words
     from alignfreeze.doctor import doctor_report
@@ -148,6 +160,7 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.realign.config import RealignConfig
     from alignfreeze.realign.freeze import FreezeSpec
+    from alignfreeze.realign.stream import shuffle_buffer_order
     from alignfreeze.realign.trainer import RealignmentObjective, realign, realign_files
     from alignfreeze.schema import Method, TaskName
 
