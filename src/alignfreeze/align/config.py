@@ -86,7 +86,12 @@ def _adapter(configs: tuple[type[AlignerSettings], ...]) -> TypeAdapter:
 
 
 def parse_aligner(value: Any) -> AlignerSettings:
-    """An aligner config from a name or a mapping (a clear one-line error otherwise)."""
+    """An aligner config from a name or a mapping (a clear one-line error otherwise).
+
+    Example::
+
+        af.parse_aligner({"name": "eflomal", "chunk_pairs": 4096})   # EflomalAlignerConfig
+    """
     try:
         return _adapter(tuple(ALIGNER_CONFIGS.values())).validate_python(aligner_mapping(value))
     except (ValidationError, ValueError) as exc:

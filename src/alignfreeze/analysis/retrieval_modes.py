@@ -71,7 +71,12 @@ _NAME = re.compile(r"[a-z][a-z0-9]*")  # it sits between underscores in metric n
 
 def register_retrieval_mode(name: str, function: RetrievalMode) -> RetrievalMode:
     """Add a retrieval mode from outside the package: measuring (``modes: [name]``) computes
-    it, and its ``alignment_{name}_*`` rows are read like the others. Returns ``function``."""
+    it, and its ``alignment_{name}_*`` rows are read like the others. Returns ``function``.
+
+    Example::
+
+        af.register_retrieval_mode("mine", my_retrieval)   # then AlignmentMeasureSettings(modes=["mine"])
+    """
     if not _NAME.fullmatch(name):
         raise AlignfreezeError(
             f"retrieval mode {name!r}: lower-case letters and digits only (it is part of metric names)"

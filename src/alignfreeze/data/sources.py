@@ -431,7 +431,13 @@ DATA_SOURCES: dict[str, DatasetSource] = {
 
 def register_source(source: DatasetSource) -> DatasetSource:
     """Add ``source`` to :data:`DATA_SOURCES` (a source of that name must not exist); the
-    catalogs made after it find its files, and ``fetch`` its hub data."""
+    catalogs made after it find its files, and ``fetch`` its hub data.
+
+    Example::
+
+        af.register_source(DatasetSource(name="mypos", kind="pos", title="my treebank",
+            licence="CC BY 4.0", layouts=(Layout(r"mypos/{lang}-{split}[.]conllu", "mypos/{lang}-{split}.conllu"),)))
+    """
     if source.kind not in KINDS:
         raise AlignfreezeError(
             f"data source {source.name!r}: unknown kind {source.kind!r} (allowed: {', '.join(KINDS)})"
