@@ -3,7 +3,7 @@ of its realignment corpus?
 
     python bench/realign_data_bench.py                 # 20k, 200k and 2M pairs, both samplings
     python bench/realign_data_bench.py --sizes 20000   # one size
-    python bench/realign_data_bench.py --smoke         # 2k and 20k pairs, 3 steps (tests)
+    python bench/realign_data_bench.py --smoke         # 2k and 20k pairs, 1 step (tests)
 
 For each size it writes an en-fr corpus of that many sentence pairs, built from the bundled
 UN dev and test sentences (8,000 pairs, repeated, each copy numbered so that no two lines are
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-root", type=Path, default=None)
-    parser.add_argument("--smoke", action="store_true", help="2k and 20k pairs, 3 steps; no results file")
+    parser.add_argument("--smoke", action="store_true", help="2k and 20k pairs, 1 step; no results file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tgt", type=Path, help=argparse.SUPPRESS)
@@ -142,7 +142,7 @@ def main() -> None:
         child(args)
         return
     if args.smoke:
-        args.sizes, args.steps = [2_000, 20_000], 3
+        args.sizes, args.steps = [2_000, 20_000], 1
     from alignfreeze.paths import default_data_root
 
     data_root = args.data_root or default_data_root()
