@@ -88,3 +88,18 @@ def test_add_a_metric(clean_registries, xlmr_tokenizer, tmp_path, monkeypatch):
     namespace = {"model": tiny_model(layers=2), "tokenizer": xlmr_tokenizer, "data_root": make_data_root(tmp_path)}
     run_page("add-a-metric.md", namespace)
     assert "mutual" in RETRIEVAL_MODES
+
+
+def test_the_yaml_entry_on_the_dataset_source_page_is_the_registered_source(clean_registries, tmp_path):
+    """The page shows one source twice, registered from Python and as a ``sources.yaml``
+    entry: the two must describe the same source."""
+    import yaml
+
+    from alignfreeze.data.sources import DATA_SOURCES, source_from_entry
+    from fixtures_tasks import make_data_root
+
+    page = HOWTO / "add-a-dataset-source.md"
+    (entry,) = re.findall(r"^```yaml\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)
+    ((name, fields),) = yaml.safe_load(entry).items()
+    run_page(page.name, {"data_root": make_data_root(tmp_path / "data")})
+    assert source_from_entry(name, fields) == DATA_SOURCES[name]

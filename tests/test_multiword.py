@@ -124,10 +124,10 @@ def test_hub_parquet_and_the_fetched_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
     mirror = tmp_path / "mirror"
     ud = DATA_SOURCES["ud"]
-    folder = mirror / ud.hub / "fr_gsd" / "test"
+    folder = mirror / ud.hub.path / "fr_gsd" / "test"
     folder.mkdir(parents=True)
     ud_dataset(SENTENCE).to_parquet(str(folder / "0000.parquet"))
-    hub = HubSource(ud.hub, None, "test", revision=ud.hub_revision, data_dir="fr_gsd")
+    hub = HubSource(ud.hub.path, None, "test", revision=ud.hub.revision, data_dir="fr_gsd")
     (sentence,) = load_hub_records("pos", hub, mirror)
     assert words_and_tags(sentence) == DROP and sentence.multiword == (DU,)
     text = conllu_text([sentence])

@@ -13,6 +13,7 @@ from alignfreeze.data.sources import (
     DATA_SOURCES,
     KINDS,
     DatasetSource,
+    HubDataset,
     NoSourceError,
     find_source,
     hub_configs,
@@ -90,10 +91,10 @@ def test_each_source_names_the_hub_configs_it_reads_and_a_licence():
     for name, source in DATA_SOURCES.items():
         assert source.licence and source.title and source.kind in KINDS, name
         if source.hub is not None:
-            configs = hub_configs(source.hub)
+            configs = hub_configs(source.hub.path)
             hub_splits = {split for splits in configs.values() for split in splits}
             assert set(source.splits.values()) <= hub_splits, name
-            assert source.columns, name
+            assert source.hub.columns, name
         assert source.fetchable or not source.fetched_as, name
     rows = source_table()
     assert [r["name"] for r in rows] == list(DATA_SOURCES)
@@ -121,5 +122,7 @@ def test_register_source_checks_its_entry():
     with pytest.raises(AlignfreezeError, match="unknown kind 'sts'"):
         register_source(DatasetSource(name="stsb", kind="sts", title="x", licence="x"))
     with pytest.raises(NoSourceError, match="nobody/nothing is not listed in hub_configs.json"):
-        register_source(DatasetSource(name="nothing", kind="nli", title="x", licence="x", hub="nobody/nothing"))
+        register_source(
+            DatasetSource(name="nothing", kind="nli", title="x", licence="x", hub=HubDataset("nobody/nothing"))
+        )
     assert "nothing" not in DATA_SOURCES

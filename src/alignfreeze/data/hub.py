@@ -12,7 +12,7 @@ mirror; a cluster without internet can use one too. Both go through the same
 ``datasets.load_dataset`` call.
 
 Columns: each source's entry in the registry names the ones read
-(:attr:`alignfreeze.data.sources.DatasetSource.columns`, carried by its
+(:attr:`alignfreeze.data.sources.HubDataset.columns`, carried by its
 :class:`~alignfreeze.data.sources.HubSource`): ``tokens`` + ``pos_tags`` (``google/xtreme``
 udpos) or ``upos`` (UD), ``tokens`` + ``ner_tags`` (WikiANN), ``premise``/``hypothesis``/``label``
 (XNLI), SQuAD's ``id``/``context``/``question``/``answers`` (and ``title`` where there is one),

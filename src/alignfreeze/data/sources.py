@@ -13,9 +13,10 @@ A split a source does not have is an error, never another split in its place: XQ
 split, ``test`` (the hub's ``validation``), so a QA config that names XQuAD (or no dataset)
 and trains on ``train`` is refused instead of training on XQuAD's evaluation set.
 
-Adding a dataset source: a :class:`DatasetSource` entry in :data:`DATA_SOURCES` (one line per
-field), or :func:`register_source` from outside the package; see
-``docs/how-to/add-a-dataset-source.md``.
+The entries are data, in ``sources.yaml`` beside this module (a field of
+:class:`DatasetSource` per key, the reasons for a value as comments), so that the registry
+reads as a table. Adding a dataset source: one entry there, or :func:`register_source` from
+outside the package; see ``docs/how-to/add-a-dataset-source.md``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class HubSource:
     split: str
     revision: str | None = None
     data_dir: str | None = None  # a configuration's folder, where the revision has no configs block
-    #: The columns read from it (checked when it is loaded): the source's :attr:`DatasetSource.columns`.
+    #: The columns read from it (checked when it is loaded): the source's :attr:`HubDataset.columns`.
     columns: tuple[str, ...] = ()
 
     @property
@@ -132,10 +133,28 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class HubDataset:
+    """Where a source is on the Hugging Face hub, as templates (see :class:`DatasetSource`);
+    :meth:`DatasetSource.origin` fills them in to one :class:`HubSource`."""
+
+    path: str  #: the hub repository (a key of ``hub_configs.json``)
+    config: str | None = None  #: template of the configuration name
+    data_dir: str | None = None  #: template of the configuration's folder (no configs block)
+    revision: str | None = None
+    #: Columns read from the hub (:func:`alignfreeze.data.hub.records_from_dataset` checks them).
+    columns: tuple[str, ...] = ()
+
+
+#: Our splits -> the hub's, for the datasets that have all three (the hub says ``validation``).
+HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+
+
+@dataclass(frozen=True)
 class DatasetSource:
     """One kind of dataset: where its files are, which splits it has, where it can be had.
 
-    Templates (:attr:`hub_config`, :attr:`hub_data_dir`, :attr:`url`, :attr:`fetched_as`) are
+    Templates (:attr:`HubDataset.config`, :attr:`HubDataset.data_dir`, :attr:`url`,
+    :attr:`fetched_as`) are
     ``str.format`` strings over ``lang`` (the language code; the hub's own name for it where
     ``hub_configs.json`` lists ``language_aliases``), ``Language`` (its English name, as
     XTREME's ``udpos.French``), ``dataset`` (the part named, a UD treebank), ``split`` (ours),
@@ -164,12 +183,8 @@ class DatasetSource:
     has_parts: bool = False
     #: The only language it has (SQuAD: ``en``).
     language: str | None = None
-    hub: str | None = None  #: the hub repository (a key of ``hub_configs.json``)
-    hub_config: str | None = None  #: template of the configuration name
-    hub_data_dir: str | None = None  #: template of the configuration's folder (no configs block)
-    hub_revision: str | None = None
-    #: Columns read from the hub (:func:`alignfreeze.data.hub.records_from_dataset` checks them).
-    columns: tuple[str, ...] = ()
+    #: Where it is on the Hugging Face hub: repository, configuration, columns.
+    hub: HubDataset | None = None
     url: str | None = None  #: template of a URL the data is downloaded from, kept as it is
     #: Templates of the files a fetch writes, relative to the data root (one of
     #: :attr:`layouts` reads them back).
@@ -211,21 +226,22 @@ class DatasetSource:
         values = self._values(language, split, dataset)
         if self.url is not None:
             return UrlSource(self.url.format(**values))
-        assert self.hub is not None
-        listed = hub_dataset(self.hub)
+        template = self.hub
+        assert template is not None
+        listed = hub_dataset(template.path)
         values["lang"] = listed.get("language_aliases", {}).get(language, language)
-        if "{Language}" in (self.hub_config or ""):
+        if "{Language}" in (template.config or ""):
             if language not in LANGUAGE_NAMES:
-                family = (self.hub_config or "").split(".")[0]
-                raise NoSourceError(f"{self.hub} has no {family} configuration for {language!r}{hint}")
+                family = (template.config or "").split(".")[0]
+                raise NoSourceError(f"{template.path} has no {family} configuration for {language!r}{hint}")
             values["Language"] = LANGUAGE_NAMES[language]
         hub = HubSource(
-            self.hub,
-            self.hub_config.format(**values) if self.hub_config else None,
+            template.path,
+            template.config.format(**values) if template.config else None,
             hub_split,
-            revision=self.hub_revision,
-            data_dir=self.hub_data_dir.format(**values) if self.hub_data_dir else None,
-            columns=self.columns,
+            revision=template.revision,
+            data_dir=template.data_dir.format(**values) if template.data_dir else None,
+            columns=template.columns,
         )
         return _checked(hub, hint)
 
@@ -235,198 +251,40 @@ class DatasetSource:
 
 
 # ------------------------------------------------------------------ the registry
-_UD_LICENCE = "per treebank, as its LICENSE.txt gives it (en_ewt, fr_gsd: CC BY-SA 4.0)"
+#: The registry's entries, one per source, written as data (with the reasons as comments).
+SOURCES_FILE = Path(__file__).with_name("sources.yaml")
 
-#: Source name -> :class:`DatasetSource`. A new dataset source adds one entry here.
-DATA_SOURCES: dict[str, DatasetSource] = {
-    source.name: source
-    for source in (
-        # PoS: XTREME's udpos (UD 2.5 treebanks concatenated per language), the default.
-        DatasetSource(
-            name="xtreme",
-            kind="pos",
-            title="XTREME udpos",
-            licence=_UD_LICENCE,
-            splits={"train": "train", "dev": "validation", "test": "test"},
-            default=True,
-            hub="google/xtreme",
-            hub_config="udpos.{Language}",
-            columns=("tokens", "pos_tags"),
-            fetched_as=("ud/{lang}_xtreme-ud-{split}.conllu",),
-            hint="name a UD treebank as dataset",
-        ),
-        # PoS: one UD treebank (``dataset: ewt``), from the parquet conversion of the UD 2.7
-        # hub dataset the AlignFreeze reference loads (multilingual_eval/datasets/xtreme_udpos.py
-        # lines 58-63): branch refs/convert/parquet, a folder per treebank. Its main branch
-        # holds a loading script, which datasets >= 4 refuses to run.
-        DatasetSource(
-            name="ud",
-            kind="pos",
-            title="Universal Dependencies",
-            licence=_UD_LICENCE,
-            layouts=(
-                Layout(r"{lang}_(?P<dataset>[a-z0-9]+)-ud-{split}\.conllu", "**/{lang}_{dataset}-ud-{split}.conllu"),
-            ),
-            splits={"train": "train", "dev": "validation", "test": "test"},
-            has_parts=True,
-            hub="universal-dependencies/universal_dependencies",
-            hub_data_dir="{lang}_{dataset}",
-            hub_revision="refs/convert/parquet",
-            columns=("tokens", "upos"),
-            fetched_as=("ud/{lang}_{dataset}-ud-{split}.conllu",),
-        ),
-        # NER: PAN-X is WikiANN (Rahimi et al.'s splits), read as the AlignFreeze reference
-        # loads it (load_dataset("wikiann", lang), multilingual_eval/datasets/wikiann_ner.py),
-        # now unimelb-nlp/wikiann: 176 configurations named by language code. XTREME's PAN-X.*
-        # configurations lack 12 of the paper's 34 NER languages.
-        DatasetSource(
-            name="panx",
-            kind="ner",
-            title="WikiANN (PAN-X)",
-            licence="unknown (the dataset card gives none)",
-            layouts=(
-                Layout(r"panx/{split}-{lang}\.tsv", "**/panx/{split}-{lang}.tsv"),
-                Layout(r"panx/{lang}/{split}(?:\.tsv)?", "**/panx/{lang}/{split}[.tsv]"),
-            ),
-            splits={"train": "train", "dev": "validation", "test": "test"},
-            default=True,
-            aliases=("xtreme", "wikiann"),
-            hub="unimelb-nlp/wikiann",
-            hub_config="{lang}",
-            columns=("tokens", "ner_tags"),
-            fetched_as=("panx/{split}-{lang}.tsv",),
-        ),
-        DatasetSource(
-            name="xnli",
-            kind="nli",
-            title="XNLI",
-            licence="CC BY-NC 4.0",
-            layouts=(Layout(r"xnli/{split}-{lang}\.tsv", "**/xnli/{split}-{lang}.tsv"),),
-            splits={"train": "train", "dev": "validation", "test": "test"},
-            default=True,
-            hub="facebook/xnli",
-            hub_config="{lang}",
-            columns=("premise", "hypothesis", "label"),
-            fetched_as=("xnli/{split}-{lang}.tsv",),
-        ),
-        DatasetSource(
-            name="xquad",
-            kind="qa",
-            title="XQuAD",
-            licence="CC BY-SA 4.0",
-            layouts=(Layout(r"xquad\.{lang}\.json", "**/xquad.{lang}.json", split="test"),),
-            splits={"test": "validation"},  # one evaluation split, the hub's "validation"
-            default=True,
-            hub="google/xquad",
-            hub_config="xquad.{lang}",
-            columns=("id", "context", "question", "answers"),
-            fetched_as=("xquad/xquad.{lang}.json",),
-            hint="train QA on SQuAD (dataset: squad)",
-        ),
-        # SQuAD v1.1 as released (train-v1.1.json, dev-v1.1.json); its test set is not public,
-        # so dev and test both name its dev set (the hub's validation), as the papers use it.
-        DatasetSource(
-            name="squad",
-            kind="qa",
-            title="SQuAD v1.1",
-            licence="CC BY-SA 4.0",
-            layouts=(Layout(r"squad/{split}-v1\.1\.json", "**/squad/{split}-v1.1.json", language="en"),),
-            splits={"train": "train", "dev": "validation", "test": "validation"},
-            language="en",
-            hub="rajpurkar/squad",
-            hub_config="plain_text",
-            columns=("id", "context", "question", "answers"),
-            fetched_as=("squad/{split}-v1.1.json",),
-        ),
-        DatasetSource(
-            name="tydiqa",
-            kind="qa",
-            title="TyDi QA GoldP",
-            licence="Apache 2.0",
-            layouts=(Layout(r"tydiqa\.goldp\.{lang}\.{split}\.json", "**/tydiqa.goldp.{lang}.{split}.json"),),
-        ),
-        DatasetSource(
-            name="mlqa",
-            kind="qa",
-            title="MLQA",
-            licence="CC BY-SA 3.0",
-            layouts=(
-                Layout(
-                    r"mlqa-{split}-context-{lang}-question-(?P=lang)\.json",
-                    "**/mlqa-{split}-context-{lang}-question-{lang}.json",
-                ),
-            ),
-        ),
-        # Parallel text: one file per language; a language's file pairs with English's of the
-        # same corpus and split.
-        DatasetSource(
-            name="un",
-            kind="parallel",
-            title="UN Parallel Corpus v1.0",
-            licence="the United Nations' terms of use (free of charge, with attribution)",
-            layouts=(Layout(r"UNv1\.0\.(?P<split>dev|test)set\.{lang}", "**/UNv1.0.{split}set.<lang>"),),
-        ),
-        # OPUS-100 names a pair with its codes sorted (opus.ar-en-train.*); it serves en-ar too.
-        DatasetSource(
-            name="opus100",
-            kind="parallel",
-            title="OPUS-100",
-            licence="unknown (the dataset card gives none; see each OPUS corpus)",
-            layouts=(
-                Layout(
-                    r"opus\.(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})-(?P<split>train|dev|test)\.{lang}",
-                    "**/opus.<src>-<tgt>-{split}.<lang>",
-                ),
-            ),
-            splits={"train": "train", "dev": "validation", "test": "test"},
-            hub="Helsinki-NLP/opus-100",
-            hub_config="{a}-{b}",
-            columns=("translation",),
-            fetched_as=("parallel/opus100/opus.{a}-{b}-{split}.{a}", "parallel/opus100/opus.{a}-{b}-{split}.{b}"),
-        ),
-        DatasetSource(
-            name="tatoeba",
-            kind="parallel",
-            title="Tatoeba (XTREME's test pairs)",
-            licence="CC BY 2.0 FR",
-            layouts=(
-                Layout(r"tatoeba\.(?P<pair>[a-z]{3})-eng\.{lang}", "**/tatoeba.<xxx>-eng.{{<xxx>,eng}}", split="test"),
-            ),
-        ),
-        # MUSE bilingual dictionaries, from where the AlignFreeze reference downloads them
-        # (download_resources/muse_dictionaries.sh line 12); ``full`` is the whole dictionary,
-        # ``0-5000`` and ``5000-6500`` its train and test parts.
-        DatasetSource(
-            name="muse",
-            kind="dictionary",
-            title="MUSE dictionaries",
-            licence="CC BY-NC 4.0",
-            layouts=(
-                Layout(
-                    r"(?P<src>[a-z]{2,3})-(?P<tgt>[a-z]{2,3})(?:\.(?P<split>[\d-]+))?\.(?:dict|txt)",
-                    "**/{lang}[.N-M].{{dict,txt}}",
-                ),
-            ),
-            default=True,
-            url="https://dl.fbaipublicfiles.com/arrival/dictionaries/{pair}.txt",
-            splits={"full": "full"},
-            fetched_as=("muse/{pair}.txt",),
-            hint="only full MUSE dictionaries are fetched",
-        ),
-        # Gold word alignments: <src><tgt>.src-tgt beside its .gold links.
-        DatasetSource(
-            name="gold",
-            kind="gold_align",
-            title="gold word alignments",
-            licence="per set, as each release gives it",
-            layouts=(
-                Layout(r"(?P<src>[a-z]{2})(?P<tgt>[a-z]{2})\.src-tgt", "**/<src><tgt>.src-tgt + .gold", split="test"),
-            ),
-            default=True,
-            hint="gold word alignments have no download source",
-        ),
-    )
-}
+_UD_LICENCE = "per treebank, as its LICENSE.txt gives it (en_ewt, fr_gsd: CC BY-SA 4.0)"
+#: Short names ``sources.yaml`` uses for values many entries share.
+_SHARED_VALUES = {"licence": {"ud": _UD_LICENCE}, "splits": {"hub": HUB_SPLITS}}
+
+
+def source_from_entry(name: str, entry: dict[str, Any]) -> DatasetSource:
+    """One :class:`DatasetSource` from its ``sources.yaml`` entry (lists become tuples)."""
+    fields = dict(entry)
+    for key, shared in _SHARED_VALUES.items():
+        if isinstance(fields.get(key), str) and fields[key] in shared:
+            fields[key] = shared[fields[key]]
+    if "layouts" in fields:
+        fields["layouts"] = tuple(Layout(**layout) for layout in fields["layouts"])
+    if "hub" in fields:
+        fields["hub"] = HubDataset(**{**fields["hub"], "columns": tuple(fields["hub"].get("columns", ()))})
+    for key in ("aliases", "fetched_as"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    return DatasetSource(name=name, **fields)
+
+
+def _load_sources() -> dict[str, DatasetSource]:
+    import yaml
+
+    entries = yaml.safe_load(SOURCES_FILE.read_text(encoding="utf-8"))
+    return {name: source_from_entry(name, entry) for name, entry in entries.items()}
+
+
+#: Source name -> :class:`DatasetSource`, read from ``sources.yaml``. A new dataset source
+#: adds one entry there.
+DATA_SOURCES: dict[str, DatasetSource] = _load_sources()
 
 
 def register_source(source: DatasetSource) -> DatasetSource:
@@ -445,7 +303,7 @@ def register_source(source: DatasetSource) -> DatasetSource:
     if source.name in DATA_SOURCES:
         raise AlignfreezeError(f"a data source named {source.name!r} exists already")
     if source.hub is not None:
-        hub_dataset(source.hub)  # listed in hub_configs.json, or an error now
+        hub_dataset(source.hub.path)  # listed in hub_configs.json, or an error now
     DATA_SOURCES[source.name] = source
     return source
 
@@ -591,7 +449,9 @@ def source_table() -> list[dict[str, str]]:
             "kind": s.kind,
             "title": s.title,
             "splits": ", ".join(s.splits) or "(as the files say)",
-            "fetched from": s.hub or (s.url.split("/{")[0] if s.url else "") or "(local files only)",
+            "fetched from": (s.hub.path if s.hub else "")
+            or (s.url.split("/{")[0] if s.url else "")
+            or "(local files only)",
             "layout": " or ".join(layout.hint for layout in s.layouts) or "(fetched: " + ", ".join(s.fetched_as) + ")",
             "licence": s.licence,
         }
