@@ -168,6 +168,36 @@ def build_hub_mirror(root: Path) -> Path:
     )
     for split in ("train", "validation", "test"):
         _write(translation, opus / "en-fr" / f"{split}-00000-of-00001.parquet")
+
+    # XTREME-R udpos as izhx/xtreme-r-udpos has it: <lang>/test.parquet, found by the card's
+    # configs block (path: <lang>/test*), tags named in XTREME's order.
+    xtreme_r = root / "izhx" / "xtreme-r-udpos"
+    xtreme_r.mkdir(parents=True, exist_ok=True)
+    card = "---\nconfigs:\n- config_name: fr\n  data_files:\n  - split: test\n    path: fr/test*\n---\n"
+    (xtreme_r / "README.md").write_text(card)
+    _write(_tagged(FR, XTREME_UPOS, "pos_tags"), xtreme_r / "fr" / "test.parquet")
+    return root
+
+
+#: Where allenai/nllb's loading script reads each pair's TSV (a URL server stands in for it).
+NLLB_URL_PATH = "storage.googleapis.com/allennlp-data-bucket/nllb"
+HA = ["kyanwa tana ganin kare", "babban kare yana gudu", "mota ja", "kyanwa tana ci"]
+
+
+def build_nllb_urls(root: Path) -> Path:
+    """NLLB's files as its bucket serves them: ``<pair>.gz``, a gzipped TSV per pair named in
+    the card's order, the sentence in the pair's first language first, then the LASER score,
+    the two language-id scores and the sources and URLs (the card's Data Fields).
+    ``amh_Ethi-eng_Latn`` puts the non-English side first, ``eng_Latn-hau_Latn`` English."""
+    import gzip
+
+    folder = root / NLLB_URL_PATH
+    folder.mkdir(parents=True, exist_ok=True)
+    tail = "\t1.07\t0.99\t0.98\tcrawl-data/x\thttp://a\tcrawl-data/y\thttp://b"
+    with gzip.open(folder / "eng_Latn-hau_Latn.gz", "wt", encoding="utf-8") as out:
+        out.writelines(f"{e}\t{h}{tail}\n" for e, h in zip(EN, HA))
+    with gzip.open(folder / "amh_Ethi-eng_Latn.gz", "wt", encoding="utf-8") as out:
+        out.writelines(f"am {k}\t{e}{tail}\n" for k, e in enumerate(EN[:3]))
     return root
 
 

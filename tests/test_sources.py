@@ -33,6 +33,8 @@ SAMPLES = {
     "xquad": ("es", "test", None),
     "squad": ("en", "train", "squad"),
     "opus100": ("en-fr", "train", "opus100"),
+    "nllb": ("en-ha", "train", "nllb"),
+    "xtremer": ("fr", "test", "xtremer"),
     "muse": ("en-fr", "full", None),
 }
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from alignfreeze.data.mixtures import is_mixture, mixture_parts
 from alignfreeze.data.sources import (
     DATA_SOURCES,
     HUB_CONFIGS_FILE,
@@ -223,6 +224,11 @@ class DataCatalog:
             raise AlignfreezeError(f"unknown data kind {kind!r} (allowed: {', '.join(kinds)})")
         split = canonical_split(split)
         dataset = reference_dataset(kind, language, dataset)
+        if kind == "parallel" and is_mixture(dataset):  # each corpus of a mixture, found on its own
+            parts = [self.find(kind, language, split, part, allow_hub) for part, _ in mixture_parts(language, dataset)]
+            if len(parts) == 1:
+                return parts[0]
+            return DataSource(kind, language, split, [f for part in parts for f in part.files], dataset=dataset)
         matches = [
             e
             for e in self.entries()
@@ -257,15 +263,27 @@ class DataCatalog:
         catalog order), never several concatenated: their sides would not line up."""
         from alignfreeze.data.parallel import read_parallel
 
+        if len(mixture_parts(pair, dataset)) > 1:
+            mixed, chosen = self.parallel_file(pair, split, dataset)
+            return mixed.lines(), chosen
         files, chosen = self._parallel_files(pair, split, dataset)
         return read_parallel(*files), chosen
 
     def parallel_file(self, pair: str, split: str, dataset: str | None = None):
         """``(ParallelFile, dataset)``: the corpus :meth:`parallel_pairs` reads, opened for
-        random access instead of read whole (realignment draws from it lazily)."""
+        random access instead of read whole (realignment draws from it lazily). A weighted
+        mixture (``dataset: {nllb: 0.5, opus100: 0.5}``) opens as one
+        :class:`~alignfreeze.data.mixtures.MixedParallelFile`; a named mixture
+        (``mix_opus100_nllb``) as the corpus it names for ``pair``."""
         from alignfreeze.data.parallel import ParallelFile
 
-        files, chosen = self._parallel_files(pair, split, dataset)
+        parts = mixture_parts(pair, dataset)
+        if len(parts) > 1:  # a weighted mixture (alignfreeze.data.mixtures)
+            from alignfreeze.data.mixtures import MixedParallelFile
+
+            opened = [(ParallelFile(*self._parallel_files(pair, split, name)[0]), weight) for name, weight in parts]
+            return MixedParallelFile(opened, names=[str(name) for name, _ in parts]), dataset
+        files, chosen = self._parallel_files(pair, split, parts[0][0])
         return ParallelFile(*files), chosen
 
     def _parallel_files(self, pair: str, split: str, dataset: str | None) -> tuple[tuple, str]:

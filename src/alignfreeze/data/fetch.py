@@ -212,7 +212,12 @@ def fetch_target(
     if target.source is None:
         raise AlignfreezeError(target.reason)
     paths = [root / f for f in target.files]
-    if isinstance(target.source, UrlSource):
+    if isinstance(target.source, UrlSource) and target.kind == "parallel":
+        archive = paths[0].with_name(target.source.url.rsplit("/", 1)[-1])
+        download(mirrored_url(target.source.url, url_mirror), archive, on_bytes)
+        _split_tsv(archive, target.source.languages, dict(zip(sorted(target.language.split("-")), paths)))
+        archive.unlink()
+    elif isinstance(target.source, UrlSource):
         download(mirrored_url(target.source.url, url_mirror), paths[0], on_bytes)
         _check_dictionary(paths[0])
     elif target.kind == "parallel":
@@ -227,6 +232,34 @@ def fetch_target(
         atomic_write_text(paths[0], _WRITERS[target.kind](records))
     _record(root, target, paths)
     return paths
+
+
+def _split_tsv(archive: Path, languages: tuple[str, ...], paths: dict[str, Path]) -> None:
+    """A gzipped TSV of sentence pairs (NLLB's: the sentences in ``languages``, in that order,
+    then scores and sources) into one file per language, line i of each the same pair; all
+    lines are kept, as the reference keeps them. Both files are written whole or not at all."""
+    import gzip
+
+    from alignfreeze.errors import DataFormatError
+
+    parts = {lang: path.with_name(path.name + ".part") for lang, path in paths.items()}
+    columns = {lang: languages.index(lang) for lang in paths}
+    outs = {lang: open(part, "w", encoding="utf-8") for lang, part in parts.items()}
+    try:
+        with gzip.open(archive, "rt", encoding="utf-8", newline="\n") as rows:
+            for line_no, row in enumerate(rows, start=1):
+                fields = row.rstrip("\n").split("\t")
+                if len(fields) < len(languages):
+                    raise DataFormatError(archive, line_no, f"expected {len(languages)} tab-separated sentences")
+                for lang, out in outs.items():
+                    out.write(_clean(fields[columns[lang]]) + "\n")
+    except (OSError, EOFError) as exc:  # not gzip, or cut short
+        raise AlignfreezeError(f"{archive}: not a whole gzipped TSV ({exc})") from None
+    finally:
+        for out in outs.values():
+            out.close()
+    for lang, part in parts.items():
+        os.replace(part, paths[lang])
 
 
 def _check_dictionary(path: Path) -> None:

@@ -106,3 +106,103 @@ ISO639_1 = {three: two for two, three in ISO639_3.items()} | {"zho": "zh", "arb"
 def to_iso639_1(code: str) -> str:
     """A 639-3 code to 639-1 where known; other codes pass through unchanged."""
     return ISO639_1.get(code, code)
+
+
+# ------------------------------------------------------------------ NLLB-200 codes
+#: Our code -> NLLB-200's (FLORES-200's ``xxx_Xxxx``: ISO 639-3 and ISO 15924 script), for the
+#: languages of the emnlp-2026 reference's ``xt_afri`` selection (final_run_script.sh lines
+#: 23-24: 38 OPUS-100 languages and 27 NLLB ones) and English. Where NLLB has one variety of
+#: a macrolanguage it is that one: ``om`` is West Central Oromo (``gaz``), ``sw`` Swahili
+#: (``swh``), ``ms`` Standard Malay (``zsm``), ``fa`` Western Persian (``pes``), ``ar`` Modern
+#: Standard Arabic (``arb``), ``az`` North Azerbaijani (``azj``). Languages without an ISO 639-1
+#: code keep their 639-3 one (``fon``, ``luo``, ``mos``).
+NLLB_CODES = {
+    "en": "eng_Latn",
+    # the reference's 27 NLLB languages (download_resources.sh line 9)
+    "am": "amh_Ethi",
+    "bm": "bam_Latn",
+    "ee": "ewe_Latn",
+    "fon": "fon_Latn",
+    "ha": "hau_Latn",
+    "ig": "ibo_Latn",
+    "rw": "kin_Latn",
+    "ln": "lin_Latn",
+    "lg": "lug_Latn",
+    "luo": "luo_Latn",
+    "mos": "mos_Latn",
+    "ny": "nya_Latn",
+    "om": "gaz_Latn",
+    "sn": "sna_Latn",
+    "sw": "swh_Latn",
+    "tn": "tsn_Latn",
+    "tw": "twi_Latn",
+    "wo": "wol_Latn",
+    "xh": "xho_Latn",
+    "yo": "yor_Latn",
+    "zu": "zul_Latn",
+    "my": "mya_Mymr",
+    "jv": "jav_Latn",
+    "tl": "tgl_Latn",
+    "te": "tel_Telu",
+    "mr": "mar_Deva",
+    "kk": "kaz_Cyrl",
+    # the reference's 38 OPUS-100 languages (download_resources.sh line 7)
+    "af": "afr_Latn",
+    "ar": "arb_Arab",
+    "az": "azj_Latn",
+    "bg": "bul_Cyrl",
+    "bn": "ben_Beng",
+    "de": "deu_Latn",
+    "el": "ell_Grek",
+    "es": "spa_Latn",
+    "et": "est_Latn",
+    "eu": "eus_Latn",
+    "fa": "pes_Arab",
+    "fi": "fin_Latn",
+    "fr": "fra_Latn",
+    "gu": "guj_Gujr",
+    "he": "heb_Hebr",
+    "hi": "hin_Deva",
+    "hu": "hun_Latn",
+    "id": "ind_Latn",
+    "it": "ita_Latn",
+    "ja": "jpn_Jpan",
+    "ka": "kat_Geor",
+    "ko": "kor_Hang",
+    "lt": "lit_Latn",
+    "ml": "mal_Mlym",
+    "ms": "zsm_Latn",
+    "nl": "nld_Latn",
+    "pa": "pan_Guru",
+    "pl": "pol_Latn",
+    "pt": "por_Latn",
+    "ro": "ron_Latn",
+    "ru": "rus_Cyrl",
+    "ta": "tam_Taml",
+    "th": "tha_Thai",
+    "tr": "tur_Latn",
+    "uk": "ukr_Cyrl",
+    "ur": "urd_Arab",
+    "vi": "vie_Latn",
+    "zh": "zho_Hans",
+}
+#: Three-letter codes of the reference's evaluation sets that are no NLLB code's first part
+#: (AfriXNLI's ``orm``, ``swa``, ``sot``; MasakhaNER's ``pcm`` has no 639-1 code and stays).
+_OTHER_THREE_LETTER = {"orm": "om", "swa": "sw", "sot": "st", "aym": "ay", "zho": "zh", "fas": "fa", "ara": "ar"}
+_FROM_NLLB = {nllb: ours for ours, nllb in NLLB_CODES.items()}
+_FROM_THREE = {nllb.split("_")[0]: ours for ours, nllb in NLLB_CODES.items()} | _OTHER_THREE_LETTER
+
+
+def nllb_code(code: str) -> str | None:
+    """Our language code -> NLLB-200's (``ha`` -> ``hau_Latn``), or None when not mapped."""
+    return NLLB_CODES.get(code)
+
+
+def from_nllb_code(code: str) -> str:
+    """An NLLB-200 code (``hau_Latn``) or a three-letter code of the reference's evaluation
+    sets (``hau``, AfriXNLI's ``orm``) -> ours (``ha``, ``om``); a code with no mapping is
+    returned as it is (``fon_Latn`` -> ``fon``: its language part, when that is all it has)."""
+    if code in _FROM_NLLB:
+        return _FROM_NLLB[code]
+    language = code.split("_")[0]
+    return _FROM_THREE.get(language, to_iso639_1(language))

@@ -64,13 +64,29 @@ class ParallelRef(BaseModel):
 
         af.ParallelRef(pair="en-fr", split="train", dataset="opus100")
         # in YAML:  realignment_pairs: [{pair: en-fr, split: train}]
+        #           realignment_pairs: [{pair: en-ha, split: train, dataset: {nllb: 0.5, opus100: 0.5}}]
     """
 
     model_config = ConfigDict(extra="forbid")
     pair: str = Field(description="source-target, e.g. en-fr")
     split: str = "dev"
-    dataset: str | None = None
+    dataset: str | None = Field(
+        None,
+        description="a corpus (un, opus100, nllb...); a named mixture (mix_opus100_nllb: NLLB for the reference's "
+        "NLLB languages, OPUS-100 for the others); or corpora with weights, {nllb: 0.5, opus100: 0.5}: each pair "
+        "drawn from a corpus with probability proportional to its weight (kept as nllb=0.5+opus100=0.5)",
+    )
     limit: int | None = Field(None, ge=1)
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _mixture(cls, v):
+        from alignfreeze.data.mixtures import parse_weights, weighted_name
+
+        if isinstance(v, dict):
+            return weighted_name(v)
+        parse_weights(v) if isinstance(v, str) else None  # a mixture's name is checked as its dict would be
+        return v
 
     @field_validator("pair")
     @classmethod

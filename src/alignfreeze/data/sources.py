@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignfreeze.data.languages import LANGUAGE_NAMES, to_iso639_1
+from alignfreeze.data.languages import LANGUAGE_NAMES, from_nllb_code, nllb_code, to_iso639_1
 from alignfreeze.errors import AlignfreezeError
 
 #: The kinds of data: the four tasks' data, and the resources realignment reads.
@@ -82,9 +82,11 @@ class HubSource:
 
 @dataclass(frozen=True)
 class UrlSource:
-    """A file at a URL, kept as it is."""
+    """A file at a URL: kept as it is, or, for parallel text (``languages`` given), a gzipped
+    TSV whose first columns hold the sentences in ``languages``, in that order (NLLB's)."""
 
     url: str
+    languages: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return self.url
@@ -224,11 +226,13 @@ class DatasetSource:
             raise NoSourceError(f"{self.title} has one language, {self.language!r}")
         hub_split = self.hub_split(split)
         values = self._values(language, split, dataset)
-        if self.url is not None:
-            return UrlSource(self.url.format(**values))
         template = self.hub
-        assert template is not None
+        if template is None:
+            assert self.url is not None
+            return UrlSource(self.url.format(**values))
         listed = hub_dataset(template.path)
+        if "{nllb_pair}" in (template.config or ""):
+            values["nllb_pair"] = _nllb_pair(language, template.path, hint)
         values["lang"] = listed.get("language_aliases", {}).get(language, language)
         if "{Language}" in (template.config or ""):
             if language not in LANGUAGE_NAMES:
@@ -243,7 +247,12 @@ class DatasetSource:
             data_dir=template.data_dir.format(**values) if template.data_dir else None,
             columns=template.columns,
         )
-        return _checked(hub, hint)
+        hub = _checked(hub, hint)
+        if self.url is None:
+            return hub
+        # Listed on the hub, downloaded from the files its loading script reads (NLLB).
+        languages = tuple(from_nllb_code(c) for c in values["nllb_pair"].split("-")) if "nllb_pair" in values else ()
+        return UrlSource(self.url.format(**values), languages)
 
     def files(self, language: str, split: str, dataset: str | None = None) -> tuple[str, ...]:
         """The files a fetch of this source writes, relative to the data root."""
@@ -422,6 +431,24 @@ def hub_split_size(kind: str, language: str, split: str, dataset: str | None = N
     splits = hub_dataset(hub.path)["configs"][hub.config]
     count = splits.get(hub.split) if isinstance(splits, dict) else None
     return count if isinstance(count, int) else None
+
+
+def _nllb_pair(pair: str, path: str, hint: str = "") -> str:
+    """An ``en-ha`` pair as ``path`` (allenai/nllb) names it: NLLB codes, in the order its
+    card lists the pair (``eng_Latn-hau_Latn``, ``amh_Ethi-eng_Latn``), or NoSourceError."""
+    if "-" not in pair:
+        raise NoSourceError(f"{path} holds language pairs (en-ha), not {pair!r}")
+    codes = [nllb_code(code) for code in pair.split("-")]
+    unmapped = [code for code, nllb in zip(pair.split("-"), codes) if nllb is None]
+    if unmapped:
+        raise NoSourceError(
+            f"{path}: no NLLB code for {', '.join(map(repr, unmapped))} (alignfreeze.data.languages.NLLB_CODES){hint}"
+        )
+    configs = hub_configs(path)
+    for name in (f"{codes[0]}-{codes[1]}", f"{codes[1]}-{codes[0]}"):
+        if name in configs:
+            return name
+    return f"{codes[0]}-{codes[1]}"  # not listed: _checked says so
 
 
 def _checked(hub: HubSource, hint: str = "") -> HubSource:

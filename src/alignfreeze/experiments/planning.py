@@ -149,6 +149,7 @@ def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
     """Every data set the runs read, found under the data root or not (then with the
     source it could be fetched from, when alignfreeze knows one). Nothing is downloaded."""
     from alignfreeze.data.catalog import NoSourceError, remote_origin
+    from alignfreeze.data.mixtures import mixture_parts
 
     wanted: dict[tuple, None] = {}
     for run in runs:
@@ -156,7 +157,8 @@ def data_needs(runs: list[RunConfig], catalog: DataCatalog) -> list[DataNeed]:
             wanted[(run.task, ref.language, ref.split, ref.dataset)] = None
         if run.method != "baseline":
             for ref in run.realignment_pairs:
-                wanted[("parallel", ref.pair, ref.split, ref.dataset)] = None
+                for dataset, _ in mixture_parts(ref.pair, ref.dataset):  # a mixture's corpora, each on its own
+                    wanted[("parallel", ref.pair, ref.split, dataset)] = None
                 for kind, pair in aligner_files(run, ref.pair):
                     wanted[(kind, pair, "full", None)] = None
     needs = []
