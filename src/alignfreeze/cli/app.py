@@ -909,16 +909,26 @@ def report(
 
 @app.command("import-reference")
 def import_reference(
-    csv_files: Annotated[list[Path], typer.Argument(help="Result CSVs released with the AlignFreeze paper.")],
+    csv_files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Result CSVs released with the AlignFreeze paper, or the emnlp-2026 successor's "
+            "(scripts/ours/results/<model>/<folder>/<model>__mix_opus100_nllb__<strategy>__<task>__<steps>__<batch>.csv, "
+            "kept in their folder: it names the selection and weighting)."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Long-format results CSV to write.")],
 ) -> None:
-    """Convert the AlignFreeze paper's result CSVs into alignfreeze's long-format results."""
+    """Convert the AlignFreeze paper's result CSVs, or the emnlp-2026 successor's, into
+    alignfreeze's long-format results."""
     from alignfreeze.experiments.reference import import_reference
 
     _out(out)
     outputs.results_file(out)
     _, summary = import_reference(csv_files, out)
     console.print(f"{summary.rows} rows from {summary.runs} runs in {len(csv_files)} file(s) -> {out}")
+    if summary.repeated_runs:
+        console.print(f"{summary.repeated_runs} row(s) repeating a run's folder, steps and seed: the first kept")
     if summary.duplicated_cells:
         same = summary.duplicated_cells - summary.differing_cells
         console.print(

@@ -21,6 +21,27 @@ counts, three loss columns, and metric columns ``eval_<lang>_<metric>`` and
 * The bookkeeping and loss columns (:data:`BOOKKEEPING`) are not results and are not
   imported. Any other column, any unknown method, task or metric, and any value that is
   not a fraction stops the import with ``file:line:column``.
+
+**The emnlp-2026 successor's CSVs** (felixgaschi/emnlp-2026-code-submission,
+``scripts/ours/results/<model>/<folder>/<model>__mix_opus100_nllb__<strategy>__<task>__<steps>__<batch>.csv``;
+the name pattern is final_run_script.sh line 131) are read too, in both their forms: compact
+(``seed, model, task, method, n_realignment_langs, realignment_langs`` and ``final_eval_*``)
+and wide raw (the same bookkeeping as above, plus ``meta_weight`` and ``meta_loss_total``
+for decoupled weights). A file is read as theirs when its header has ``n_realignment_langs``.
+
+* **Strategies** (:data:`EMNLP_STRATEGIES`): ``baseline`` is our baseline; ``before_noaligner``
+  our ``before`` with objective ``contrastive_sentence`` and aligner ``none``.
+* **Selection and weighting** come from the folder (:func:`parse_emnlp_folder`:
+  ``ft_only``, ``most_uriel_en_40``, ``xt_afri``; ``__weighted__ucb__excoef0.1``,
+  ``__weighted__innerb10__metalr1e-3``, ``__weighted__decouple__...``; ``__adapt__same``),
+  the steps and batch from the file name; with the seed they name the run
+  (:func:`emnlp_run_id`), as the results columns have no place for them.
+  :func:`emnlp_names` gives, for one of our runs, their strategy and folder names.
+* **Languages:** their three-letter codes (AfriXNLI's ``amh``, ``orm``; MasakhaNER's
+  ``hau``) become ours where :func:`~alignfreeze.data.languages.from_nllb_code` maps them
+  and the file has no column of that code already (XNLI's ``fr`` beside AfriXNLI's ``fra``:
+  ``fra`` stays); ``same``, the English test set, is ``en`` (AfriXNLI's ``eng`` stays).
+* **Tasks:** ``xtreme_r.udpos`` -> ``pos``, ``wikiann`` -> ``ner``, ``xnli`` -> ``nli``.
 """
 
 from __future__ import annotations
@@ -45,6 +66,8 @@ REFERENCE_TASKS = {
     "nli": "nli",
     "xquad": "qa",
     "qa": "qa",
+    "xtreme_r.udpos": "pos",
+    "xtreme.udpos": "pos",
 }
 #: Reference aligner names -> the aligner column of our results. FastAlign and AWESOME-align
 #: keep their names: our eflomal and embedding aligners stand in for them but are not them.
@@ -61,6 +84,9 @@ BOOKKEEPING = (
     "realignment_loss",
     "task_loss",
 )
+#: Columns of the emnlp-2026 files that are not results: the realignment languages, and the
+#: decoupled meta-weights' logs (final_run_script.sh; wandb_utils.py lines 87-126).
+EMNLP_BOOKKEEPING = ("n_realignment_langs", "realignment_langs", "meta_weight", "meta_loss_total")
 IDENTITY = ("seed", "model", "task", "method")
 #: Released counts kept as run-level rows (stage ``run``): the sentence pairs realignment drew
 #: in all, and before its stream first restarted (``multilingual_eval/training/states.py``
@@ -87,10 +113,20 @@ METHOD_FORMS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The emnlp-2026 strategies (the ``method`` column): name -> (method, freeze, aligner, objective).
+#: ``before_noaligner`` realigns before fine-tuning, aligner-free, on mean-pooled sentence
+#: vectors (realignment_method="sentence": controlled_realignment.py lines 152-161).
+EMNLP_STRATEGIES: dict[str, tuple[str, str, str, str | None]] = {
+    "baseline": ("baseline", "none", "none", None),
+    "before_noaligner": ("before", "none", "none", "contrastive_sentence"),
+}
+
+
 def map_method(name: str) -> tuple[str, str, str]:
-    """Reference method name -> ``(method, freeze, aligner)`` (see :data:`METHOD_FORMS`)."""
-    if name == "baseline":
-        return "baseline", "none", "none"
+    """Reference method name -> ``(method, freeze, aligner)`` (see :data:`METHOD_FORMS` and
+    :data:`EMNLP_STRATEGIES`)."""
+    if name in EMNLP_STRATEGIES:
+        return EMNLP_STRATEGIES[name][:3]
     form, _, aligner = name.rpartition("_")
     if form not in METHOD_FORMS or aligner not in ALIGNERS:
         known = ", ".join(f"{f}_<aligner>" for f in METHOD_FORMS)
@@ -106,11 +142,150 @@ def reference_method(method: str, freeze: str, aligner: str) -> str | None:
     reference has no such strategy (our eflomal and embedding aligners included)."""
     if method == "baseline":
         return "baseline"
+    if (method, freeze, aligner) == EMNLP_STRATEGIES["before_noaligner"][:3]:
+        return "before_noaligner"
     names = {v: k for k, v in ALIGNERS.items()}
     forms = {value: form for form, value in METHOD_FORMS.items() if form != "freeze_realign_unfreeze_last_6"}
     if aligner not in names or (method, freeze) not in forms:
         return None
     return f"{forms[(method, freeze)]}_{names[aligner]}"
+
+
+# ------------------------------------------------------------------ emnlp-2026 names
+#: Their selections (final_run_script.sh lines 23-37): ``ft_only`` is the baseline's folder.
+EMNLP_SELECTIONS = ("ft_only", "most_uriel_en_40", "xt_afri")
+#: A result file's name (final_run_script.sh line 131).
+EMNLP_FILE = re.compile(
+    r"^(?P<model>.+?)__(?P<dataset>[a-z0-9_]+)__(?P<strategy>[a-z_]+)__(?P<task>[a-z_.]+)"
+    r"__(?P<steps>\d+)__(?P<batch>\d+)\.csv$"
+)
+
+
+def _selection_languages() -> dict[str, frozenset[str]]:
+    """Our codes of ``xt_afri`` (65) and ``most_uriel_en_40`` (final_run_script.sh lines 23-28)."""
+    from alignfreeze.data.languages import from_nllb_code
+
+    opus = "af ar az bg bn de el es et eu fa fi fr gu he hi hu id it ja ka ko lt ml ms nl pa pl pt ro ru ta th tr uk ur vi zh"
+    nllb = (
+        "amh_Ethi bam_Latn ewe_Latn fon_Latn hau_Latn ibo_Latn kin_Latn lin_Latn lug_Latn luo_Latn mos_Latn nya_Latn "
+        "gaz_Latn sna_Latn swh_Latn tsn_Latn twi_Latn wol_Latn xho_Latn yor_Latn zul_Latn mya_Mymr jav_Latn tgl_Latn "
+        "tel_Telu mar_Deva kaz_Cyrl"
+    )
+    uriel = (
+        "af ar az eu mya_Mymr zh ewe_Latn fon_Latn fr lug_Latn ka el hau_Latn he ibo_Latn ja kaz_Cyrl kin_Latn ko "
+        "lin_Latn ms ml mar_Deva nya_Latn gaz_Latn fa ru sna_Latn es tgl_Latn ta tel_Telu th tr twi_Latn ur vi "
+        "xho_Latn yor_Latn zul_Latn"
+    )
+    return {
+        "xt_afri": frozenset(from_nllb_code(c) for c in f"{opus} {nllb}".split()),
+        "most_uriel_en_40": frozenset(from_nllb_code(c) for c in uriel.split()),
+    }
+
+
+def parse_emnlp_folder(name: str) -> dict:
+    """A results folder's name -> ``{selection, weighting, adapter}``: the selection
+    (:data:`EMNLP_SELECTIONS`) and the compressed arguments final_run_script.sh lines 69-92
+    append. ``weighting`` is None (uniform) or ``{"kind": "ucb", "exploration_coef": 0.1}`` /
+    ``{"kind": "meta", "inner_batches": 10, "meta_lr": 0.001, "decoupled": False}``;
+    ``adapter`` the adapter approach (``same``) or None. A ValueError names what is unknown.
+
+    Example::
+
+        parse_emnlp_folder("xt_afri__weighted__ucb__excoef0.1")["weighting"]   # {'kind': 'ucb', ...}
+    """
+    selection, *tokens = name.split("__")
+    if selection not in EMNLP_SELECTIONS:
+        raise ValueError(f"folder {name!r}: unknown selection {selection!r} (known: {', '.join(EMNLP_SELECTIONS)})")
+    weighting: dict | None = None
+    adapter = None
+    k = 0
+    while k < len(tokens):
+        token = tokens[k]
+        if token == "weighted":
+            weighting = {"kind": "meta"}  # their weighted sampling's default method (epoch_loop.py lines 590-893)
+        elif token == "ucb" and weighting is not None:
+            weighting = {"kind": "ucb"}
+        elif token == "decouple" and weighting is not None:
+            weighting["decoupled"] = True
+        elif token.startswith("excoef") and weighting is not None:
+            weighting["exploration_coef"] = float(token[len("excoef") :])
+        elif token.startswith("innerb") and weighting is not None:
+            weighting["inner_batches"] = int(token[len("innerb") :])
+        elif token.startswith("metalr") and weighting is not None:
+            weighting["meta_lr"] = float(token[len("metalr") :])
+        elif token == "adapt" and k + 1 < len(tokens):
+            adapter, k = tokens[k + 1], k + 1
+        else:
+            raise ValueError(f"folder {name!r}: unknown part {token!r}")
+        k += 1
+    if weighting is not None and weighting["kind"] == "meta":
+        weighting.setdefault("decoupled", False)
+    return {"selection": selection, "weighting": weighting, "adapter": adapter}
+
+
+def emnlp_names(
+    method: str,
+    aligner: str | None = None,
+    objective: str | None = None,
+    languages: Sequence[str] = (),
+    weighting: dict | None = None,
+) -> dict[str, str | None]:
+    """Our run -> the emnlp-2026 names it would have: ``{"strategy", "selection", "folder"}``,
+    each None where their code has no such setting. ``languages``: the run's realignment
+    languages (our codes, English left out or not); ``weighting`` as
+    :func:`parse_emnlp_folder` gives it (None: uniform).
+
+    Example::
+
+        emnlp_names("before", "none", "contrastive_sentence", langs, {"kind": "ucb", "exploration_coef": 0.1})
+        # {'strategy': 'before_noaligner', 'selection': 'xt_afri', 'folder': 'xt_afri__weighted__ucb__excoef0.1'}
+    """
+    if method == "baseline":
+        return {"strategy": "baseline", "selection": "ft_only", "folder": "ft_only"}
+    strategy = (
+        "before_noaligner"
+        if (method, aligner or "none", objective) == ("before", "none", "contrastive_sentence")
+        else None
+    )
+    wanted = frozenset(languages) - {"en"}
+    selection = next((name for name, langs in _selection_languages().items() if langs == wanted), None)
+    suffix: str | None = ""
+    if weighting:
+        if weighting.get("kind") == "ucb" and set(weighting) <= {"kind", "exploration_coef"}:
+            suffix = "__weighted__ucb" + (
+                f"__excoef{weighting['exploration_coef']:g}" if "exploration_coef" in weighting else ""
+            )
+        elif weighting.get("kind") == "meta" and set(weighting) <= {"kind", "inner_batches", "meta_lr", "decoupled"}:
+            suffix = "__weighted" + ("__decouple" if weighting.get("decoupled") else "")
+            suffix += f"__innerb{weighting['inner_batches']}" if "inner_batches" in weighting else ""
+            suffix += f"__metalr{weighting['meta_lr']:.0e}".replace("e-0", "e-") if "meta_lr" in weighting else ""
+        else:
+            suffix = None
+    folder = f"{selection}{suffix}" if selection and suffix is not None else None
+    return {"strategy": strategy, "selection": selection, "folder": folder}
+
+
+def emnlp_run_id(folder: str, model: str, task: str, steps: int, batch: int, seed: int) -> str:
+    """One emnlp-2026 run's id in our results: readable (folder, task, steps, seed), as the
+    results columns have no place for the selection, weighting and budget."""
+    digest = hashlib.sha256(f"{folder}:{model}:{task}:{steps}:{batch}:{seed}".encode()).hexdigest()[:6]
+    return f"emnlp-{folder}-{task}-{steps}x{batch}-s{seed}-{digest}"
+
+
+def emnlp_language_map(languages: Sequence[str]) -> dict[str, str]:
+    """A file's language codes -> ours: ``same`` -> ``en``, and a three-letter code to its
+    two-letter one where the file has no column of that code already (see the module docstring)."""
+    from alignfreeze.data.languages import from_nllb_code
+
+    claimed = {lang for lang in languages if len(lang) == 2} | {"en"}
+    mapping = {} if "en" in languages else {"same": "en"}
+    for lang in languages:
+        if lang in mapping or len(lang) == 2 or lang == "avg":
+            continue
+        ours = from_nllb_code(lang)
+        if ours != lang and ours not in claimed and ours not in mapping.values():
+            mapping[lang] = ours
+    return mapping
 
 
 class ImportSummary:
@@ -121,6 +296,7 @@ class ImportSummary:
         self.rows = 0
         self.duplicated_cells = 0  # eval_ cells that also have a final_eval_ value
         self.differing_cells = 0  # ... whose values differ (final_eval_ is kept)
+        self.repeated_runs = 0  # emnlp-2026 rows that repeat a run (folder, steps, seed): the first is kept
 
 
 def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict]:
@@ -141,16 +317,18 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
             f"missing column(s) {', '.join(missing)} (a reference results CSV has "
             "seed, model, task, method and eval_/final_eval_ columns)",
         )
+    emnlp = _emnlp_file(path) if "n_realignment_langs" in header else None
+    skipped = IDENTITY + BOOKKEEPING + (EMNLP_BOOKKEEPING if emnlp else ())
     metric_columns: dict[int, tuple[str, str, str]] = {}
     for index, name in enumerate(header):
-        if name in IDENTITY or name in BOOKKEEPING:
+        if name in skipped:
             continue
         found = COLUMN.match(name)
         if not found:
             raise DataFormatError(
                 path,
                 1,
-                f"unknown column {name!r} (known: {', '.join(IDENTITY + BOOKKEEPING)}, "
+                f"unknown column {name!r} (known: {', '.join(skipped)}, "
                 "eval_<lang>_<metric>, final_eval_<lang>_<metric>)",
                 index + 1,
             )
@@ -164,6 +342,9 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
         metric_columns[index] = (found.group("prefix"), found.group("lang"), METRICS[found.group("metric")])
     if not metric_columns:
         raise DataFormatError(path, 1, "no eval_<lang>_<metric> or final_eval_<lang>_<metric> column")
+    if emnlp:  # their three-letter codes -> ours, where no column has ours already
+        languages = emnlp_language_map(sorted({lang for _, lang, _ in metric_columns.values()}))
+        metric_columns = {i: (p, languages.get(lang, lang), m) for i, (p, lang, m) in metric_columns.items()}
     position = {name: header.index(name) for name in IDENTITY}
     rows = []
     for line, record in enumerate(reader, start=2):
@@ -216,12 +397,27 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
             else:
                 values[key] = (prefix, value)
         model = field("model")
-        run_id = (
-            "ref-"
-            + hashlib.sha256(f"{Path(path).name}:{line}:{model}:{task}:{field('method')}:{seed}".encode()).hexdigest()[
-                :10
-            ]
-        )
+        if emnlp:
+            if field("method") not in EMNLP_STRATEGIES or field("method") != emnlp["strategy"]:
+                raise DataFormatError(
+                    path,
+                    line,
+                    f"method {field('method')!r}: the file name says {emnlp['strategy']!r} "
+                    f"(emnlp-2026 strategies: {', '.join(EMNLP_STRATEGIES)})",
+                    position["method"] + 1,
+                )
+            run_id = emnlp_run_id(emnlp["folder"], model, task, emnlp["steps"], emnlp["batch"], seed)
+            if run_id in emnlp["seen"]:  # their files repeat a seed's row now and then
+                summary.repeated_runs += 1
+                continue
+            emnlp["seen"].add(run_id)
+        else:
+            run_id = (
+                "ref-"
+                + hashlib.sha256(
+                    f"{Path(path).name}:{line}:{model}:{task}:{field('method')}:{seed}".encode()
+                ).hexdigest()[:10]
+            )
         summary.runs += 1
 
         # The identity every row of this run carries.
@@ -256,6 +452,31 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
         raise DataFormatError(path, None, "no result values in the file")
     summary.rows += len(rows)
     return rows
+
+
+def _emnlp_file(path: str | Path) -> dict:
+    """What an emnlp-2026 result file's name and folder say (see the module docstring)."""
+    path = Path(path)
+    found = EMNLP_FILE.match(path.name)
+    if not found:
+        raise DataFormatError(
+            path,
+            None,
+            "an emnlp-2026 results file (its header has n_realignment_langs) is named "
+            "<model>__mix_opus100_nllb__<strategy>__<task>__<steps>__<batch>.csv, in its selection's folder",
+        )
+    try:
+        folder = parse_emnlp_folder(path.parent.name)
+    except ValueError as exc:
+        raise DataFormatError(path, None, str(exc)) from None
+    return {
+        **folder,
+        "folder": path.parent.name,
+        "strategy": found.group("strategy"),
+        "steps": int(found.group("steps")),
+        "batch": int(found.group("batch")),
+        "seen": set(),
+    }
 
 
 def import_reference(paths: Sequence[str | Path], out: str | Path) -> tuple[list[dict], ImportSummary]:
