@@ -137,3 +137,22 @@ def test_catalog_reads_named_and_weighted_mixtures(tmp_path):
     assert len(found.files) == 4
     with pytest.raises(Exception, match="no parallel data"):
         catalog.parallel_file("en-fr", "train", "nllb=1+opus100=1")  # no NLLB en-fr here
+
+
+def test_fetch_dry_run_lists_each_corpus_of_a_mixture(tmp_path):
+    from typer.testing import CliRunner
+
+    from alignfreeze.cli import app
+    from test_fetch import preset
+
+    pairs = [{"pair": "en-ha", "split": "train", "dataset": {"nllb": 0.5, "opus100": 0.5}}]
+    config = preset(tmp_path / "mix.yaml", "e5-small", realignment_pairs=pairs, eval_languages=["fr"])
+    result = CliRunner().invoke(app, ["fetch", str(config), "--data-dir", str(tmp_path / "data"), "--dry-run"])
+    out = " ".join(result.output.split())
+    for expected in (
+        "parallel/nllb/nllb.en-ha-train.en",
+        "https://storage.googleapis.com/allennlp-data-bucket/nllb/eng_Latn-hau_Latn.gz",
+        "parallel/opus100/opus.en-ha-train.ha",
+        "hub:Helsinki-NLP/opus-100/en-ha[train]",
+    ):
+        assert expected in out, (expected, result.output)
