@@ -87,15 +87,19 @@ def test_tasks_and_metrics_of_their_three_tasks(tmp_path):
     ner = folder / "xlm-roberta-large__mix_opus100_nllb__before_noaligner__wikiann__2000__128.csv"
     _write(
         ner,
-        [*base, "final_eval_swa_f1", "final_eval_same_f1"],
-        [["66", "m", "wikiann", "before_noaligner", "65", "af", "0.6", "0.8"]],
+        [*base, "final_eval_swa_f1", "final_eval_hau_f1", "final_eval_same_f1"],
+        [["66", "m", "wikiann", "before_noaligner", "65", "af", "0.6", "0.7", "0.8"]],
     )
     pos = folder / "xlm-roberta-large__mix_opus100_nllb__before_noaligner__xtreme_r.udpos__2000__128.csv"
     _write(
         pos, [*base, "final_eval_wo_accuracy"], [["66", "m", "xtreme_r.udpos", "before_noaligner", "65", "af", "0.7"]]
     )
     ner_rows, pos_rows = convert(ner), convert(pos)
-    assert {(r["task"], r["language"], r["metric"]) for r in ner_rows} == {("ner", "sw", "f1"), ("ner", "en", "f1")}
+    assert {(r["task"], r["language"], r["metric"]) for r in ner_rows} == {
+        ("ner", "swa", "f1"),  # MasakhaNER's Swahili; sw is XTREME-R's
+        ("ner", "ha", "f1"),
+        ("ner", "en", "f1"),
+    }
     assert [(r["task"], r["language"]) for r in pos_rows] == [("pos", "wo")]
     assert pos_rows[0]["run_id"].startswith("emnlp-xt_afri__weighted__ucb__excoef0.1-pos-2000x128-s66-")
 
@@ -157,6 +161,11 @@ def test_folders_parse_and_our_runs_get_their_names_back():
 
 def test_language_map_keeps_codes_whose_two_letter_form_is_taken():
     assert emnlp_language_map(["fr", "fra", "amh", "eng", "same", "avg", "pcm"]) == {"same": "en", "amh": "am"}
+    # AfriXNLI's swa stays swa in a compact XNLI file too, which has no XNLI sw column:
+    # sw means XNLI's Swahili in every file.
+    assert emnlp_language_map(["ar", "swa", "same"], "nli") == {"same": "en"}
+    assert emnlp_language_map(["ar", "swa", "same"], "pos") == {"same": "en", "swa": "sw"}
+    assert emnlp_language_map(["yo", "yor", "wol"], "ner") == {"same": "en", "wol": "wo"}
 
 
 def test_cli_imports_an_emnlp_file(tmp_path):

@@ -132,7 +132,7 @@ class MixedParallelFile:
         self._corpus = rng.choice(len(parts), size=total, p=self.weights).astype(np.int16)
         # The position of each mixture pair within its corpus: how many earlier positions
         # went to the same corpus, wrapped to the corpus's size.
-        self._line = np.zeros(total, dtype=np.int64)
+        self._line = np.zeros(total, dtype=np.int32 if max(sizes) < 2**31 else np.int64)  # 6 bytes a pair
         for k, size in enumerate(sizes):
             mine = self._corpus == k
             self._line[mine] = np.arange(int(mine.sum())) % size

@@ -38,9 +38,10 @@ for decoupled weights). A file is read as theirs when its header has ``n_realign
   (:func:`emnlp_run_id`), as the results columns have no place for them.
   :func:`emnlp_names` gives, for one of our runs, their strategy and folder names.
 * **Languages:** their three-letter codes (AfriXNLI's ``amh``, ``orm``; MasakhaNER's
-  ``hau``) become ours where :func:`~alignfreeze.data.languages.from_nllb_code` maps them
-  and the file has no column of that code already (XNLI's ``fr`` beside AfriXNLI's ``fra``:
-  ``fra`` stays); ``same``, the English test set, is ``en`` (AfriXNLI's ``eng`` stays).
+  ``hau``) become ours where :func:`~alignfreeze.data.languages.from_nllb_code` maps them,
+  except where another test set of the task has that code (:data:`EMNLP_KEPT_CODES`:
+  AfriXNLI's ``fra`` and ``swa`` stay beside XNLI's ``fr`` and ``sw``); ``same``, the English
+  test set, is ``en`` (AfriXNLI's ``eng`` stays ``eng``).
 * **Tasks:** ``xtreme_r.udpos`` -> ``pos``, ``wikiann`` -> ``ner``, ``xnli`` -> ``nli``.
 """
 
@@ -272,15 +273,27 @@ def emnlp_run_id(folder: str, model: str, task: str, steps: int, batch: int, see
     return f"emnlp-{folder}-{task}-{steps}x{batch}-s{seed}-{digest}"
 
 
-def emnlp_language_map(languages: Sequence[str]) -> dict[str, str]:
+#: Three-letter codes of a task's test sets kept as they are: another test set of the same
+#: task has the two-letter code (final_run_script.sh lines 42-54: XNLI's fr and sw beside
+#: AfriXNLI's fra and swa, and its eng beside the English test set ``same``; XTREME-R's sw,
+#: yo and wo beside MasakhaNER's and MasakhaPOS's swa, yor and wol). Fixed per task, so
+#: that a code means the same test set in the compact files, which lack XNLI's sw, as in the
+#: raw ones.
+EMNLP_KEPT_CODES = {"nli": frozenset({"eng", "fra", "swa"}), "ner": frozenset({"swa", "yor"})}
+EMNLP_KEPT_CODES["pos"] = frozenset({"wol", "yor"})
+
+
+def emnlp_language_map(languages: Sequence[str], task: str | None = None) -> dict[str, str]:
     """A file's language codes -> ours: ``same`` -> ``en``, and a three-letter code to its
-    two-letter one where the file has no column of that code already (see the module docstring)."""
+    two-letter one unless the task has another test set of that code
+    (:data:`EMNLP_KEPT_CODES`) or the file a column of it (see the module docstring)."""
     from alignfreeze.data.languages import from_nllb_code
 
     claimed = {lang for lang in languages if len(lang) == 2} | {"en"}
+    kept = EMNLP_KEPT_CODES.get(task or "", frozenset())
     mapping = {} if "en" in languages else {"same": "en"}
     for lang in languages:
-        if lang in mapping or len(lang) == 2 or lang == "avg":
+        if lang in mapping or len(lang) == 2 or lang == "avg" or lang in kept:
             continue
         ours = from_nllb_code(lang)
         if ours != lang and ours not in claimed and ours not in mapping.values():
@@ -342,8 +355,9 @@ def convert(path: str | Path, summary: ImportSummary | None = None) -> list[dict
         metric_columns[index] = (found.group("prefix"), found.group("lang"), METRICS[found.group("metric")])
     if not metric_columns:
         raise DataFormatError(path, 1, "no eval_<lang>_<metric> or final_eval_<lang>_<metric> column")
-    if emnlp:  # their three-letter codes -> ours, where no column has ours already
-        languages = emnlp_language_map(sorted({lang for _, lang, _ in metric_columns.values()}))
+    if emnlp:  # their three-letter codes -> ours (the task is the file name's)
+        task_of_file = REFERENCE_TASKS.get(emnlp["task"])
+        languages = emnlp_language_map(sorted({lang for _, lang, _ in metric_columns.values()}), task_of_file)
         metric_columns = {i: (p, languages.get(lang, lang), m) for i, (p, lang, m) in metric_columns.items()}
     position = {name: header.index(name) for name in IDENTITY}
     rows = []
@@ -473,6 +487,7 @@ def _emnlp_file(path: str | Path) -> dict:
         **folder,
         "folder": path.parent.name,
         "strategy": found.group("strategy"),
+        "task": found.group("task"),
         "steps": int(found.group("steps")),
         "batch": int(found.group("batch")),
         "seen": set(),
