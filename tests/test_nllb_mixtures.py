@@ -156,3 +156,46 @@ def test_fetch_dry_run_lists_each_corpus_of_a_mixture(tmp_path):
         "hub:Helsinki-NLP/opus-100/en-ha[train]",
     ):
         assert expected in out, (expected, result.output)
+
+
+def test_a_run_realigns_on_a_weighted_mixture(tmp_path, monkeypatch, xlmr_tokenizer):
+    """A tiny PoS run whose en-fr realignment pairs come from two local corpora, half each:
+    realignment draws from both (the hub mirror serves the task data)."""
+    import json
+
+    from fixtures_tasks import make_tiny_model
+    from hub_mirror import muse_text
+    from test_fetch import preset
+
+    from alignfreeze.experiments import load_experiment, run_experiment
+
+    mirror = build_hub_mirror(tmp_path / "hub")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("ALIGNFREEZE_HUB_MIRROR", str(mirror))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = tmp_path / "data"
+    for folder, prefix, tag in (("opus100", "opus", ""), ("nllb", "nllb", " !")):
+        (data / folder).mkdir(parents=True)
+        (data / folder / f"{prefix}.en-fr-train.en").write_text("".join(f"{s}{tag}\n" for s in EN * 4))
+        (data / folder / f"{prefix}.en-fr-train.fr").write_text("".join(f"{s}{tag}\n" for s in FR * 4))
+    (data / "muse").mkdir()
+    (data / "muse" / "en-fr.txt").write_text(muse_text())
+    for language, split, treebank in (("en", "train", "ewt"), ("fr", "test", "gsd")):  # from the mirror
+        fetch_target(plan_target("pos", language, split, treebank), data, hub_mirror=mirror)
+    pairs = [{"pair": "en-fr", "split": "train", "dataset": {"opus100": 1, "nllb": 1}}]
+    config = preset(
+        tmp_path / "mix.yaml",
+        make_tiny_model(tmp_path / "model", xlmr_tokenizer),
+        realignment_pairs=pairs,
+        methods=[{"method": "before", "freeze": "front"}],
+        realignment={"steps": 3, "batch_size": 8},
+    )
+    experiment = load_experiment(config)
+    assert experiment.realignment_pairs[0].dataset == "nllb=1+opus100=1"
+    (outcome,) = run_experiment(experiment, tmp_path / "out", data_dir=data, progress=False)
+    metrics = json.loads((tmp_path / "out/runs" / outcome.run.run_id / "metrics.json").read_text())
+    # Realignment read the mixture, both corpora's 24 pairs, not one corpus.
+    assert metrics["realign"]["pairs_per_language"]["en-fr"] == 48
+    assert metrics["realignment_sentence_pairs"]["drawn"] == 24  # 3 steps of 8
+    mixed, _ = DataCatalog(data).parallel_file("en-fr", "train", "nllb=1+opus100=1")
+    assert len(mixed) == 48 and set(mixed.corpus_of(range(48))) == {"nllb", "opus100"}
