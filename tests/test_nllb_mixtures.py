@@ -163,11 +163,10 @@ def test_a_run_realigns_on_a_weighted_mixture(tmp_path, monkeypatch, xlmr_tokeni
     realignment draws from both (the hub mirror serves the task data)."""
     import json
 
+    from alignfreeze.experiments import load_experiment, run_experiment
     from fixtures_tasks import make_tiny_model
     from hub_mirror import muse_text
     from test_fetch import preset
-
-    from alignfreeze.experiments import load_experiment, run_experiment
 
     mirror = build_hub_mirror(tmp_path / "hub")
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
