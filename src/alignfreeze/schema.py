@@ -79,9 +79,10 @@ def normalise_row(row: dict) -> dict:
 
 
 def method_label(row: dict) -> str:
-    """A row's method as tables show it: ``baseline`` or ``before/front/dictionary``."""
+    """A row's method as tables show it: ``baseline``, ``before/front/dictionary``, or for a
+    baseline with layers frozen in fine-tuning ``baseline/front@finetuning``."""
     if row["method"] == "baseline":
-        return "baseline"
+        return "baseline" if row.get("freeze", "none") in ("none", "") else f"baseline/{row['freeze']}"
     return f"{row['method']}/{row['freeze']}/{row['aligner']}"
 
 
