@@ -260,16 +260,21 @@ def _layer_weights(folder, index: int) -> dict[str, torch.Tensor]:
     return {k[k.index(key) :]: v for k, v in weights.items() if key in k}
 
 
-def test_freeze_scope_holds_the_freeze_through_fine_tuning(toy):
+def test_each_scope_says_where_the_freeze_holds():
+    where = {
+        scope: (str(run.realignment_freeze), str(run.finetuning_freeze))
+        for scope in ("realignment", "finetuning", "both")
+        for run in [_run(method="before", freeze="front", freeze_scope=scope)]
+    }
+    assert where == {"realignment": ("front", "none"), "finetuning": ("none", "front"), "both": ("front", "front")}
+
+
+def test_freeze_scope_finetuning_holds_the_freeze_through_fine_tuning(toy):
     from alignfreeze.experiments import load_experiment, run_experiment
     from fixtures_tasks import experiment_yaml
 
     root, model, tmp = toy
-    methods = [
-        {"method": "baseline", "freeze": "front", "freeze_scope": "finetuning"},
-        {"method": "before", "freeze": "front", "freeze_scope": "both"},
-        {"method": "before", "freeze": "front"},
-    ]
+    methods = [{"method": "baseline", "freeze": "front", "freeze_scope": "finetuning"}, {"method": "baseline"}]
     cfg = experiment_yaml(tmp / "toy.yaml", model, methods, save_model="final")
     outcomes = run_experiment(load_experiment(cfg), tmp / "out", data_dir=root, progress=False)
     initial = [_layer_weights(model, i) for i in (0, 1)]  # the toy model has 2 layers: front = layer 0
@@ -277,8 +282,51 @@ def test_freeze_scope_holds_the_freeze_through_fine_tuning(toy):
         o.run.label: [_layer_weights(tmp / "out" / "runs" / o.run.run_id / "model", i) for i in (0, 1)]
         for o in outcomes
     }
-    for label in ("baseline/front@finetuning", "before/front@both/dictionary"):
-        assert all(torch.equal(initial[0][k], final[label][0][k]) for k in initial[0]), label
-        assert any(not torch.equal(initial[1][k], final[label][1][k]) for k in initial[1]), label
-    # scope realignment: fine-tuning trains the front layer again
-    assert any(not torch.equal(initial[0][k], final["before/front/dictionary"][0][k]) for k in initial[0])
+    frozen_run = final["baseline/front@finetuning"]
+    assert all(torch.equal(initial[0][k], frozen_run[0][k]) for k in initial[0])
+    assert any(not torch.equal(initial[1][k], frozen_run[1][k]) for k in initial[1])
+    # without the freeze, the same fine-tuning moves layer 0
+    assert any(not torch.equal(initial[0][k], final["baseline"][0][k]) for k in initial[0])
+
+
+def test_name_prefix_matching_widens_a_sub_module_spec_as_it_does_whole_layers():
+    model = tiny_model("bert", vocab_size=100, layers=12)
+    _, layers = transformer_layers(model)
+    chosen = {id(p) for p in frozen_parameters(model, FreezeSpec.parse("front/ffn"), "name_prefix")}
+    with_ffn = [i for i, layer in enumerate(layers) if id(layer.intermediate.dense.weight) in chosen]
+    assert with_ffn == [0, 1, 2, 3, 4, 5, 10, 11]  # "layer.1" is a prefix of "layer.10", "layer.11"
+    assert not any(id(p) in chosen for layer in layers for p in layer.attention.parameters())
+
+
+def test_a_run_with_a_schedule_round_trips_through_its_written_config():
+    run = _run(method="before", freeze="back/attention", freeze_schedule="bottom_up:50").resolved()
+    written = run.model_dump(mode="json")
+    assert written["freeze_schedule"] == {"unfreeze": "bottom_up", "every": 50}
+    again = RunConfig(**written)
+    assert again.run_id == run.run_id and again.freeze_schedule == run.freeze_schedule
+    assert run.run_id != _run(method="before", freeze="back/attention").run_id
+
+
+def test_realign_command_takes_sub_module_specs_and_a_schedule(tmp_path, xlmr_tokenizer):
+    import json
+
+    from typer.testing import CliRunner
+
+    from alignfreeze.cli.app import app
+    from fixtures_tasks import make_tiny_model
+    from test_realign import corpus
+
+    model = make_tiny_model(tmp_path / "model", xlmr_tokenizer)
+    pairs = corpus().save(tmp_path / "pairs.jsonl")
+    base = ["realign", "--model", str(model), "--pairs", str(pairs), "--steps", "2", "--batch-size", "4"]
+    out = tmp_path / "realigned"
+    result = CliRunner().invoke(
+        app, [*base, "--freeze", "front/attention", "--freeze-schedule", "top_down:1", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "unfreezing top_down:1" in result.output
+    record = json.loads((out / "realign.json").read_text())
+    assert record["freeze"] == "front/attention"
+    assert record["freeze_schedule"] == {"unfreeze": "top_down", "every": 1}
+    bad = CliRunner().invoke(app, [*base, "--freeze-schedule", "sideways:2"])
+    assert bad.exit_code != 0 and "expected ORDER:K" in str(bad.exception)  # main() prints it, exit 2
