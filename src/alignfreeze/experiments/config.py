@@ -266,7 +266,8 @@ def _migrate_freeze_scope(data: Any) -> Any:
         raise ValueError(f"freeze_during_finetuning is true or false, not {old!r} (its new name: freeze_scope)")
     if old and data.get("freeze_scope", "both") != "both":
         raise ValueError(
-            f"freeze_during_finetuning: true is freeze_scope: both, not {data['freeze_scope']!r}: give freeze_scope alone"
+            f"freeze_during_finetuning: true is freeze_scope: both, not {data['freeze_scope']!r}: "
+            "give freeze_scope alone"
         )
     if old:
         data["freeze_scope"] = "both"
@@ -306,7 +307,8 @@ class MethodSettings(BaseModel):
             return self  # a baseline does not realign: resolved() drops it
         if not self.method.realigns_before:
             raise ValueError(
-                f"freeze_schedule releases layers during realignment before fine-tuning; method '{self.method}' has none"
+                "freeze_schedule releases layers during realignment before fine-tuning; "
+                f"method '{self.method}' has none"
             )
         if self.freeze_scope != "realignment":
             raise ValueError(f"freeze_schedule needs freeze_scope realignment, not {self.freeze_scope!r}")

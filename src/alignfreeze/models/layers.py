@@ -152,9 +152,10 @@ def layer_blocks(model: nn.Module, index: int, blocks: tuple[str, ...]) -> list[
     for layout in LAYER_BLOCKS.values():
         if all(path in names for paths in layout.values() for path in paths):
             return [layer.get_submodule(path) for block in blocks for path in layout[block]]
+    known = "; ".join(f"{kind}: " + ", ".join(sum(layout.values(), ())) for kind, layout in LAYER_BLOCKS.items())
     raise AlignfreezeError(
         f"cannot find the attention and feed-forward blocks in the layers of {type(model).__name__} "
-        f"(known layouts: {'; '.join(f'{k}: ' + ', '.join(p for ps in v.values() for p in ps) for k, v in LAYER_BLOCKS.items())})"
+        f"(known layouts, {known}): freeze whole layers there"
     )
 
 

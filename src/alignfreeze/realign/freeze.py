@@ -20,7 +20,8 @@ A :class:`FreezeSpec` is parsed from a string; parts combine with ``+``:
 
 e.g. ``front+embeddings``, ``layers:0-5/attention+layers:6-11/ffn``. The sub-modules follow
 ``freeze_attn`` and ``freeze_ffn`` of the emnlp-2026 code (``multilingual_eval/training/
-training_loops.py`` 254-274, 276-305; :data:`alignfreeze.models.layers.LAYER_BLOCKS`). ``L`` and the layer list are discovered from the model
+training_loops.py`` 254-274, 276-305; :data:`alignfreeze.models.layers.LAYER_BLOCKS`).
+``L``, the layer list and the sub-modules are discovered from the model
 (:mod:`alignfreeze.models.layers`), so it works for BERT, DistilBERT, XLM-R, DeBERTa-v2
 and e5-small alike. Parameters outside both the layer list and the embeddings (a pooler,
 DeBERTa's relative-position embeddings) are never frozen.
@@ -75,18 +76,26 @@ def _split_block(part: str) -> tuple[str, str]:
     return layers, block or WHOLE_LAYER
 
 
+def _merged(blocks: set[str]) -> frozenset[str]:
+    """What is frozen of a layer given the parts naming it: a whole layer includes its blocks."""
+    return frozenset({WHOLE_LAYER} if WHOLE_LAYER in blocks else blocks)
+
+
 @dataclass(frozen=True, eq=False)
 class FreezeSpec:
     """Which parameters stay fixed during realignment: parsed once from its text and written
     back as it. ``front`` freezes the lower half of the transformer layers and ``back`` the
     upper half (AlignFreeze, Bakos, Gaschi et al., NAACL 2025); ``layers:A-B``, ``bottom:K``,
-    ``embeddings`` and ``none`` are finer, and ``+`` joins them (see the module docstring).
+    ``embeddings`` and ``none`` are finer, ``/attention`` or ``/ffn`` after a layer selection
+    (``front/attention``) freezes that sub-module alone, and ``+`` joins them (see the module
+    docstring).
     It equals its text (``spec == "front"``).
 
     Example::
 
         spec = af.FreezeSpec.parse("front+embeddings")
         spec.frozen_layers(12)      # the frozen transformer layers of a 12-layer encoder: [0, ..., 5]
+        af.FreezeSpec.parse("back/ffn").frozen_blocks(4)   # {2: {'ffn'}, 3: {'ffn'}}
     """
 
     text: str
@@ -148,7 +157,7 @@ class FreezeSpec:
                 layers = range(lo, hi + 1)
             for index in layers:
                 out.setdefault(index, set()).add(block)
-        return {i: frozenset({WHOLE_LAYER} if WHOLE_LAYER in b else b) for i, b in sorted(out.items())}
+        return {i: _merged(b) for i, b in sorted(out.items())}
 
     def frozen_layers(self, n_layers: int) -> list[int]:
         """The layers this spec freezes all or part of (``front/ffn``: the front layers)."""
@@ -224,7 +233,7 @@ def frozen_parameters(model: nn.Module, spec: FreezeSpec, matching: str = "exact
             for other in range(len(layers)):
                 if str(other).startswith(str(index)):
                     widened.setdefault(other, set()).update(blocks[index])
-        blocks = {i: frozenset({WHOLE_LAYER} if WHOLE_LAYER in b else b) for i, b in widened.items()}
+        blocks = {i: _merged(b) for i, b in widened.items()}
     chosen: set[int] = set()
     for index, frozen_blocks in blocks.items():
         if WHOLE_LAYER in frozen_blocks:
