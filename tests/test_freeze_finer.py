@@ -237,6 +237,7 @@ def test_scopes_and_schedules_show_in_labels_and_the_freeze_column():
         == "baseline/front@finetuning"
     )
     assert method_label({"method": "baseline", "freeze": "none", "aligner": "none"}) == "baseline"
+    assert method_label({"method": "baseline", "freeze": "front", "aligner": "none"}) == "baseline"  # never applied
 
 
 @pytest.mark.parametrize(
