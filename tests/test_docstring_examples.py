@@ -36,6 +36,7 @@ RUNNABLE = {
     "finetune/config.py:TrainingSettings",
     "finetune/config.py:EvaluationSettings",
     "realign/freeze.py:FreezeSpec",
+    "realign/freeze.py:FreezeSchedule",
     "realign/stream.py:shuffle_buffer_order",
     "schema.py:TaskName",
     "schema.py:Method",

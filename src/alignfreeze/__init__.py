@@ -36,6 +36,7 @@ _EXPORTS = {
     "PROTOCOLS": "alignfreeze.experiments.config",
     "RealignConfig": "alignfreeze.realign.config",
     "FreezeSpec": "alignfreeze.realign.freeze",
+    "FreezeSchedule": "alignfreeze.realign.freeze",
     "TrainingSettings": "alignfreeze.finetune.config",
     "EvaluationSettings": "alignfreeze.finetune.config",
     "TokenizationSettings": "alignfreeze.data.subwords",
@@ -159,7 +160,7 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.models.e5_small import prepare_e5_small
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.realign.config import RealignConfig
-    from alignfreeze.realign.freeze import FreezeSpec
+    from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec
     from alignfreeze.realign.stream import shuffle_buffer_order
     from alignfreeze.realign.trainer import RealignmentObjective, realign, realign_files
     from alignfreeze.schema import Method, TaskName

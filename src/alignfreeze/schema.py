@@ -79,9 +79,13 @@ def normalise_row(row: dict) -> dict:
 
 
 def method_label(row: dict) -> str:
-    """A row's method as tables show it: ``baseline`` or ``before/front/dictionary``."""
+    """A row's method as tables show it: ``baseline``, ``before/front/dictionary``, or for a
+    baseline with layers frozen in fine-tuning ``baseline/front@finetuning``."""
     if row["method"] == "baseline":
-        return "baseline"
+        # A baseline's freeze matters only when held in fine-tuning, which its text then says
+        # (``front@finetuning``); any other freeze a row names for a baseline never applied.
+        freeze = str(row.get("freeze", ""))
+        return f"baseline/{freeze}" if "@" in freeze else "baseline"
     return f"{row['method']}/{row['freeze']}/{row['aligner']}"
 
 

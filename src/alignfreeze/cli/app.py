@@ -351,6 +351,16 @@ def _freeze_spec(value: str) -> str:
     return value
 
 
+def _freeze_schedule(value: str | None) -> str | None:
+    from alignfreeze.realign.freeze import parse_schedule
+
+    try:
+        parse_schedule(value)
+    except AlignfreezeError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 @app.command()
 @config_options(
     # freeze_matching is for "during" runs; the task-data settings are for fine-tuning data.
@@ -366,10 +376,21 @@ def realign(
     freeze: Annotated[
         str,
         typer.Option(
-            help="Layers kept fixed: none, front, back, layers:A-B, bottom:K, embeddings; join with '+'.",
+            help="Layers kept fixed: none, front, back, layers:A-B, bottom:K, embeddings; a layer selection "
+            "followed by /attention or /ffn keeps that sub-module only (front/attention, layers:0-5/ffn); "
+            "join with '+'.",
             callback=_freeze_spec,
         ),
     ] = signature_default(REALIGN_FILES, "freeze"),
+    freeze_schedule: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Gradual unfreezing: the frozen layers are released one every K steps, lowest (bottom_up) or "
+            "highest (top_down) first; ORDER:K, e.g. bottom_up:100.",
+            callback=_freeze_schedule,
+            metavar="ORDER:K",
+        ),
+    ] = signature_default(REALIGN_FILES, "freeze_schedule"),
     seed: Annotated[
         int, typer.Option(help="Seed of the batch order, the head's initialisation and dropout.", min=0)
     ] = signature_default(REALIGN_FILES, "seed"),
@@ -392,11 +413,14 @@ def realign(
         tokenization=tokenization,
         out=out,
         precision=precision,
+        freeze_schedule=freeze_schedule,
     )
     tenth = max(1, len(result.losses) // 10)
     first, last = result.losses[:tenth], result.losses[-tenth:]
     console.print(
-        f"realigned {model} for {len(result.losses)} steps (freeze {freeze}): loss "
+        f"realigned {model} for {len(result.losses)} steps (freeze {freeze}"
+        + (f", unfreezing {freeze_schedule}" if freeze_schedule else "")
+        + "): loss "
         f"{sum(first) / len(first):.3f} (first 10%) -> {sum(last) / len(last):.3f} (last 10%), "
         f"{result.seconds:.0f}s" + (f"; saved to {out}" if out else "")
     )

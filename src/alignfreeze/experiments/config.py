@@ -37,8 +37,8 @@ from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
 from alignfreeze.realign.config import MATCH, RealignConfig
-from alignfreeze.realign.freeze import FreezeSpec
-from alignfreeze.schema import Method, TaskName, identity_values
+from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec
+from alignfreeze.schema import NEUTRAL_AT_DEFAULT, Method, TaskName, identity_values
 
 #: A seed: what ``random``, numpy and torch all take (numpy's ``seed`` refuses a negative
 #: one or one from 2**32 on).
@@ -248,9 +248,35 @@ class RunSettings(RunOutputs):
 SHARED_FIELDS = tuple(RunSettings.model_fields)
 
 
+#: When a method's freeze holds (``freeze_scope``): realignment only (AlignFreeze), fine-tuning
+#: only (with ``baseline``: a baseline with frozen layers, the emnlp-2026 code's
+#: ``baseline_freeze_realign_unfreeze``, ``multilingual_eval/training/training_loops.py``
+#: 486-507), or both (that code's freeze, applied again before fine-tuning, l. 1572).
+FreezeScope = Literal["realignment", "finetuning", "both"]
+
+
+def _migrate_freeze_scope(data: Any) -> Any:
+    """Read ``freeze_during_finetuning: true`` (the setting before ``freeze_scope``) as scope
+    ``both``; ``false`` was the default."""
+    if not isinstance(data, dict) or "freeze_during_finetuning" not in data:
+        return data
+    data = dict(data)
+    old = data.pop("freeze_during_finetuning")
+    if old not in (True, False):
+        raise ValueError(f"freeze_during_finetuning is true or false, not {old!r} (its new name: freeze_scope)")
+    if old and data.get("freeze_scope", "both") != "both":
+        raise ValueError(
+            f"freeze_during_finetuning: true is freeze_scope: both, not {data['freeze_scope']!r}: "
+            "give freeze_scope alone"
+        )
+    if old:
+        data["freeze_scope"] = "both"
+    return data
+
+
 class MethodSettings(BaseModel):
-    """When to realign, what to freeze, and whether the freeze holds during fine-tuning: a
-    method's settings, shared by :class:`MethodSpec` (an experiment's entry) and
+    """When to realign, what to freeze, when the freeze holds and whether it is gradually
+    released: a method's settings, shared by :class:`MethodSpec` (an experiment's entry) and
     :class:`RunConfig` (one run)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -258,9 +284,56 @@ class MethodSettings(BaseModel):
     freeze: FreezeSpec = Field(
         FreezeSpec.parse("none"),
         description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
-        "does not reach (the task's still does)",
+        "does not reach (the task's still does); 'front/attention', 'layers:0-5/ffn': a sub-module only",
     )
-    freeze_during_finetuning: bool = False
+    freeze_scope: FreezeScope = Field(
+        "realignment",
+        description="when the freeze holds: realignment, finetuning (a baseline with frozen layers), or both "
+        "(freeze_during_finetuning: true in older files)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    freeze_schedule: Optional[FreezeSchedule] = Field(
+        None,
+        description="gradual unfreezing during realignment, {unfreeze: bottom_up|top_down, every: K}: the frozen "
+        "layers are released one every K steps",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+
+    _freeze_scope = model_validator(mode="before")(classmethod(lambda cls, data: _migrate_freeze_scope(data)))
+
+    @model_validator(mode="after")
+    def _schedule_fits(self) -> "MethodSettings":
+        if self.freeze_schedule is None or self.method == "baseline":
+            return self  # a baseline does not realign: resolved() drops it
+        if not self.method.realigns_before:
+            raise ValueError(
+                "freeze_schedule releases layers during realignment before fine-tuning; "
+                f"method '{self.method}' has none"
+            )
+        if self.freeze_scope != "realignment":
+            raise ValueError(f"freeze_schedule needs freeze_scope realignment, not {self.freeze_scope!r}")
+        if self.freeze == "none":
+            raise ValueError("freeze_schedule releases the layers of freeze, and freeze is none")
+        return self
+
+    @property
+    def realignment_freeze(self) -> FreezeSpec:
+        """What stays fixed during realignment (``none`` for scope ``finetuning``)."""
+        return self.freeze if self.freeze_scope != "finetuning" else FreezeSpec.parse("none")
+
+    @property
+    def finetuning_freeze(self) -> FreezeSpec:
+        """What stays fixed during fine-tuning (``none`` for scope ``realignment``)."""
+        return self.freeze if self.freeze_scope != "realignment" else FreezeSpec.parse("none")
+
+    @property
+    def freeze_label(self) -> str:
+        """The freeze as results (``freeze`` column) and labels show it: the spec, then
+        ``@finetuning`` or ``@both`` where it holds beyond realignment, then ``~ORDER:K`` with a
+        schedule: ``front``, ``front@both``, ``layers:0-3~top_down:100``."""
+        scope = "" if self.freeze_scope == "realignment" else f"@{self.freeze_scope}"
+        schedule = f"~{self.freeze_schedule}" if self.freeze_schedule is not None else ""
+        return f"{self.freeze}{scope}{schedule}"
 
 
 class RunConfig(RunSettings, MethodSettings):
@@ -311,7 +384,10 @@ class RunConfig(RunSettings, MethodSettings):
         if self.method == Method.DURING:
             values["realignment"]["steps"] = MATCH
         if self.method == "baseline":
-            values.update(aligner=None, freeze="none", freeze_during_finetuning=False, realignment_pairs=[])
+            # A baseline does not realign: only a freeze held in fine-tuning can matter.
+            kept = self.finetuning_freeze != "none"
+            values.update(aligner=None, realignment_pairs=[], freeze_schedule=None)
+            values.update(freeze=self.freeze if kept else "none", freeze_scope="finetuning" if kept else "realignment")
             values["realignment"] = RealignConfig().model_dump()
         return RunConfig(**values)
 
@@ -330,6 +406,12 @@ class RunConfig(RunSettings, MethodSettings):
     def run_id(self) -> str:
         resolved = self.resolved()
         values = identity_values(resolved, resolved.model_dump(mode="json", exclude=set(OUTPUT_FIELDS)))
+        # freeze_scope replaced the boolean freeze_during_finetuning, which every id hashed:
+        # scope "both" is the old true, "realignment" the old false, so those ids stay.
+        scope = values.pop("freeze_scope", "realignment")
+        values["freeze_during_finetuning"] = scope == "both"
+        if scope == "finetuning":
+            values["freeze_scope"] = scope
         if self.method != "baseline":
             # Realignment draws its sentence pairs lazily (alignfreeze.realign.stream), a
             # different sample from the whole-corpus encoding before it: such runs got new
@@ -349,21 +431,27 @@ class RunConfig(RunSettings, MethodSettings):
 
     @property
     def label(self) -> str:
-        """Method as shown in tables: ``before/front/dictionary``."""
+        """Method as shown in tables: ``before/front/dictionary``, ``before/front@both/dictionary``;
+        ``baseline``, or ``baseline/front@finetuning`` for a baseline with frozen layers."""
         if self.method == "baseline":
-            return "baseline"
-        return f"{self.method}/{self.freeze}/{self.aligner_name}"
+            return "baseline" if self.finetuning_freeze == "none" else f"baseline/{self.freeze}@finetuning"
+        return f"{self.method}/{self.freeze_label}/{self.aligner_name}"
 
 
 class MethodSpec(MethodSettings):
     """One method of an experiment: when to realign (``baseline``, ``before``, ``during``,
     ``before+during``), what to freeze (a :class:`FreezeSpec`: ``front`` and ``back`` are
-    AlignFreeze's), and with which aligner (default: the experiment's).
+    AlignFreeze's), when the freeze holds (``freeze_scope``: ``realignment``, ``finetuning``
+    or ``both``), whether it is released gradually during realignment (``freeze_schedule``:
+    a :class:`~alignfreeze.realign.freeze.FreezeSchedule`), and with which aligner (default:
+    the experiment's).
 
     Example::
 
         af.MethodSpec(method="before", freeze="front", aligner="dictionary")
-        # in YAML:  methods: [{method: baseline}, {method: before, freeze: front}]
+        af.MethodSpec(method="before", freeze="layers:0-3", freeze_schedule="top_down:100")
+        af.MethodSpec(method="baseline", freeze="front", freeze_scope="finetuning")
+        # in YAML:  methods: [{method: baseline}, {method: before, freeze: front/attention, freeze_scope: both}]
     """
 
     aligner: Optional[AlignerConfig] = Field(None, description="this method's aligner (default: the experiment's)")

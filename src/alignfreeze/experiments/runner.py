@@ -149,7 +149,7 @@ def _rows(run: RunConfig, language: str, metrics: dict[str, float], stage: str =
             "task": run.task,
             "method": run.method,
             "aligner": run.aligner_name,
-            "freeze": str(run.freeze),
+            "freeze": run.freeze_label,
             "seed": run.seed,
             "language": language,
             "stage": stage,
@@ -280,13 +280,14 @@ def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker
         prepared.tokenizer,
         prepared.corpora,
         run.realignment,  # resolved: a learning rate `match` is the fine-tuning one already
-        run.freeze,
+        run.realignment_freeze,
         run.seed,
         run.tokenization,
         steps=steps,
         progress=progress,
         precision=run.training.precision,
         on_losses=lambda first, losses, rates: tracker.log_losses("realign", first, losses, rates),
+        freeze_schedule=run.freeze_schedule,
     )
     log.info(
         "realigned %d steps in %.0fs: loss %.3f -> %.3f",
@@ -316,7 +317,7 @@ def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker
 def fine_tune(run: RunConfig, prepared: PreparedRun, tracker, progress: bool):
     """Stage 3: fine-tune on the training data, with the realignment loss added for
     ``during`` (whose gradient never reaches the layers of the run's freeze spec), and with
-    the freeze kept if ``freeze_during_finetuning``. Returns the fine-tuning result and the
+    the freeze kept for ``freeze_scope`` ``finetuning`` or ``both``. Returns the fine-tuning result and the
     realignment objective (None without ``during``)."""
     from alignfreeze.finetune import finetune
     from alignfreeze.models.layers import encoder_of
@@ -327,9 +328,10 @@ def fine_tune(run: RunConfig, prepared: PreparedRun, tracker, progress: bool):
         objective = RealignmentObjective(
             prepared.model, prepared.tokenizer, prepared.corpora, run.realignment, run.seed, run.tokenization
         )
-        realignment_frozen = frozen_parameters(encoder_of(prepared.model), run.freeze, run.realignment.freeze_matching)
-    keep_frozen = run.freeze if run.freeze_during_finetuning else "none"
-    with frozen(encoder_of(prepared.model), keep_frozen):
+        realignment_frozen = frozen_parameters(
+            encoder_of(prepared.model), run.realignment_freeze, run.realignment.freeze_matching
+        )
+    with frozen(encoder_of(prepared.model), run.finetuning_freeze):
         result = finetune(
             prepared.model,
             prepared.tokenizer,

@@ -127,6 +127,38 @@ def embeddings_module(model: nn.Module) -> tuple[str, nn.Module]:
     raise AlignfreezeError(f"found no embeddings module in {type(model).__name__}")
 
 
+#: The sub-modules a freeze spec's ``/attention`` and ``/ffn`` name inside one transformer
+#: layer, per layer layout (the first layout whose every module a layer has wins). As the
+#: reference's ``freeze_attn`` and ``freeze_ffn`` (emnlp-2026-code-submission,
+#: ``multilingual_eval/training/training_loops.py`` 254-305): ``attention`` is the layer's
+#: ``attention`` module (BERT, XLM-R, DeBERTa-v2, e5-small: self-attention, its output dense
+#: and that LayerNorm; DistilBERT: q/k/v/out_lin, without ``sa_layer_norm``); ``ffn`` is the
+#: two dense matrices of the feed-forward, the output LayerNorm left out.
+LAYER_BLOCKS: dict[str, dict[str, tuple[str, ...]]] = {
+    "bert": {"attention": ("attention",), "ffn": ("intermediate.dense", "output.dense")},
+    "distilbert": {"attention": ("attention",), "ffn": ("ffn.lin1", "ffn.lin2")},
+}
+#: The sub-modules a freeze spec can name (``layers:0-5/attention``).
+BLOCKS = ("attention", "ffn")
+
+
+def layer_blocks(model: nn.Module, index: int, blocks: tuple[str, ...]) -> list[nn.Module]:
+    """The modules of transformer layer ``index`` of ``model`` that make up ``blocks`` (from
+    :data:`BLOCKS`), found by the layer's layout (:data:`LAYER_BLOCKS`). An architecture with
+    none of those layouts is an :class:`AlignfreezeError` naming the model."""
+    _, layers = transformer_layers(model)
+    layer = layers[index]
+    names = {name for name, _ in layer.named_modules()}
+    for layout in LAYER_BLOCKS.values():
+        if all(path in names for paths in layout.values() for path in paths):
+            return [layer.get_submodule(path) for block in blocks for path in layout[block]]
+    known = "; ".join(f"{kind}: " + ", ".join(sum(layout.values(), ())) for kind, layout in LAYER_BLOCKS.items())
+    raise AlignfreezeError(
+        f"cannot find the attention and feed-forward blocks in the layers of {type(model).__name__} "
+        f"(known layouts, {known}): freeze whole layers there"
+    )
+
+
 @contextlib.contextmanager
 def first_layers_only(model: nn.Module, k: int):
     """Run only the bottom ``k`` layers inside the block (inference speed-up when only

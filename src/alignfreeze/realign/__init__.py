@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from alignfreeze.lazy import lazy_names
 from alignfreeze.realign.config import MATCH, RealignConfig
-from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
+from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec, frozen, frozen_parameters, gradual_unfreezing
 
 if TYPE_CHECKING:
     from alignfreeze.optim import make_optimizer
@@ -34,12 +34,14 @@ __all__ = [
     "JOINT_COEFFICIENT",
     "MATCH",
     "ContrastiveAlignmentLoss",
+    "FreezeSchedule",
     "FreezeSpec",
     "RealignConfig",
     "RealignResult",
     "RealignmentObjective",
     "frozen",
     "frozen_parameters",
+    "gradual_unfreezing",
     "make_optimizer",
     "projection_head",
     "realign",

@@ -10,16 +10,27 @@ A :class:`FreezeSpec` is parsed from a string; parts combine with ``+``:
 ``layers:0-5``          layers 0..5 (inclusive); ``layers:3`` a single layer
 ``bottom:k``            the lower k layers (for sweeps; ``bottom:0`` is ``none``)
 ``embeddings``          the input embeddings block
+``<layers>/attention``  the attention block of those layers only (``front/attention``,
+                        ``layers:0-5/attention``): self-attention, its output dense and
+                        that LayerNorm, as the reference's ``layer.attention``
+``<layers>/ffn``        their feed-forward only (``back/ffn``): the intermediate and output
+                        dense matrices; the output LayerNorm stays trainable, as in the
+                        reference's ``freeze_ffn``
 ======================  ===========================================================
 
-e.g. ``front+embeddings``. ``L`` and the layer list are discovered from the model
+e.g. ``front+embeddings``, ``layers:0-5/attention+layers:6-11/ffn``. The sub-modules follow
+``freeze_attn`` and ``freeze_ffn`` of the emnlp-2026 code (``multilingual_eval/training/
+training_loops.py`` 254-274, 276-305; :data:`alignfreeze.models.layers.LAYER_BLOCKS`).
+``L``, the layer list and the sub-modules are discovered from the model
 (:mod:`alignfreeze.models.layers`), so it works for BERT, DistilBERT, XLM-R, DeBERTa-v2
 and e5-small alike. Parameters outside both the layer list and the embeddings (a pooler,
 DeBERTa's relative-position embeddings) are never frozen.
 
 Frozen parameters get ``requires_grad=False`` and are left out of the optimiser.
 :func:`frozen` restores every flag on exit, so everything is trainable again for
-fine-tuning.
+fine-tuning. A :class:`FreezeSchedule` releases a spec's layers gradually during realignment
+(:func:`gradual_unfreezing`): those are in the optimiser from the start, without a gradient
+while frozen.
 
 ``matching="name_prefix"`` (:func:`frozen_parameters`) reproduces how the reference code chose
 the parameters of its ``during_partial_freeze_*`` runs: every parameter whose *name* starts
@@ -35,15 +46,19 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.models.layers import embeddings_module, num_layers, transformer_layers
+from alignfreeze.models.layers import BLOCKS, embeddings_module, layer_blocks, num_layers, transformer_layers
 
 if TYPE_CHECKING:  # torch only in annotations: a config's FreezeSpec loads without it
     from torch import nn
 
-FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings")
+FORMS = ("none", "front", "back", "layers:A-B", "bottom:K", "embeddings", "<layers>/attention", "<layers>/ffn")
+#: What a ``<layers>/<block>`` part freezes of each of its layers; ``layer``: all of it.
+WHOLE_LAYER = "layer"
 #: How :func:`frozen_parameters` finds a frozen layer's parameters (see the module docstring).
 MATCHINGS = ("exact", "name_prefix")
 
@@ -54,18 +69,33 @@ def _layer_range(part: str) -> tuple[int, int]:
     return int(bounds[0]), int(bounds[-1])
 
 
+def _split_block(part: str) -> tuple[str, str]:
+    """``(layers, block)`` of a part: ``("front", "attention")`` for ``front/attention``,
+    ``("front", "layer")`` for ``front``."""
+    layers, _, block = part.partition("/")
+    return layers, block or WHOLE_LAYER
+
+
+def _merged(blocks: set[str]) -> frozenset[str]:
+    """What is frozen of a layer given the parts naming it: a whole layer includes its blocks."""
+    return frozenset({WHOLE_LAYER} if WHOLE_LAYER in blocks else blocks)
+
+
 @dataclass(frozen=True, eq=False)
 class FreezeSpec:
     """Which parameters stay fixed during realignment: parsed once from its text and written
     back as it. ``front`` freezes the lower half of the transformer layers and ``back`` the
     upper half (AlignFreeze, Bakos, Gaschi et al., NAACL 2025); ``layers:A-B``, ``bottom:K``,
-    ``embeddings`` and ``none`` are finer, and ``+`` joins them (see the module docstring).
+    ``embeddings`` and ``none`` are finer, ``/attention`` or ``/ffn`` after a layer selection
+    (``front/attention``) freezes that sub-module alone, and ``+`` joins them (see the module
+    docstring).
     It equals its text (``spec == "front"``).
 
     Example::
 
         spec = af.FreezeSpec.parse("front+embeddings")
         spec.frozen_layers(12)      # the frozen transformer layers of a 12-layer encoder: [0, ..., 5]
+        af.FreezeSpec.parse("back/ffn").frozen_blocks(4)   # {2: {'ffn'}, 3: {'ffn'}}
     """
 
     text: str
@@ -85,7 +115,13 @@ class FreezeSpec:
     def parse(cls, text: str) -> "FreezeSpec":
         text = (text or "none").strip()
         parts = tuple(p.strip() for p in text.split("+") if p.strip())
-        for part in parts:
+        for whole in parts:
+            part, block = _split_block(whole)
+            if block != WHOLE_LAYER and (block not in BLOCKS or part in ("none", "embeddings")):
+                raise AlignfreezeError(
+                    f"freeze spec {whole!r} in {text!r}: a sub-module is {' or '.join(BLOCKS)} after a "
+                    "layer selection (front, back, layers:A-B, bottom:K), e.g. front/attention"
+                )
             if part in ("none", "front", "back", "embeddings"):
                 continue
             if re.fullmatch(r"layers:\d+(-\d+)?", part):
@@ -100,26 +136,38 @@ class FreezeSpec:
             )
         return cls(text, parts)
 
-    def frozen_layers(self, n_layers: int) -> list[int]:
+    def frozen_blocks(self, n_layers: int) -> dict[int, frozenset[str]]:
+        """Layer -> what this spec freezes of it, for a model of ``n_layers`` layers:
+        ``{"layer"}`` (all of it) or some of ``{"attention", "ffn"}``; only layers with
+        something frozen are keys."""
         self.check_fits(n_layers)
         half = n_layers // 2
-        layers: set[int] = set()
-        for part in self.parts:
+        out: dict[int, set[str]] = {}
+        for whole in self.parts:
+            part, block = _split_block(whole)
+            layers: range = range(0)
             if part == "front":
-                layers.update(range(half))
+                layers = range(half)
             elif part == "back":
-                layers.update(range(n_layers - half, n_layers))
+                layers = range(n_layers - half, n_layers)
             elif part.startswith("bottom:"):
-                layers.update(range(int(part.split(":")[1])))
+                layers = range(int(part.split(":")[1]))
             elif part.startswith("layers:"):
                 lo, hi = _layer_range(part)
-                layers.update(range(lo, hi + 1))
-        return sorted(layers)
+                layers = range(lo, hi + 1)
+            for index in layers:
+                out.setdefault(index, set()).add(block)
+        return {i: _merged(b) for i, b in sorted(out.items())}
+
+    def frozen_layers(self, n_layers: int) -> list[int]:
+        """The layers this spec freezes all or part of (``front/ffn``: the front layers)."""
+        return list(self.frozen_blocks(n_layers))
 
     def problems(self, n_layers: int) -> list[str]:
         """Why the parts of this spec do not fit a model of ``n_layers`` layers (none: it fits)."""
         out = []
-        for part in self.parts:
+        for whole in self.parts:
+            part, _ = _split_block(whole)
             if part.startswith("bottom:") and int(part.split(":")[1]) > n_layers:
                 out.append(f"{part} asks for more layers than the model has")
             elif part.startswith("layers:") and _layer_range(part)[1] >= n_layers:
@@ -175,15 +223,24 @@ def frozen_parameters(model: nn.Module, spec: FreezeSpec, matching: str = "exact
     too), as the reference code's ``during_partial_freeze_*`` did (``training_loops.py`` 739, 758)."""
     if matching not in MATCHINGS:
         raise AlignfreezeError(f"unknown freeze matching {matching!r} (allowed: {', '.join(MATCHINGS)})")
-    name, layers = transformer_layers(model)
-    indices = spec.frozen_layers(num_layers(model))
+    _, layers = transformer_layers(model)
+    blocks = spec.frozen_blocks(num_layers(model))
+    if matching == "name_prefix":
+        # "<list>.1" is a prefix of "<list>.10".."<list>.19" too: each of those layers gets
+        # what layer 1 gets (the reference's string match, per layer index).
+        widened: dict[int, set[str]] = {}
+        for index in blocks:
+            for other in range(len(layers)):
+                if str(other).startswith(str(index)):
+                    widened.setdefault(other, set()).update(blocks[index])
+        blocks = {i: _merged(b) for i, b in widened.items()}
     chosen: set[int] = set()
-    if matching == "exact":
-        for index in indices:
-            chosen.update(id(p) for p in layers[index].parameters())
-    else:
-        prefixes = tuple(f"{name}.{index}" for index in indices)
-        chosen.update(id(p) for n, p in model.named_parameters() if prefixes and n.startswith(prefixes))
+    for index, frozen_blocks in blocks.items():
+        if WHOLE_LAYER in frozen_blocks:
+            modules = [layers[index]]
+        else:
+            modules = layer_blocks(model, index, tuple(b for b in BLOCKS if b in frozen_blocks))
+        chosen.update(id(p) for module in modules for p in module.parameters())
     if spec.freezes_embeddings:
         chosen.update(id(p) for p in embeddings_module(model)[1].parameters())
     return [p for p in model.parameters() if id(p) in chosen]
@@ -208,3 +265,119 @@ def frozen(model: nn.Module, spec: FreezeSpec | str):
     finally:
         for p in model.parameters():
             p.requires_grad_(before.get(id(p), True))
+
+
+#: The orders :class:`FreezeSchedule` unfreezes layers in.
+UnfreezeOrder = Literal["bottom_up", "top_down"]
+UNFREEZE_ORDERS = get_args(UnfreezeOrder)
+
+
+class FreezeSchedule(BaseModel):
+    """Gradual unfreezing during realignment: the freeze spec's frozen layers are unfrozen one
+    at a time, one every ``every`` steps, lowest first (``bottom_up``) or highest first
+    (``top_down``). Steps ``1..every`` run with the whole spec frozen, steps
+    ``every+1..2*every`` with one layer fewer, and so on until none is left. Embeddings a spec
+    freezes stay frozen throughout; with a sub-module spec (``front/attention``) a layer's turn
+    unfreezes its frozen sub-module. Fine-tuning is not affected. Written ``{unfreeze:
+    bottom_up, every: 100}`` in a config, or ``bottom_up:100`` as text (``--freeze-schedule``).
+
+    The reference's ``before_gradual_{bottomup,topdown}_K`` differs (emnlp-2026-code-submission,
+    ``multilingual_eval/training/epoch_loop.py`` 207-362): its layers are the embeddings plus
+    every encoder layer, ``max(1, L//K)`` of them start unfrozen, and at each of ``K`` stages
+    (every ``nb_iter//K`` steps) ``max(1, ((s+1)·L)//K)`` are unfrozen; here the start is the
+    freeze spec and one layer is released every ``every`` steps.
+
+    Example::
+
+        schedule = af.FreezeSchedule(unfreeze="top_down", every=2)
+        schedule.frozen_layers([0, 1, 2, 3], step=3)    # [0, 1, 2]
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    unfreeze: UnfreezeOrder = Field(description="which frozen layer goes first: lowest or highest")
+    every: int = Field(ge=1, description="realignment steps between two layers unfrozen")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        """``"bottom_up:100"`` is ``{unfreeze: bottom_up, every: 100}``."""
+        if isinstance(data, str):
+            order, _, every = data.strip().partition(":")
+            if order not in UNFREEZE_ORDERS or not every.strip().isdigit():
+                raise ValueError(f"expected ORDER:K with ORDER one of {', '.join(UNFREEZE_ORDERS)}, e.g. bottom_up:100")
+            return {"unfreeze": order, "every": int(every)}
+        return data
+
+    def __str__(self) -> str:
+        return f"{self.unfreeze}:{self.every}"
+
+    def frozen_layers(self, start: list[int], step: int) -> list[int]:
+        """The layers of ``start`` (the spec's frozen layers) still frozen at realignment step
+        ``step`` (counted from 1)."""
+        order = sorted(start, reverse=self.unfreeze == "top_down")
+        released = min(len(order), max(0, step - 1) // self.every)
+        return sorted(order[released:])
+
+
+class GradualUnfreezing:
+    """A :class:`FreezeSchedule` applied to a model whose ``spec`` is frozen: which of the
+    spec's parameters are frozen at each step, and :meth:`apply` to set their
+    ``requires_grad`` flags. Built by :func:`gradual_unfreezing`, which makes them all
+    trainable first, so that an optimiser built then holds every parameter that will be
+    released (a parameter without a gradient is left alone by torch's Adam and AdamW, weight
+    decay included)."""
+
+    def __init__(self, model: nn.Module, spec: FreezeSpec, schedule: FreezeSchedule):
+        self.schedule = schedule
+        chosen = {id(p) for p in frozen_parameters(model, spec)}
+        _, layers = transformer_layers(model)
+        per_layer = {i: [p for p in layer.parameters() if id(p) in chosen] for i, layer in enumerate(layers)}
+        #: layer -> its parameters the spec freezes (only layers with some).
+        self.layers: dict[int, list[nn.Parameter]] = {i: ps for i, ps in per_layer.items() if ps}
+
+    def frozen_layers(self, step: int) -> list[int]:
+        return self.schedule.frozen_layers(list(self.layers), step)
+
+    def frozen_parameters(self, step: int) -> list[nn.Parameter]:
+        return [p for i in self.frozen_layers(step) for p in self.layers[i]]
+
+    def apply(self, step: int) -> None:
+        """Freeze what is frozen at ``step`` and release the rest, before that step's forward pass."""
+        still = set(self.frozen_layers(step))
+        for index, params in self.layers.items():
+            for p in params:
+                p.requires_grad_(index not in still)
+
+
+@contextlib.contextmanager
+def gradual_unfreezing(model: nn.Module, spec: FreezeSpec, schedule: FreezeSchedule | None):
+    """Inside the block (entered with ``spec`` frozen), the spec's layer parameters are
+    trainable until the first :meth:`GradualUnfreezing.apply`: build the optimiser then.
+    Yields the :class:`GradualUnfreezing`, or None without a schedule. Flags restored on exit."""
+    if schedule is None:
+        yield None
+        return
+    unfreezing = GradualUnfreezing(model, spec, schedule)
+    params = [p for ps in unfreezing.layers.values() for p in ps]
+    before = [p.requires_grad for p in params]
+    try:
+        for p in params:
+            p.requires_grad_(True)
+        yield unfreezing
+    finally:
+        for p, flag in zip(params, before):
+            p.requires_grad_(flag)
+
+
+def parse_schedule(value: FreezeSchedule | str | dict | None) -> FreezeSchedule | None:
+    """A :class:`FreezeSchedule` from its text (``bottom_up:100``) or mapping, once; a bad one
+    is a one-line :class:`AlignfreezeError`."""
+    if value is None or isinstance(value, FreezeSchedule):
+        return value
+    from pydantic import ValidationError
+
+    try:
+        return FreezeSchedule.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise AlignfreezeError(f"freeze schedule {value!r}: {problems}") from None

@@ -32,7 +32,14 @@ from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, encode_pairs
 from alignfreeze.realign.config import MATCH, RealignConfig
-from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
+from alignfreeze.realign.freeze import (
+    FreezeSchedule,
+    FreezeSpec,
+    frozen,
+    frozen_parameters,
+    gradual_unfreezing,
+    parse_schedule,
+)
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
 from alignfreeze.realign.stream import PairStream, RealignmentBatches
@@ -208,6 +215,7 @@ def realign(
     progress: bool = True,
     precision: str = "auto",
     on_losses: Callable[[int, list[float], list[float]], None] | None = None,
+    freeze_schedule: FreezeSchedule | str | None = None,
 ) -> RealignResult:
     """Realign ``model`` in place with the contrastive word-alignment loss (Wu & Dredze, 2020;
     Gaschi et al., 2023), with the layers ``freeze`` names held fixed (AlignFreeze: ``front``
@@ -227,6 +235,9 @@ def realign(
         precision: see :mod:`alignfreeze.precision`.
         on_losses: called with ``(first step, losses, learning rates)`` each time the losses
             are read from the device (every few steps and at the end): an experiment tracker's feed.
+        freeze_schedule: a :class:`FreezeSchedule` (or ``bottom_up:K`` text): the layers
+            ``freeze`` names are unfrozen one every K steps. They are in the optimiser from
+            the start, without a gradient (so without an update) while frozen.
 
     Returns:
         :class:`RealignResult`: the model, its losses per step, seconds.
@@ -244,6 +255,7 @@ def realign(
     from alignfreeze.precision import Precision
 
     freeze = FreezeSpec.parse(freeze) if isinstance(freeze, str) else freeze  # a typo fails before any work
+    freeze_schedule = parse_schedule(freeze_schedule)
     if steps is None:
         if config.steps == MATCH:
             raise AlignfreezeError("realignment steps 'match' need a fine-tuning run to match (give a number of steps)")
@@ -259,12 +271,18 @@ def realign(
     step_losses: list[torch.Tensor] = []  # on the device: read in bunches (optim.read_losses)
     t0 = time.perf_counter()
     model.train()
-    with frozen(encoder_of(model), freeze) as spec, row_sparse_training(model) as embedding:
+    with (
+        frozen(encoder_of(model), freeze) as spec,
+        row_sparse_training(model) as embedding,
+        gradual_unfreezing(encoder_of(model), spec, freeze_schedule) as unfreezing,
+    ):
         n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec))
         trainable = [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters())
         optimizer = make_optimizer(trainable, learning_rate, config.weight_decay, config.optimizer, [embedding])
         bar = progress_bar(range(1, steps + 1), desc=f"realign ({spec})", disable=not progress)
         for step in bar:
+            if unfreezing is not None:
+                unfreezing.apply(step)
             with amp.autocast():
                 loss = objective.loss(model)
             amp.backward(loss)
@@ -355,6 +373,7 @@ def realign_files(
     progress: bool = True,
     precision: str = "auto",
     device: str | None = None,
+    freeze_schedule: str | None = None,
 ) -> RealignResult:
     """Load ``model_name`` and the aligned-pairs files ``pairs``, realign (:func:`realign`),
     and optionally save to ``out`` with a ``realign.json`` naming the model, files, freeze,
@@ -372,18 +391,29 @@ def realign_files(
     if out is not None:  # refused now, not after the training: an --out alignfreeze did not write
         check_replaceable(out, "--out", _legacy_checkpoint)
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
+    schedule = parse_schedule(freeze_schedule)
     corpora = [AlignedCorpus.load(p) for p in pairs]  # validates every file before any training
     tokenizer = load_tokenizer(model_name)
     model = load_model(model_name, device=device)
     tokenization = tokenization or TokenizationSettings()
     result = realign(
-        model, tokenizer, corpora, config, freeze, seed, tokenization, progress=progress, precision=precision
+        model,
+        tokenizer,
+        corpora,
+        config,
+        freeze,
+        seed,
+        tokenization,
+        progress=progress,
+        precision=precision,
+        freeze_schedule=schedule,
     )
     if out is not None:
         summary = {
             "model": model_name,
             "pairs": [str(p) for p in pairs],
             "freeze": str(freeze),
+            **({"freeze_schedule": schedule.model_dump()} if schedule else {}),
             "seed": seed,
             "precision": precision,
             "config": config.model_dump(mode="json"),
