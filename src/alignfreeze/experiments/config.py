@@ -294,6 +294,14 @@ class RunConfig(RunSettings, MethodSettings):
             if not self.realignment_pairs:
                 raise ValueError(f"method {self.method!r} needs realignment_pairs")
             self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
+            weighting = self.realignment.language_weighting
+            if weighting != "uniform" and self.realignment.batching != "by_pair":
+                raise ValueError(f"realignment.language_weighting {weighting} needs realignment.batching by_pair")
+            if weighting.startswith("meta") and self.method != Method.BEFORE:
+                raise ValueError(
+                    f"realignment.language_weighting {weighting} learns its weights before realigning: method before "
+                    f"only (got {self.method})"
+                )
         if not self.eval:
             raise ValueError("eval lists no language")
         return self

@@ -265,6 +265,16 @@ class Realigned:
     saved: str | None
 
 
+#: ``realignment.language_weighting``: the weights over time, one JSON object a line.
+LANGUAGE_WEIGHTS_FILE = "language_weights.jsonl"
+
+
+def write_language_weights(path: Path, records: list[dict]) -> Path:
+    """The weighting's records (:attr:`alignfreeze.realign.weighting.LanguageWeights.log`),
+    written whole or not at all."""
+    return atomic_write_text(path, "".join(json.dumps(record, sort_keys=True) + "\n" for record in records))
+
+
 def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker, progress: bool) -> Realigned | None:
     """Stage 2 (``before``, ``before+during``): realign the encoder on the run's corpora,
     freezing per the run; with ``save_model: final``, keep the realigned encoder. None for a
@@ -295,6 +305,9 @@ def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker
         result.losses[0],
         result.losses[-1],
     )
+    if result.language_weights:
+        write_language_weights(out_dir / "runs" / run.run_id / LANGUAGE_WEIGHTS_FILE, result.language_weights)
+        tracker.log_language_weights(result.language_weights)
     saved = None
     if run.save_model == "final":
         run_dir = out_dir / "runs" / run.run_id

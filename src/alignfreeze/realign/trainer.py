@@ -36,6 +36,7 @@ from alignfreeze.realign.freeze import FreezeSpec, frozen, frozen_parameters
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
 from alignfreeze.realign.stream import PairStream, RealignmentBatches
+from alignfreeze.realign.weighting import make_weighting
 
 #: Weight of the realignment loss added to the task loss in joint ("during") training.
 JOINT_COEFFICIENT = 0.1
@@ -150,7 +151,13 @@ class RealignmentObjective(nn.Module):
     def _build(self, model: nn.Module, streams: list[PairStream], pad_id: int, seed: int) -> None:
         config = self.config
         self.batches = RealignmentBatches(
-            streams, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
+            streams,
+            config.batch_size,
+            pad_id,
+            seed,
+            config.length_bucketing,
+            config.batching,
+            make_weighting(config, [s.name for s in streams], seed),
         )
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
@@ -175,7 +182,9 @@ class RealignmentObjective(nn.Module):
         hidden = out.hidden_states[-2] if penultimate else out.last_hidden_state
         src = pool_word_vectors(hidden, batch.src_token_index, batch.src_token_word, batch.n_src_words)
         tgt = pool_word_vectors(hidden, batch.tgt_token_index, batch.tgt_token_word, batch.n_tgt_words)
-        return self.criterion(self.head(src), self.head(tgt), batch.links)
+        loss = self.criterion(self.head(src), self.head(tgt), batch.links)
+        self.batches.observe(batch.language_pair, loss)  # the language weighting's reward (realign/weighting.py)
+        return loss
 
 
 @dataclass
@@ -193,6 +202,8 @@ class RealignResult:
     drawn: dict = field(default_factory=dict)
     #: The lines drawn, per language pair.
     seen: dict = field(default_factory=dict)
+    #: ``realignment.language_weighting``: the weights over time (realign/weighting.py).
+    language_weights: list[dict] = field(default_factory=list)
 
 
 def realign(
@@ -259,6 +270,7 @@ def realign(
     step_losses: list[torch.Tensor] = []  # on the device: read in bunches (optim.read_losses)
     t0 = time.perf_counter()
     model.train()
+    objective.batches.learn_weights(lambda batch: objective.loss(model, batch), steps)  # meta weights: phase 1
     with frozen(encoder_of(model), freeze) as spec, row_sparse_training(model) as embedding:
         n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec))
         trainable = [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters())
@@ -292,6 +304,7 @@ def realign(
         objective.batches.sentences,
         objective.batches.summary(),
         objective.batches.seen(),
+        objective.batches.weighting.log if objective.batches.weighting else [],
     )
 
 
