@@ -117,3 +117,28 @@ def test_new_fields_keep_run_ids():
     assert "language_weighting" not in identity_values(default, default.model_dump(mode="json"))
     ucb = RealignConfig(language_weighting="ucb")
     assert identity_values(ucb, ucb.model_dump(mode="json"))["language_weighting"] == "ucb"
+
+
+def test_weights_go_to_the_run_folder_the_tracker_and_the_report(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from alignfreeze.experiments.full_report import language_weight_figures
+    from alignfreeze.experiments.results import read_language_weights, write_language_weights
+    from alignfreeze.experiments.tracking import RunTracker
+
+    ucb = UCBWeights(PAIRS, every=1)
+    for index, loss in [(0, 2.0), (1, 1.0), (0, 0.5)]:
+        ucb.observe(index, loss)
+    write_language_weights(tmp_path / "runs" / "abc", ucb.log)
+    weights = read_language_weights([tmp_path])
+    assert weights == {"abc": ucb.log}
+    assert language_weight_figures(weights)["language_weights_abc"][:4] == b"\x89PNG"
+
+    tracker = RunTracker("tensorboard", "abc", tmp_path)
+    tracker.log_language_weights(ucb.log)
+    tracker.finish()
+    events = EventAccumulator(str(tmp_path / "tracking" / "abc"), size_guidance={"scalars": 0})
+    events.Reload()
+    curve = [(e.step, e.value) for e in events.Scalars("language_weights/en-de")]
+    assert curve == [(r["batch"], pytest.approx(r["probabilities"]["en-de"])) for r in ucb.log]

@@ -19,7 +19,7 @@ Example::
 
     from alignfreeze.data.selection import expand_languages
     expand_languages({"select": "most_distant", "pool": "xt_afri", "n": 5})
-    expand_languages({"select": "all", "pool": "xt_afri", "script": "Cyrl"})   # ['bg', 'kk', 'ru', 'uk']
+    expand_languages({"select": "all", "pool": "xt_afri", "script": "Cyrl"})   # ['bg', 'ru', 'uk', 'kk']
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class LanguageSelection(BaseModel):
 
     Example::
 
+        from alignfreeze.data.selection import LanguageSelection
         LanguageSelection.model_validate({"select": "most_distant", "from": "en", "n": 40, "pool": "xt_afri"})
         # in YAML:  realignment_languages: {select: most_distant, from: en, n: 40, features: uriel}
     """
@@ -189,6 +190,7 @@ def uriel_distance(a: str, b: str, features: str | list[str] = "uriel") -> float
 
     Example::
 
+        from alignfreeze.data.selection import uriel_distance
         uriel_distance("en", "de", "syntax_knn") < uriel_distance("en", "ja", "syntax_knn")   # True
     """
     sets = feature_sets(features)

@@ -47,6 +47,7 @@ from alignfreeze.data.catalog import DataCatalog
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import ExperimentConfig, RunConfig
 from alignfreeze.experiments.planning import RunData, analysis_pairs
+from alignfreeze.experiments.results import write_language_weights
 from alignfreeze.fileio import atomic_write_text
 from alignfreeze.progress import progress_bar, report
 
@@ -265,16 +266,6 @@ class Realigned:
     saved: str | None
 
 
-#: ``realignment.language_weighting``: the weights over time, one JSON object a line.
-LANGUAGE_WEIGHTS_FILE = "language_weights.jsonl"
-
-
-def write_language_weights(path: Path, records: list[dict]) -> Path:
-    """The weighting's records (:attr:`alignfreeze.realign.weighting.LanguageWeights.log`),
-    written whole or not at all."""
-    return atomic_write_text(path, "".join(json.dumps(record, sort_keys=True) + "\n" for record in records))
-
-
 def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker, progress: bool) -> Realigned | None:
     """Stage 2 (``before``, ``before+during``): realign the encoder on the run's corpora,
     freezing per the run; with ``save_model: final``, keep the realigned encoder. None for a
@@ -306,7 +297,7 @@ def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker
         result.losses[-1],
     )
     if result.language_weights:
-        write_language_weights(out_dir / "runs" / run.run_id / LANGUAGE_WEIGHTS_FILE, result.language_weights)
+        write_language_weights(out_dir / "runs" / run.run_id, result.language_weights)
         tracker.log_language_weights(result.language_weights)
     saved = None
     if run.save_model == "final":

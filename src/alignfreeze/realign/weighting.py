@@ -107,6 +107,7 @@ class UCBWeights(LanguageWeights):
 
     Example::
 
+        from alignfreeze.realign.weighting import UCBWeights
         ucb = UCBWeights(["en-fr", "en-de"], exploration=1.0, every=1)
         ucb.observe(0, 2.0)
         ucb.probabilities()   # en-de, never drawn, is now almost certain
