@@ -116,3 +116,18 @@ def test_selection_errors_are_one_line(tmp_path):
         _experiment(tmp_path, "realignment_languages: {select: most_distant}\n")
     with pytest.raises(af.AlignfreezeError, match="not both"):
         _experiment(tmp_path, "realignment_languages: [fr]\nrealignment_pairs: [{pair: en-de}]\n")
+
+
+def test_grid_dry_run_lists_the_selected_languages(tmp_path):
+    from typer.testing import CliRunner
+
+    from alignfreeze.cli import app
+
+    path = tmp_path / "g.yaml"
+    path.write_text(EXPERIMENT + "realignment_languages: {select: most_distant, pool: xt_afri, n: 3}\n")
+    result = CliRunner().invoke(
+        app, ["grid", str(path), "--out", str(tmp_path / "out"), "--dry-run", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    chosen = expand_languages({"select": "most_distant", "pool": "xt_afri", "n": 3})
+    assert f"realignment languages (3, opus100/train): {' '.join('en-' + c for c in chosen)}" in result.output

@@ -145,10 +145,12 @@ def _data_file(filename: str):
 
 
 @functools.cache
-def _database(filename: str) -> dict[str, np.ndarray]:
-    """One of lang2vec's URIEL arrays (``langs``, ``feats``, ``sources``, ``data``)."""
+def _index(filename: str) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """``(URIEL code -> row, feature names, sources)`` of one of lang2vec's arrays: the small
+    parts, kept; the values (up to 113 MB) are read when needed and not kept."""
     with np.load(_data_file(filename)) as data:
-        return {key: data[key] for key in data.files}
+        rows = {str(code): i for i, code in enumerate(data["langs"])}
+        return rows, data["feats"], data["sources"]
 
 
 @functools.cache
@@ -161,17 +163,25 @@ def uriel_code(code: str) -> str:
     return _letter_codes().get(code, code)
 
 
-def uriel_vector(code: str, feature_set: str) -> np.ndarray:
-    """Language ``code``'s (ours) vector of one lang2vec feature set; -1 marks a missing value."""
+def uriel_vectors(codes: list[str], feature_set: str) -> dict[str, np.ndarray]:
+    """Each language's (ours) vector of one lang2vec feature set; -1 marks a missing value."""
     filename, source, prefix = FEATURE_SETS[feature_set]
-    data = _database(filename)
-    langs = data["langs"]
-    found = np.flatnonzero(langs == uriel_code(code))
-    if not len(found):
-        raise AlignfreezeError(f"language {code!r} (URIEL {uriel_code(code)!r}) is not in lang2vec's URIEL data")
-    features = np.array([str(f).startswith(prefix) for f in data["feats"]])
-    source_index = int(np.flatnonzero(data["sources"] == source)[0])
-    return data["data"][found[0], features, source_index].astype(float)
+    rows, feats, sources = _index(filename)
+    missing = [code for code in codes if uriel_code(code) not in rows]
+    if missing:
+        raise AlignfreezeError(
+            f"language {missing[0]!r} (URIEL {uriel_code(missing[0])!r}) is not in lang2vec's URIEL data"
+        )
+    features = np.array([str(f).startswith(prefix) for f in feats])
+    column = int(np.flatnonzero(sources == source)[0])
+    with np.load(_data_file(filename)) as data:
+        values = data["data"]
+        return {code: values[rows[uriel_code(code)], features, column].astype(float) for code in codes}
+
+
+def uriel_vector(code: str, feature_set: str) -> np.ndarray:
+    """Language ``code``'s vector of one lang2vec feature set (:func:`uriel_vectors`)."""
+    return uriel_vectors([code], feature_set)[code]
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -183,25 +193,38 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if norm == 0 else 1.0 - float(a @ b) / norm
 
 
+def uriel_distances(source: str, codes: list[str], features: str | list[str] = "uriel") -> dict[str, float]:
+    """The URIEL distance from ``source`` to each of ``codes``: the mean, over the feature
+    sets (:func:`feature_sets`), of the cosine distance between their lang2vec vectors.
+    lang2vec 1.1.2 has no distance function, so it is computed here."""
+    sets = feature_sets(features)
+    total = dict.fromkeys(codes, 0.0)
+    for feature_set in sets:
+        vectors = uriel_vectors([source, *codes], feature_set)
+        for code in codes:
+            total[code] += cosine_distance(vectors[source], vectors[code])
+    return {code: value / len(sets) for code, value in total.items()}
+
+
 def uriel_distance(a: str, b: str, features: str | list[str] = "uriel") -> float:
-    """The URIEL distance between languages ``a`` and ``b``: the mean, over the feature sets
-    (:func:`feature_sets`), of the cosine distance between their lang2vec vectors. lang2vec
-    1.1.2 has no distance function, so it is computed here.
+    """The URIEL distance between languages ``a`` and ``b`` (:func:`uriel_distances`).
 
     Example::
 
         from alignfreeze.data.selection import uriel_distance
         uriel_distance("en", "de", "syntax_knn") < uriel_distance("en", "ja", "syntax_knn")   # True
     """
-    sets = feature_sets(features)
-    return sum(cosine_distance(uriel_vector(a, s), uriel_vector(b, s)) for s in sets) / len(sets)
+    return uriel_distances(a, [b], features)[b]
 
 
-def family_names(code: str) -> set[str]:
-    """The families and branches URIEL places language ``code`` in (``Indo-European``, ``Germanic``...)."""
-    data = _database(FEATURE_SETS["fam"][0])
-    vector = uriel_vector(code, "fam")
-    return {str(name).removeprefix("F_") for name in data["feats"][vector == 1]}
+def family_names(codes: list[str]) -> dict[str, set[str]]:
+    """The families and branches URIEL places each language in (``Indo-European``,
+    ``Germanic``...)."""
+    names = _index(FEATURE_SETS["fam"][0])[1]  # fam takes every feature (no prefix)
+    return {
+        code: {str(name).removeprefix("F_") for name in names[vector == 1]}
+        for code, vector in uriel_vectors(codes, "fam").items()
+    }
 
 
 # ------------------------------------------------------------------ expansion
@@ -265,10 +288,11 @@ def expand_languages(
         candidates = [code for code in candidates if script_of(code) in scripts]
     families = _as_list(spec.family)
     if families is not None:
-        candidates = [code for code in candidates if family_names(code) & set(families)]
+        placed = family_names(candidates)
+        candidates = [code for code in candidates if placed[code] & set(families)]
     if spec.select == "all":
         return candidates
-    distance = {code: uriel_distance(spec.from_, code, spec.features) for code in candidates}
+    distance = uriel_distances(spec.from_, candidates, spec.features)
     ranked = sorted(candidates, key=lambda code: (-distance[code], code))
     return ranked[: spec.n]
 
