@@ -27,14 +27,16 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alignfreeze.data.languages import from_nllb, script_of
 from alignfreeze.data.refs import ParallelRef
 from alignfreeze.errors import AlignfreezeError
+
+if TYPE_CHECKING:  # numpy is imported where URIEL is read: the command line starts without it
+    import numpy as np
 
 #: The emnlp-2026 reference's hard-coded selections, in its codes and its order
 #: (felixgaschi/emnlp-2026-code-submission @ f85fd628, ``scripts/ours/final_run_script.sh``).
@@ -148,6 +150,8 @@ def _data_file(filename: str):
 def _index(filename: str) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
     """``(URIEL code -> row, feature names, sources)`` of one of lang2vec's arrays: the small
     parts, kept; the values (up to 113 MB) are read when needed and not kept."""
+    import numpy as np
+
     with np.load(_data_file(filename)) as data:
         rows = {str(code): i for i, code in enumerate(data["langs"])}
         return rows, data["feats"], data["sources"]
@@ -165,6 +169,8 @@ def uriel_code(code: str) -> str:
 
 def uriel_vectors(codes: list[str], feature_set: str) -> dict[str, np.ndarray]:
     """Each language's (ours) vector of one lang2vec feature set; -1 marks a missing value."""
+    import numpy as np
+
     filename, source, prefix = FEATURE_SETS[feature_set]
     rows, feats, sources = _index(filename)
     missing = [code for code in codes if uriel_code(code) not in rows]
@@ -187,6 +193,8 @@ def uriel_vector(code: str, feature_set: str) -> np.ndarray:
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     """1 - cosine similarity over the dimensions both vectors know (not -1); 1.0 when they
     share none or one is all zeros."""
+    import numpy as np
+
     known = (a != -1) & (b != -1)
     a, b = a[known], b[known]
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
@@ -220,6 +228,7 @@ def uriel_distance(a: str, b: str, features: str | list[str] = "uriel") -> float
 def family_names(codes: list[str]) -> dict[str, set[str]]:
     """The families and branches URIEL places each language in (``Indo-European``,
     ``Germanic``...)."""
+
     names = _index(FEATURE_SETS["fam"][0])[1]  # fam takes every feature (no prefix)
     return {
         code: {str(name).removeprefix("F_") for name in names[vector == 1]}

@@ -271,7 +271,7 @@ def language_weight_figures(weights: dict[str, list[dict]]) -> dict[str, bytes]:
         batches = [r["batch"] for r in records]
         for pair in pairs:
             ax.plot(batches, [r["probabilities"].get(pair, np.nan) for r in records], label=pair, linewidth=1)
-        ax.set_xlabel("batch (weights: the learning phase for meta)")
+        ax.set_xlabel("batch (meta: of the phase that learns the weights)")
         ax.set_ylabel("sampling probability")
         ax.set_title(f"run {run_id}: language weights", fontsize=10)
         ax.grid(alpha=0.3)
