@@ -151,14 +151,9 @@ class RealignmentObjective(nn.Module):
     def _build(self, model: nn.Module, streams: list[PairStream], pad_id: int, seed: int) -> None:
         config = self.config
         self.batches = RealignmentBatches(
-            streams,
-            config.batch_size,
-            pad_id,
-            seed,
-            config.length_bucketing,
-            config.batching,
-            make_weighting(config, [s.name for s in streams], seed),
+            streams, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
         )
+        self.batches.weighting = make_weighting(config, [s.name for s in streams], seed)  # realign/weighting.py
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
         with torch.random.fork_rng(devices=[]):
