@@ -142,3 +142,17 @@ def test_weights_go_to_the_run_folder_the_tracker_and_the_report(tmp_path):
     events.Reload()
     curve = [(e.step, e.value) for e in events.Scalars("language_weights/en-de")]
     assert curve == [(r["batch"], pytest.approx(r["probabilities"]["en-de"])) for r in ucb.log]
+
+
+def test_experiment_refuses_weightings_that_cannot_run(tmp_path):
+    import alignfreeze as af
+    from test_language_selection import EXPERIMENT
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(EXPERIMENT + "realignment_languages: [fr, de]\n")
+    runs = af.load_experiment(path, ["realignment.language_weighting=ucb"]).runs()
+    assert runs[0].realignment.language_weighting == "ucb"
+    with pytest.raises(AlignfreezeError, match="needs realignment.batching by_pair"):
+        af.load_experiment(path, ["realignment.language_weighting=ucb", "realignment.batching=mixed"])
+    with pytest.raises(AlignfreezeError, match="method before only"):
+        af.load_experiment(path, ["realignment.language_weighting=meta", "methods=[{method: during}]"])
