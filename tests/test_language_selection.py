@@ -131,3 +131,15 @@ def test_grid_dry_run_lists_the_selected_languages(tmp_path):
     assert result.exit_code == 0, result.output
     chosen = expand_languages({"select": "most_distant", "pool": "xt_afri", "n": 3})
     assert f"realignment languages (3, opus100/train): {' '.join('en-' + c for c in chosen)}" in result.output
+
+
+def test_a_grid_sweeps_a_selection_setting():
+    import yaml
+
+    from alignfreeze.experiments.grid import expand_grid
+
+    grid = yaml.safe_load(EXPERIMENT) | {
+        "realignment_languages": {"select": "most_distant", "pool": "xt_afri", "n": [2, 3]}
+    }
+    runs = expand_grid(grid)
+    assert sorted(len(r.realignment_pairs) for r in runs) == [2, 3]
