@@ -27,6 +27,9 @@ RUNNABLE = {
     "analysis/config.py:AnalysisSettings",
     "data/refs.py:DataRef",
     "data/refs.py:ParallelRef",
+    "data/selection.py:<module>",
+    "data/selection.py:LanguageSelection",
+    "data/selection.py:uriel_distance",
     "data/sources.py:DatasetSource",
     "data/subwords.py:TokenizationSettings",
     "data/words.py:split_words",
@@ -38,6 +41,7 @@ RUNNABLE = {
     "realign/freeze.py:FreezeSpec",
     "realign/freeze.py:FreezeSchedule",
     "realign/stream.py:shuffle_buffer_order",
+    "realign/weighting.py:UCBWeights",
     "schema.py:TaskName",
     "schema.py:Method",
 }

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 PACKAGES=(transformers accelerate datasets)
-EXTRAS=${COMPAT_EXTRAS:-dev,aligners,tracking}  # the extras the unit tests use (not ray: its tests are integration)
+EXTRAS=${COMPAT_EXTRAS:-dev,aligners,tracking,select}  # the extras the unit tests use (not ray: its tests are integration)
 MARKERS="not integration"
 
 # The lower bound of a package's line in pyproject.toml's dependencies, e.g. 4.45.

@@ -891,7 +891,7 @@ def report(
 ) -> None:
     """The paper table (averages, #down/#up vs baseline, totals, significance) with figures."""
     from alignfreeze.experiments.full_report import make_report
-    from alignfreeze.experiments.results import alignment_rows_of_saved_models, read_results
+    from alignfreeze.experiments.results import alignment_rows_of_saved_models, read_language_weights, read_results
     from alignfreeze.schema import TaskName
 
     for language in source_language:
@@ -922,6 +922,7 @@ def report(
         rounding=rounding,
         title=title,
         sources=[str(p) for p in results],
+        language_weights=read_language_weights(results),
     )
     if out is None:
         sys.stdout.write(text)

@@ -265,6 +265,10 @@ def grid_plan(name: str, plan, data_root: Path) -> None:
         "from the number of records; '?' training data not local. pairs drawn: realignment batches x batch size "
         "(sentence pairs read and aligned lazily, a chunk at a time)"
     )
+    realigned = [p.run.realignment_pairs for p in plan.runs if p.run.method != "baseline"]
+    for refs in dict.fromkeys(tuple((r.pair, r.dataset or "", r.split) for r in refs) for refs in realigned):
+        corpora = ", ".join(sorted({f"{dataset or 'any'}/{split}" for _, dataset, split in refs}))
+        console.print(f"realignment languages ({len(refs)}, {corpora}): {' '.join(pair for pair, _, _ in refs)}")
     if plan.missing_data:
         fetch = Table(
             "data",

@@ -206,3 +206,64 @@ def from_nllb_code(code: str) -> str:
         return _FROM_NLLB[code]
     language = code.split("_")[0]
     return _FROM_THREE.get(language, to_iso639_1(language))
+
+
+#: Our code -> the ISO 15924 script its text is usually written in. For the NLLB languages,
+#: the script suffix of the NLLB code (:data:`NLLB_CODES`); for the others, a hand-written
+#: table (the script of NLLB-200's code for the language where it has one, e.g.
+#: ``zho_Hans``, ``kor_Hang``). One script per language: a corpus in another (Serbian in
+#: Latin letters) is not told apart.
+SCRIPTS = {
+    "af": "Latn",
+    "ar": "Arab",
+    "az": "Latn",
+    "bg": "Cyrl",
+    "bn": "Beng",
+    "ca": "Latn",
+    "cs": "Latn",
+    "da": "Latn",
+    "de": "Latn",
+    "el": "Grek",
+    "en": "Latn",
+    "es": "Latn",
+    "et": "Latn",
+    "eu": "Latn",
+    "fa": "Arab",
+    "fi": "Latn",
+    "fr": "Latn",
+    "gu": "Gujr",
+    "he": "Hebr",
+    "hi": "Deva",
+    "hu": "Latn",
+    "id": "Latn",
+    "it": "Latn",
+    "ja": "Jpan",
+    "ka": "Geor",
+    "ko": "Hang",
+    "lt": "Latn",
+    "lv": "Latn",
+    "ml": "Mlym",
+    "ms": "Latn",
+    "nl": "Latn",
+    "no": "Latn",
+    "pa": "Guru",
+    "pl": "Latn",
+    "pt": "Latn",
+    "ro": "Latn",
+    "ru": "Cyrl",
+    "sk": "Latn",
+    "sl": "Latn",
+    "sv": "Latn",
+    "ta": "Taml",
+    "th": "Thai",
+    "tr": "Latn",
+    "uk": "Cyrl",
+    "ur": "Arab",
+    "vi": "Latn",
+    "zh": "Hans",
+} | {ours: nllb.split("_")[1] for ours, nllb in NLLB_CODES.items()}
+
+
+def script_of(code: str) -> str | None:
+    """The ISO 15924 script of language ``code`` (ours) as :data:`SCRIPTS` gives it, or None."""
+    return SCRIPTS.get(code)

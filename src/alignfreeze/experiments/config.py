@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alignfreeze.align.config import ALIGNER_CONFIGS, AlignerConfig, aligner_mapping
 from alignfreeze.analysis.config import AnalysisSettings
 from alignfreeze.data.refs import DataRef, ParallelRef, check_language
+from alignfreeze.data.selection import LanguageSelection, RealignmentData, selected_pairs
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
@@ -366,6 +367,14 @@ class RunConfig(RunSettings, MethodSettings):
             if not self.realignment_pairs:
                 raise ValueError(f"method {self.method!r} needs realignment_pairs")
             self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
+            weighting = self.realignment.language_weighting
+            if weighting != "uniform" and self.realignment.batching != "by_pair":
+                raise ValueError(f"realignment.language_weighting {weighting} needs realignment.batching by_pair")
+            if weighting.startswith("meta") and self.method != Method.BEFORE:
+                raise ValueError(
+                    f"realignment.language_weighting {weighting} learns its weights before realigning: method before "
+                    f"only (got {self.method})"
+                )
         if not self.eval:
             raise ValueError("eval lists no language")
         return self
@@ -490,6 +499,16 @@ class ExperimentConfig(RunSettings):
     eval_dataset: str | None = None
     eval_limit: int | None = Field(None, ge=1, description="use the first N records of each eval_languages entry")
     eval_premise_split: Literal["train", "test"] | None = None
+    realignment_languages: Optional[Union[str, list[str], LanguageSelection]] = Field(
+        None,
+        description="shorthand for realignment_pairs: a list of languages, 'all', a named selection (xt_afri, "
+        "most_uriel_en_40) or {select: all | most_distant, pool:, from:, n:, features:, script:, family:}; each "
+        "language X becomes the pair source-X of realignment_data (alignfreeze.data.selection)",
+    )
+    realignment_data: RealignmentData = Field(
+        default_factory=RealignmentData,
+        description="realignment_languages: the corpus of its pairs ({source: en, dataset:, split:, limit:})",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -497,6 +516,36 @@ class ExperimentConfig(RunSettings):
         if isinstance(data, dict):
             data = apply_protocol(_migrate(models_from_model(data)))
         return data
+
+    @field_validator("realignment_languages", mode="before")
+    @classmethod
+    def _selection_mapping(cls, value: Any) -> Any:
+        # A mapping is a LanguageSelection: say what is wrong with it, not with each Union arm.
+        if isinstance(value, dict):
+            try:
+                return LanguageSelection.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(
+                    "; ".join(
+                        f"{'.'.join(map(str, e['loc'])) or 'selection'}: {e['msg'].removeprefix('Value error, ')}"
+                        for e in exc.errors()
+                    )
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _select_languages(self) -> "ExperimentConfig":
+        # The one place realignment_languages becomes realignment_pairs: every run gets the
+        # selected list (its resolved config, --dry-run), whichever way it was written.
+        if self.realignment_languages is None:
+            return self
+        if self.realignment_pairs:
+            raise ValueError("give the realignment data once: realignment_languages or realignment_pairs, not both")
+        try:
+            self.realignment_pairs = selected_pairs(self.realignment_languages, self.realignment_data)
+        except AlignfreezeError as exc:
+            raise ValueError(f"realignment_languages: {str(exc).removeprefix('realignment_languages: ')}") from None
+        return self
 
     _langs = field_validator("eval_languages")(classmethod(lambda cls, v: [check_language(x) for x in v]))
 

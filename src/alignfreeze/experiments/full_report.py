@@ -254,6 +254,33 @@ def alignment_figures(rows: Sequence[dict], mode: str = "strong") -> dict[str, b
     return out
 
 
+def language_weight_figures(weights: dict[str, list[dict]]) -> dict[str, bytes]:
+    """Per run with a language weighting: each language pair's sampling probability over
+    the batches (``realignment.language_weighting``)."""
+    if not weights:
+        return {}
+    from alignfreeze.analysis.plots import _pyplot
+
+    plt = _pyplot()
+    out = {}
+    for run_id, records in weights.items():
+        if not records:
+            continue
+        pairs = list(records[-1]["probabilities"])
+        fig, ax = plt.subplots(figsize=(6.0, 3.6))
+        batches = [r["batch"] for r in records]
+        for pair in pairs:
+            ax.plot(batches, [r["probabilities"].get(pair, np.nan) for r in records], label=pair, linewidth=1)
+        ax.set_xlabel("batch (meta: of the phase that learns the weights)")
+        ax.set_ylabel("sampling probability")
+        ax.set_title(f"run {run_id}: language weights", fontsize=10)
+        ax.grid(alpha=0.3)
+        if len(pairs) <= 12:
+            ax.legend(fontsize=6)
+        out[f"language_weights_{run_id}"] = _png(fig)
+    return out
+
+
 def _table_html(table: Sequence[TableRow], totals: Sequence[Total]) -> str:
     esc = html.escape
     released, distinct = _has_released(table), _has_distinct(table)
@@ -367,6 +394,7 @@ def write_report(
     title: str,
     sources: Sequence[str],
     baseline: str = "baseline",
+    language_weights: dict[str, list[dict]] | None = None,
 ) -> tuple[str, list[Path]]:
     """Render ``fmt``; with ``out``, write ``report.<fmt>`` (and the figures as PNG files for
     md/csv/json). Returns the rendered text and the files written."""
@@ -378,7 +406,12 @@ def write_report(
     elif fmt == "json":
         text = render_json(table, totals)
     else:
-        figures = {**heatmap_figures(table, baseline), **error_bar_figures(table), **alignment_figures(rows)}
+        figures = {
+            **heatmap_figures(table, baseline),
+            **error_bar_figures(table),
+            **alignment_figures(rows),
+            **language_weight_figures(language_weights or {}),
+        }
         text = html_page(table, totals, figures, title, sources, note.split("\n")[-1])
     written: list[Path] = []
     if out is not None:
@@ -391,6 +424,7 @@ def write_report(
                 **heatmap_figures(table, baseline),
                 **error_bar_figures(table),
                 **alignment_figures(rows),
+                **language_weight_figures(language_weights or {}),
             }.items():
                 path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
                 path.write_bytes(png)
@@ -412,6 +446,7 @@ def make_report(
     rounding: str = "format",
     title: str = "alignfreeze report",
     sources: Sequence[str] = (),
+    language_weights: dict[str, list[dict]] | None = None,
 ) -> tuple[str, list[Path]]:
     """The AlignFreeze paper's table (Bakos, Gaschi et al., NAACL 2025) for results rows:
     per model, task and method the average over target languages, the number of languages
@@ -427,6 +462,8 @@ def make_report(
         metrics: task -> metric, over the tasks' primary metrics (``{"ner": "f1"}``).
         source_languages: languages that are not targets (the authors' XNLI counts also left out ru).
         rounding: ``format`` (the authors' notebook) or ``half_up``.
+        language_weights: run id -> its language weights over time
+            (:func:`~alignfreeze.experiments.results.read_language_weights`), drawn one figure per run.
 
     Returns:
         ``(text, files written)``.
@@ -450,4 +487,6 @@ def make_report(
         raise AlignfreezeError(
             f"no {baseline!r} rows to compare with (methods found: {', '.join(labels)}); choose another baseline"
         )
-    return write_report(rows, table, totals, fmt, None if out is None else Path(out), title, sources, baseline)
+    return write_report(
+        rows, table, totals, fmt, None if out is None else Path(out), title, sources, baseline, language_weights
+    )

@@ -7,7 +7,9 @@ A grid file is an experiment file (:class:`ExperimentConfig`) where
   each list is an axis, and the grid is the cartesian product of all axes;
 * a field that is a list already (``models``, ``methods``, ``seeds``, ``eval_languages``,
   ``realignment_pairs``, ...) keeps its meaning; give a list of lists to make it an axis
-  (``eval_languages: [[fr, de], [zh]]``);
+  (``eval_languages: [[fr, de], [zh]]``); inside a mapping such a field holds (a
+  ``realignment_languages`` selection), lists are axes as anywhere
+  (``realignment_languages: {select: most_distant, n: [10, 40]}``);
 * ``resources: {num_cpus: 1, num_gpus: 0}`` is what each run asks of a Ray cluster;
 * ``exclude`` lists partial matches: a run is dropped when every key of one entry equals
   the run's value (dotted keys reach nested fields: ``realignment.steps: 100``; a list
@@ -67,6 +69,8 @@ def _axes(data: dict, schema: type[BaseModel], prefix: tuple = ()) -> list[tuple
         if _is_list_type(field.annotation):
             if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
                 axes.append((path, value))
+            elif nested is not None and isinstance(value, dict):  # realignment_languages: {n: [10, 40]}
+                axes.extend(_axes(value, nested, path))
         elif isinstance(value, list):
             axes.append((path, value))
         elif nested is not None and isinstance(value, dict):

@@ -295,3 +295,34 @@ def alignment_rows_of_saved_models(paths, results: list[dict]) -> list[dict]:
             row = {**{c: run[c] for c in COLUMNS}, "language": r["language"], "stage": stage}
             out.append({**row, "metric": metric, "value": accuracy})
     return out
+
+
+# ------------------------------------------------------------------ language weights
+#: ``runs/<run_id>/language_weights.jsonl``: a run's language weights over time
+#: (``realignment.language_weighting``), one JSON object a line.
+LANGUAGE_WEIGHTS_FILE = "language_weights.jsonl"
+
+
+def write_language_weights(run_dir: str | Path, records: list[dict]) -> Path:
+    """The weighting's records (:attr:`alignfreeze.realign.weighting.LanguageWeights.log`)
+    to ``run_dir``'s :data:`LANGUAGE_WEIGHTS_FILE`, written whole or not at all."""
+    text = "".join(json.dumps(record, sort_keys=True) + "\n" for record in records)
+    return atomic_write_text(Path(run_dir) / LANGUAGE_WEIGHTS_FILE, text)
+
+
+def read_language_weights(paths: Iterable[str | Path]) -> dict[str, list[dict]]:
+    """Run id -> the language weights over time of each run under the results folders
+    ``paths`` (:data:`LANGUAGE_WEIGHTS_FILE`); a results file stands for its folder.
+
+    Example::
+
+        from alignfreeze.experiments.results import read_language_weights
+        weights = read_language_weights(["runs/demo"])   # {run_id: [{"batch": 5, "probabilities": {...}}, ...]}
+    """
+    out: dict[str, list[dict]] = {}
+    for path in map(Path, paths):
+        folder = path if path.is_dir() else path.parent
+        for file in sorted(folder.glob(f"runs/*/{LANGUAGE_WEIGHTS_FILE}")):
+            lines = file.read_text(encoding="utf-8").splitlines()
+            out[file.parent.name] = [json.loads(line) for line in lines if line.strip()]
+    return out

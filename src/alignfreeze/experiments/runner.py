@@ -47,6 +47,7 @@ from alignfreeze.data.catalog import DataCatalog
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.experiments.config import ExperimentConfig, RunConfig
 from alignfreeze.experiments.planning import RunData, analysis_pairs
+from alignfreeze.experiments.results import write_language_weights
 from alignfreeze.fileio import atomic_write_text
 from alignfreeze.progress import progress_bar, report
 
@@ -296,6 +297,9 @@ def realign_before(run: RunConfig, prepared: PreparedRun, out_dir: Path, tracker
         result.losses[0],
         result.losses[-1],
     )
+    if result.language_weights:
+        write_language_weights(out_dir / "runs" / run.run_id, result.language_weights)
+        tracker.log_language_weights(result.language_weights)
     saved = None
     if run.save_model == "final":
         run_dir = out_dir / "runs" / run.run_id

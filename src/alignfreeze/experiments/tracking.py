@@ -26,7 +26,12 @@ from alignfreeze.metric_names import alignment_series, parse_alignment_metric
 #: Each tracker needs the package of the same name.
 TRACKERS = ("tensorboard", "wandb", "mlflow")
 #: The x axis of each section's curves, as a key logged with them on wandb.
-_WANDB_AXES = {"realign": "realign/step", "finetune": "finetune/step", "alignment": "alignment/layer"}
+_WANDB_AXES = {
+    "realign": "realign/step",
+    "finetune": "finetune/step",
+    "alignment": "alignment/layer",
+    "language_weights": "language_weights/batch",
+}
 
 
 def flatten(values: Any, prefix: str = "") -> dict[str, Any]:
@@ -100,6 +105,15 @@ class RunTracker:
             return
         for offset, (loss, rate) in enumerate(zip(losses, rates)):
             self._log({f"{stage}/loss": loss, f"{stage}/learning_rate": rate}, first_step + offset, f"{stage}/step")
+
+    def log_language_weights(self, records: list[dict]) -> None:
+        """The language weighting's probabilities over time, ``language_weights/<pair>`` at
+        each record's batch (``realignment.language_weighting``)."""
+        if self.tracker is None:
+            return
+        for record in records:
+            values = {f"language_weights/{pair}": p for pair, p in record["probabilities"].items()}
+            self._log(values, int(record["batch"]), _WANDB_AXES["language_weights"])
 
     def log_rows(self, rows: list[dict]) -> None:
         """Result rows (long format): task scores as ``score/<language>/<metric>``, alignment

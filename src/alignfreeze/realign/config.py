@@ -107,6 +107,29 @@ class RealignConfig(BaseModel):
         "matched them (training_loops.py 739, 758), so front on 12 layers also takes layers 10 and 11",
         json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
+    language_weighting: Literal["uniform", "ucb", "meta", "meta_closed"] = Field(
+        "uniform",
+        description="the language pair of each batch (batching by_pair): 'uniform': in turn; 'ucb': drawn by UCB on "
+        "each pair's realignment loss; 'meta': drawn from weights learned first with the model frozen (the emnlp-2026 "
+        "code's decoupled meta-learned weights); 'meta_closed': weights = each pair's mean loss over one pass "
+        "(alignfreeze.realign.weighting)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    weighting_exploration: float = Field(
+        1.0, ge=0, description="ucb: exploration coefficient c", json_schema_extra=NEUTRAL_AT_DEFAULT
+    )
+    weighting_every: int | None = Field(
+        None,
+        ge=1,
+        description="batches between weight updates (default: 5 for ucb, 10 for meta)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    weighting_learning_rate: float = Field(
+        1e-2, gt=0, description="meta: Adam's learning rate on the weights", json_schema_extra=NEUTRAL_AT_DEFAULT
+    )
+    weighting_temperature: float = Field(
+        1.0, gt=0, description="softmax temperature of the weights", json_schema_extra=NEUTRAL_AT_DEFAULT
+    )
 
     @field_validator("steps")
     @classmethod

@@ -35,6 +35,11 @@ reference's ``filter`` after its ``map`` did (``realignment_task.py`` lines 460-
   later versions stop one round earlier), with a short batch (a DataLoader's last), and
   all start over.
 
+**Weighted sampling** (``realignment.language_weighting``, :mod:`alignfreeze.realign.weighting`):
+with ``by_pair``, the language pair of each batch is drawn from the weighting's
+probabilities instead of taken in turn; :meth:`RealignmentBatches.observe` reports each
+batch's loss back to it.
+
 **Counts.** :attr:`RealignmentBatches.drawn` counts the sentence pairs drawn and
 :meth:`RealignmentBatches.summary` the distinct ones, to compare with the released
 ``distinct_realignment_samples`` (the pairs the reference drew before its first restart,
@@ -53,6 +58,7 @@ import numpy as np
 from alignfreeze.data.fingerprints import SentenceSet
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.realign.batches import EncodedPair, PairBatch, collate
+from alignfreeze.realign.weighting import LanguageWeights
 
 T = TypeVar("T")
 SAMPLINGS = ("uniform", "shuffle_buffer")
@@ -186,6 +192,7 @@ class RealignmentBatches:
         seed: int = 0,
         length_bucketing: bool = False,
         batching: str = "by_pair",
+        weighting: LanguageWeights | None = None,
     ):
         if batching not in BATCHINGS:
             raise AlignfreezeError(f"unknown batching {batching!r} (allowed: {', '.join(BATCHINGS)})")
@@ -204,6 +211,10 @@ class RealignmentBatches:
         self.drawn = [0] * n
         self.restarts = 0
         self.sentences = SentenceSet()
+        #: Draws the language pair of each by_pair batch (None: in turn).
+        self.weighting = weighting
+        self._weight_rng = np.random.default_rng([seed, 2])
+        self._index = {s.name: k for k, s in enumerate(self.streams)}
 
     def __iter__(self) -> Iterator[PairBatch]:
         return self
@@ -238,8 +249,15 @@ class RealignmentBatches:
         return out, False
 
     def _next_by_pair(self) -> PairBatch:
-        k = self._turn % len(self.streams)
-        self._turn += 1
+        if self.weighting is None:
+            k = self._turn % len(self.streams)
+            self._turn += 1
+        else:
+            k = int(self._weight_rng.choice(len(self.streams), p=self.weighting.probabilities()))
+        return self._batch_of(k)
+
+    def _batch_of(self, k: int) -> PairBatch:
+        """The next batch of language pair ``k``."""
         if not self.length_bucketing:
             pairs, _ = self._take(k, self.batch_size)
         else:
@@ -279,6 +297,18 @@ class RealignmentBatches:
 
     def __next__(self) -> PairBatch:
         return self._next_mixed() if self.batching == "mixed" else self._next_by_pair()
+
+    def observe(self, language_pair: str, loss) -> None:
+        """The loss of a batch of ``language_pair``, for the weighting (nothing without one,
+        or for a mixed batch)."""
+        if self.weighting is not None and language_pair in self._index:
+            self.weighting.observe(self._index[language_pair], loss)
+
+    def learn_weights(self, batch_loss, batches: int) -> None:
+        """Phase 1 of a weighting learned before realignment (``meta``): ``batches`` batches
+        drawn and scored with ``batch_loss(batch)``, the model not trained. Nothing for the others."""
+        if self.weighting is not None and self.weighting.learns_first:
+            self.weighting.learn(self._batch_of, batch_loss, batches)
 
     def seen(self) -> dict[str, set[int]]:
         """The lines drawn so far, per language pair."""

@@ -43,6 +43,7 @@ from alignfreeze.realign.freeze import (
 from alignfreeze.realign.loss import ContrastiveAlignmentLoss
 from alignfreeze.realign.projection import projection_head
 from alignfreeze.realign.stream import PairStream, RealignmentBatches
+from alignfreeze.realign.weighting import make_weighting
 
 #: Weight of the realignment loss added to the task loss in joint ("during") training.
 JOINT_COEFFICIENT = 0.1
@@ -159,6 +160,7 @@ class RealignmentObjective(nn.Module):
         self.batches = RealignmentBatches(
             streams, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
         )
+        self.batches.weighting = make_weighting(config, [s.name for s in streams], seed)  # realign/weighting.py
         hidden = encoder_of(model).config.hidden_size
         # Seeded here so that the head's initialisation depends on the run's seed only.
         with torch.random.fork_rng(devices=[]):
@@ -182,7 +184,9 @@ class RealignmentObjective(nn.Module):
         hidden = out.hidden_states[-2] if penultimate else out.last_hidden_state
         src = pool_word_vectors(hidden, batch.src_token_index, batch.src_token_word, batch.n_src_words)
         tgt = pool_word_vectors(hidden, batch.tgt_token_index, batch.tgt_token_word, batch.n_tgt_words)
-        return self.criterion(self.head(src), self.head(tgt), batch.links)
+        loss = self.criterion(self.head(src), self.head(tgt), batch.links)
+        self.batches.observe(batch.language_pair, loss)  # the language weighting's reward (realign/weighting.py)
+        return loss
 
 
 @dataclass
@@ -200,6 +204,8 @@ class RealignResult:
     drawn: dict = field(default_factory=dict)
     #: The lines drawn, per language pair.
     seen: dict = field(default_factory=dict)
+    #: ``realignment.language_weighting``: the weights over time (realign/weighting.py).
+    language_weights: list[dict] = field(default_factory=list)
 
 
 def realign(
@@ -271,6 +277,7 @@ def realign(
     step_losses: list[torch.Tensor] = []  # on the device: read in bunches (optim.read_losses)
     t0 = time.perf_counter()
     model.train()
+    objective.batches.learn_weights(lambda batch: objective.loss(model, batch), steps)  # meta weights: phase 1
     with (
         frozen(encoder_of(model), freeze) as spec,
         row_sparse_training(model) as embedding,
@@ -310,6 +317,7 @@ def realign(
         objective.batches.sentences,
         objective.batches.summary(),
         objective.batches.seen(),
+        objective.batches.weighting.log if objective.batches.weighting else [],
     )
 
 
