@@ -36,7 +36,7 @@ from alignfreeze.data.refs import DataRef, ParallelRef, check_language
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
-from alignfreeze.realign.config import MATCH, RealignConfig
+from alignfreeze.realign.config import DEFAULT_OBJECTIVE, MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSpec
 from alignfreeze.schema import Method, TaskName, identity_values
 
@@ -263,6 +263,15 @@ class MethodSettings(BaseModel):
     freeze_during_finetuning: bool = False
 
 
+def _objective_needs_links(name: str) -> bool:
+    from alignfreeze.realign.objectives import objective_class
+
+    try:
+        return objective_class(name).needs_links
+    except AlignfreezeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class RunConfig(RunSettings, MethodSettings):
     """One run: everything that determines its results -- model, task, method, freeze spec,
     aligner, seed, data, and the settings of each stage (realignment, tokenization,
@@ -288,11 +297,20 @@ class RunConfig(RunSettings, MethodSettings):
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
         if self.method != "baseline":
-            if self.aligner is None:
-                raise ValueError(f"method {self.method!r} needs an aligner (allowed: {', '.join(ALIGNER_CONFIGS)})")
+            objective = self.realignment.objective
+            # The default objective learns from links; only another one imports the registry (torch).
+            linked = objective == DEFAULT_OBJECTIVE or _objective_needs_links(objective)
+            if self.aligner is None and linked:
+                raise ValueError(
+                    f"method {self.method!r} with objective {objective} needs an aligner "
+                    f"(allowed: {', '.join(ALIGNER_CONFIGS)}; objective contrastive_sentence takes aligner: none)"
+                )
+            if self.aligner is not None and not linked:
+                raise ValueError(f"objective {objective} uses no word links: give aligner: none")
             if not self.realignment_pairs:
                 raise ValueError(f"method {self.method!r} needs realignment_pairs")
-            self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
+            if self.aligner is not None:
+                self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
         if not self.eval:
             raise ValueError("eval lists no language")
         return self
@@ -310,6 +328,7 @@ class RunConfig(RunSettings, MethodSettings):
             values["realignment"]["learning_rate"] = training.learning_rate
         if self.method == Method.DURING:
             values["realignment"]["steps"] = MATCH
+            values["realignment"]["budget"] = None  # one batch per fine-tuning step
         if self.method == "baseline":
             values.update(aligner=None, freeze="none", freeze_during_finetuning=False, realignment_pairs=[])
             values["realignment"] = RealignConfig().model_dump()
@@ -317,7 +336,7 @@ class RunConfig(RunSettings, MethodSettings):
 
     def realignment_steps(self, finetune_steps: int | None) -> int | None:
         """Realignment steps before fine-tuning: 0 for a method that does not realign then,
-        the number the config sets, or for ``steps: match`` as many as fine-tuning's
+        the number the config sets (``steps``, or ``ceil(budget / batch_size)``), or for ``steps: match`` as many as fine-tuning's
         optimiser steps (``finetune_steps``; None while those are not known). With
         :meth:`resolved` (``learning_rate: match``), the one place ``match`` is read."""
         if not self.method.realigns_before:
