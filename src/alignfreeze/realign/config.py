@@ -47,6 +47,14 @@ class RealignConfig(BaseModel):
     aligner; ``l2``; ``linear_map``). Settings that belong to one objective say so in their
     description; the others ignore them.
 
+    ``budget`` counts sentence pairs (``steps = ceil(budget / batch_size)``). The successor
+    code's grids of 2,000 to 32,000 are steps at a batch of 128, not pairs
+    (``final_run_script.sh`` ``$6 MAX_REALIGNMENT_STEPS``, ``$7 REALIGNMENT_BATCH_SIZE``): its
+    16,000 is ``budget: 2048000`` at ``batch_size: 128``, not ``budget: 16000``.
+
+    ``layers`` are hidden-state indices (:func:`resolve_layers`): 0 the embeddings, ``L`` the
+    top layer's output.
+
     Args:
         steps, budget, batch_size, max_length, batching, length_bucketing: the batches.
         optimizer, learning_rate, weight_decay: the optimiser (constant learning rate).
@@ -99,8 +107,8 @@ class RealignConfig(BaseModel):
     )
     objective: str = Field(
         DEFAULT_OBJECTIVE,
-        description="the realignment loss, by name (alignfreeze.realign.objectives.OBJECTIVES): contrastive_word, "
-        "contrastive_sentence (no aligner: aligner none), l2, linear_map",
+        description="the realignment loss: contrastive_word, contrastive_sentence (no aligner: aligner none), l2, "
+        "linear_map, or one added with register_objective",
         json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
     layers: Union[list[int], Literal["top", "penultimate", "middle", "all"], None] = Field(
