@@ -296,3 +296,40 @@ def test_a_budget_is_the_runs_realignment_steps_and_new_settings_keep_run_ids():
     }
     assert RunConfig(**RUN, aligner="dictionary", realignment=at_defaults).run_id == plain.run_id
     assert RunConfig(**RUN, aligner="dictionary", realignment={"layers": [3]}).run_id != plain.run_id
+
+
+def test_an_aligner_free_run_realigns_unaligned_pairs_at_the_listed_layers(toy):
+    import csv
+
+    from alignfreeze.experiments import load_experiment, run_experiment
+    from alignfreeze.experiments.planning import check_freeze_specs
+    from fixtures_tasks import experiment_yaml
+
+    root, model, tmp = toy
+    realignment = {"objective": "contrastive_sentence", "budget": 8, "batch_size": 4, "layers": [1, 2]}
+    cfg = experiment_yaml(tmp / "x.yaml", model, [{"method": "before"}], aligner="none", realignment=realignment)
+    experiment = load_experiment(cfg)
+    assert experiment.runs()[0].realignment_steps(None) == 2
+    (outcome,) = run_experiment(experiment, tmp / "out", data_dir=root, progress=False)
+    with open(tmp / "out" / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["aligner"] for r in rows} == {"none"}
+    drawn = {r["metric"]: float(r["value"]) for r in rows if r["stage"] == "run"}
+    assert drawn["realignment_pairs_drawn"] == 8
+    log = (tmp / "out" / "runs" / outcome.run.run_id / "log.txt").read_text()
+    assert "realigned 2 steps" in log and "not aligned" in log
+    too_high = load_experiment(cfg, ["realignment.layers=[3]"]).runs()
+    with pytest.raises(AlignfreezeError, match="the model has 2 layers"):
+        check_freeze_specs(too_high)  # grid --dry-run checks the layers against the model's config
+
+
+def test_the_reference_protocol_leaves_a_budget_and_layers_alone(toy):
+    from alignfreeze.experiments import load_experiment
+    from fixtures_tasks import experiment_yaml
+
+    root, model, tmp = toy
+    realignment = {"budget": 64, "batch_size": 16, "layers": "middle"}
+    cfg = experiment_yaml(tmp / "x.yaml", model, [{"method": "before"}], protocol="reference", realignment=realignment)
+    (run,) = load_experiment(cfg).runs()
+    assert run.realignment.steps == 4 and run.realignment.layers == "middle"
+    assert run.realignment.batching == "mixed"  # the protocol's other values still apply

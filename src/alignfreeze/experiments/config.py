@@ -87,6 +87,8 @@ PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 SECTIONS = ("realignment", "tokenization", "training", "evaluation")
+#: Realignment settings that replace a protocol's value of another (both given is an error).
+_GIVEN_INSTEAD = {"steps": "budget", "layer": "layers"}
 
 
 def _governed() -> dict[str, set[str]]:
@@ -118,6 +120,8 @@ def apply_protocol(data: dict) -> dict:
         if values.get(section):
             settings = dict(out.get(section) or {})
             for key, value in values[section].items():
+                if section == "realignment" and settings.get(_GIVEN_INSTEAD.get(key, "")) is not None:
+                    continue  # the file says it the other way (budget for steps, layers for layer)
                 settings.setdefault(key, value)
             out[section] = settings
     if values.get("aligner"):

@@ -28,7 +28,7 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, check_replaceable
-from alignfreeze.models.layers import encoder_of
+from alignfreeze.models.layers import encoder_of, num_layers
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, encode_pairs
@@ -154,7 +154,7 @@ class RealignmentObjective(nn.Module):
         )
         encoder = encoder_of(model)
         try:
-            self.layers = resolve_layers(config, encoder.config.num_hidden_layers)
+            self.layers = resolve_layers(config, num_layers(encoder))
         except ValueError as exc:
             raise AlignfreezeError(str(exc)) from None
         loss_class = objective_class(config.objective)
@@ -164,7 +164,7 @@ class RealignmentObjective(nn.Module):
             self.head: RealignmentLoss = loss_class(
                 config, encoder.config.hidden_size, self.layers, [s.name for s in streams]
             )
-        self._top = encoder.config.num_hidden_layers
+        self._top = num_layers(encoder)
         # The encoder as realignment found it, for an objective regularised towards it;
         # held outside the module tree, so that it is neither trained nor saved.
         self._initial = [None]

@@ -12,9 +12,15 @@ outside the package, one :func:`register_objective` call (``docs/how-to/add-an-o
 * ``l2``: MSE between aligned words, plus regularisation to the initial model;
 * ``linear_map``: a learned map per language pair before an MSE or contrastive comparison.
 
-The reference's README mentions a "closed-form variant"; its ``realignment_loss.py`` has only
-``l2`` and ``contrastive``: the closed form in that code sets language-sampling weights
-(``decoupled_weighted_selection.py``), it is not an alignment loss, so it is not here.
+References to ``multilingual_eval/...`` are to felixgaschi/multilingual-alignment-and-transfer
+(``realignment_loss.py`` and ``with_realignment_factory.py`` at commit 33a6603b), unless a
+docstring names another repository.
+
+No closed-form objective: the EMNLP 2026 code's README (felixgaschi/emnlp-2026-code-submission
+@f85fd628, README.md l.55) lists a "closed-form solution variant" for ``realignment_loss.py``,
+but that file has only the ``l2`` and ``contrastive`` losses (l.243-250). Its closed form is
+``decoupled_weighted_selection.py`` l.41-82 (``closed_form_meta``, ``epoch_loop.py``
+l.663-670): language-sampling weights from per-language losses, not an alignment loss.
 """
 
 from __future__ import annotations

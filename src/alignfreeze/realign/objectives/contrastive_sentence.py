@@ -55,7 +55,10 @@ class ContrastiveSentenceLoss(RealignmentLoss):
     ``felixgaschi/multilingual-alignment-and-transfer``) and its EMNLP 2026 follow-up.
     Reference: ``multilingual_eval/models/realignment_loss.py`` l.155-163 (pooling),
     l.182-184 (head), l.189-199 and l.254-287 (the loss: symmetric, 2N candidates,
-    ``strong_alignment=True`` in every script: only the query itself masked).
+    ``strong_alignment=True`` in every script: only the query itself masked); in the EMNLP
+    2026 code (felixgaschi/emnlp-2026-code-submission @f85fd628) the same at l.212-220 and
+    l.316-349, with temperature 0.1 and a head ``Linear(hidden, 128)`` without ReLU
+    (``projection: linear``; ``simplified.py`` l.80, 93-108).
 
     Pooling (``sentence_pooling``): ``mask`` (ours) averages the sentence's real tokens,
     [CLS] and [SEP] included, by the attention mask. The reference averaged a length prefix

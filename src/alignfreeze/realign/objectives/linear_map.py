@@ -28,7 +28,8 @@ class LinearMapLoss(RealignmentLoss):
     hidden state only). Not reproduced: the reference's optional orthogonalisation step
     (β 0.001, l.64-72) and its ``train_only_mapping`` (the encoder under ``no_grad``; here a
     freeze spec chooses what trains). Ours applies the map at every listed layer, one matrix
-    per (layer, language pair).
+    per (layer, language pair). Weight decay (``weight_decay`` with AdamW) pulls the maps
+    towards zero, not the identity; the reference's Adam had none (``weight_decay: 0``).
 
     Args:
         config: ``linear_map_loss``; for ``contrastive``, ``temperature``, ``mode`` and the
