@@ -41,8 +41,10 @@ def clean_registries():
     from alignfreeze.align.config import ALIGNER_CONFIGS
     from alignfreeze.analysis.retrieval_modes import RETRIEVAL_MODES
     from alignfreeze.data.sources import DATA_SOURCES
+    from alignfreeze.realign.objectives import OBJECTIVES
 
-    saved = [(registry, dict(registry)) for registry in (ALIGNER_CONFIGS, DATA_SOURCES, RETRIEVAL_MODES)]
+    registries = (ALIGNER_CONFIGS, DATA_SOURCES, RETRIEVAL_MODES, OBJECTIVES)
+    saved = [(registry, dict(registry)) for registry in registries]
     yield
     for registry, before in saved:
         registry.clear()
@@ -70,6 +72,21 @@ def test_an_added_aligner_is_gone_after_its_test():
     assert "diagonal" not in ALIGNER_CONFIGS
     with pytest.raises(AlignfreezeError, match="unknown aligner 'diagonal'"):
         parse_aligner("diagonal")
+
+
+def test_add_an_objective(clean_registries, xlmr_tokenizer):
+    from alignfreeze.realign.objectives import OBJECTIVES
+    from test_realign import corpus
+    from tiny_models import tiny_model
+
+    run_page("add-an-objective.md", {"model": tiny_model(layers=2), "tokenizer": xlmr_tokenizer, "corpus": corpus()})
+    assert "cosine_word" in OBJECTIVES
+
+
+def test_an_added_objective_is_gone_after_its_test():
+    from alignfreeze.realign.objectives import OBJECTIVES
+
+    assert "cosine_word" not in OBJECTIVES
 
 
 def test_add_a_dataset_source(clean_registries, tmp_path):

@@ -69,6 +69,7 @@ _EXPORTS = {
     "parse_aligner": "alignfreeze.align.config",
     "register_aligner": "alignfreeze.align.config",
     "AlignedFile": "alignfreeze.align.sources",
+    "SentencePairFile": "alignfreeze.align.sources",
     "AlignedCorpus": "alignfreeze.align.corpus",
     "score_alignment_file": "alignfreeze.align.metrics",
     # Realignment.
@@ -76,6 +77,7 @@ _EXPORTS = {
     "realign_files": "alignfreeze.realign.trainer",
     "shuffle_buffer_order": "alignfreeze.realign.stream",
     "RealignmentObjective": "alignfreeze.realign.trainer",
+    "register_objective": "alignfreeze.realign.objectives",
     # Fine-tuning and evaluation.
     "get_task": "alignfreeze.finetune.tasks",
     "finetune": "alignfreeze.finetune",  # the package, callable as its function
@@ -121,7 +123,7 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.align.embedding import EmbeddingAlignerConfig
     from alignfreeze.align.external import PharaohAlignerConfig
     from alignfreeze.align.metrics import score_alignment_file
-    from alignfreeze.align.sources import AlignedFile
+    from alignfreeze.align.sources import AlignedFile, SentencePairFile
     from alignfreeze.align.statistical import EflomalAlignerConfig
     from alignfreeze.analysis.config import AlignmentMeasureSettings, AnalysisSettings
     from alignfreeze.analysis.correlation import correlate
@@ -161,6 +163,7 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.realign.config import RealignConfig
     from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec
+    from alignfreeze.realign.objectives import register_objective
     from alignfreeze.realign.stream import shuffle_buffer_order
     from alignfreeze.realign.trainer import RealignmentObjective, realign, realign_files
     from alignfreeze.schema import Method, TaskName

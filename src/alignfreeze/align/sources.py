@@ -12,6 +12,8 @@ question, "the linked sentence pairs among these lines", and the realignment str
   runs of a grid that draw the same chunk align it once.
 * :class:`CorpusSource`: an :class:`~alignfreeze.align.corpus.AlignedCorpus` already in
   memory (``alignfreeze realign --pairs FILE``, notebooks).
+* :class:`SentencePairFile`: a parallel corpus on disk, not aligned at all: the sentence
+  pairs of an objective that needs no word links (``contrastive_sentence``, ``aligner: none``).
 
 Chunk size. An aligner that links each pair on its own (dictionary, embedding, Pharaoh)
 gives the same links whatever the chunk, so its chunk only trades start-up time against
@@ -39,6 +41,8 @@ class PairSource(ABC):
     tgt_lang: str
     #: Lines aligned together (see the module docstring).
     chunk_pairs: int = 1024
+    #: Whether the pairs carry word links (False: raw sentence pairs, links empty).
+    linked: bool = True
 
     @property
     def name(self) -> str:
@@ -148,3 +152,51 @@ class AlignedFile(PairSource):
 
     def describe(self) -> str:
         return f"{self.name} {self.label}".strip()
+
+
+class SentencePairFile(PairSource):
+    """A parallel corpus on disk as raw sentence pairs: :meth:`aligned` splits the lines
+    into words and links nothing, so no aligner runs. What an objective that needs no links
+    (``contrastive_sentence``) draws from.
+
+    Args:
+        corpus: the sentence pairs (:class:`~alignfreeze.data.parallel.ParallelFile`).
+        src_lang, tgt_lang: the languages.
+        limit: read only the first ``limit`` lines.
+        label: shown in logs after the language pair.
+
+    Example::
+
+        source = af.SentencePairFile(af.ParallelFile("un.en", "un.fr"), "en", "fr")
+        source.aligned([0, 5, 9])    # AlignedPair(index, words, words, links=[])
+    """
+
+    linked = False
+
+    def __init__(self, corpus, src_lang: str, tgt_lang: str, limit: int | None = None, label: str = ""):
+        self.corpus = corpus
+        self.src_lang, self.tgt_lang = src_lang, tgt_lang
+        self.n_lines = min(len(corpus), limit) if limit else len(corpus)
+        self.label = label
+
+    def __len__(self) -> int:
+        return self.n_lines
+
+    def aligned(self, line_numbers: Sequence[int]) -> list[AlignedPair]:
+        """The pairs of ``line_numbers`` with words on both sides (empty lines left out), unlinked."""
+        from alignfreeze.data.words import split_words
+
+        line_numbers = [int(i) for i in line_numbers]
+        if not line_numbers:
+            return []
+        if max(line_numbers) >= self.n_lines or min(line_numbers) < 0:
+            raise IndexError(f"line {max(line_numbers)} of {self.describe()}")
+        out = []
+        for line, pair in zip(line_numbers, self.corpus.pairs(line_numbers)):
+            src, tgt = split_words(pair.src), split_words(pair.tgt)
+            if src and tgt:
+                out.append(AlignedPair(line, src, tgt, []))
+        return out
+
+    def describe(self) -> str:
+        return f"{self.name} {self.label} (not aligned)".replace("  ", " ").strip()

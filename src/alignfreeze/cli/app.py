@@ -396,7 +396,8 @@ def realign(
     ] = signature_default(REALIGN_FILES, "seed"),
     precision: str = _precision_option(),
 ) -> None:
-    """Realign an encoder with the contrastive word-alignment loss (optionally freezing layers).
+    """Realign an encoder with a realignment objective, by default the contrastive word-alignment loss (optionally
+    freezing layers).
 
     Every realignment setting has an option here (see RealignConfig); the defaults are ours,
     the reference code's values are in the README's protocol table."""

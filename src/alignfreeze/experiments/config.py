@@ -37,7 +37,7 @@ from alignfreeze.data.selection import LanguageSelection, RealignmentData, selec
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
-from alignfreeze.realign.config import MATCH, RealignConfig
+from alignfreeze.realign.config import DEFAULT_OBJECTIVE, MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec
 from alignfreeze.schema import NEUTRAL_AT_DEFAULT, Method, TaskName, identity_values
 
@@ -88,6 +88,8 @@ PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 SECTIONS = ("realignment", "tokenization", "training", "evaluation")
+#: Realignment settings that replace a protocol's value of another (both given is an error).
+_GIVEN_INSTEAD = {"steps": "budget", "layer": "layers"}
 
 
 def _governed() -> dict[str, set[str]]:
@@ -119,6 +121,8 @@ def apply_protocol(data: dict) -> dict:
         if values.get(section):
             settings = dict(out.get(section) or {})
             for key, value in values[section].items():
+                if section == "realignment" and settings.get(_GIVEN_INSTEAD.get(key, "")) is not None:
+                    continue  # the file says it the other way (budget for steps, layers for layer)
                 settings.setdefault(key, value)
             out[section] = settings
     if values.get("aligner"):
@@ -337,6 +341,15 @@ class MethodSettings(BaseModel):
         return f"{self.freeze}{scope}{schedule}"
 
 
+def _objective_needs_links(name: str) -> bool:
+    from alignfreeze.realign.objectives import objective_class
+
+    try:
+        return objective_class(name).needs_links
+    except AlignfreezeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class RunConfig(RunSettings, MethodSettings):
     """One run: everything that determines its results -- model, task, method, freeze spec,
     aligner, seed, data, and the settings of each stage (realignment, tokenization,
@@ -362,11 +375,20 @@ class RunConfig(RunSettings, MethodSettings):
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
         if self.method != "baseline":
-            if self.aligner is None:
-                raise ValueError(f"method {self.method!r} needs an aligner (allowed: {', '.join(ALIGNER_CONFIGS)})")
+            objective = self.realignment.objective
+            # The default objective learns from links; only another one imports the registry (torch).
+            linked = objective == DEFAULT_OBJECTIVE or _objective_needs_links(objective)
+            if self.aligner is None and linked:
+                raise ValueError(
+                    f"method {self.method!r} with objective {objective} needs an aligner "
+                    f"(allowed: {', '.join(ALIGNER_CONFIGS)}; objective contrastive_sentence takes aligner: none)"
+                )
+            if self.aligner is not None and not linked:
+                raise ValueError(f"objective {objective} uses no word links: give aligner: none")
             if not self.realignment_pairs:
                 raise ValueError(f"method {self.method!r} needs realignment_pairs")
-            self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
+            if self.aligner is not None:
+                self.aligner.check_pairs([ref.pair for ref in self.realignment_pairs])
             weighting = self.realignment.language_weighting
             if weighting != "uniform" and self.realignment.batching != "by_pair":
                 raise ValueError(f"realignment.language_weighting {weighting} needs realignment.batching by_pair")
@@ -392,6 +414,7 @@ class RunConfig(RunSettings, MethodSettings):
             values["realignment"]["learning_rate"] = training.learning_rate
         if self.method == Method.DURING:
             values["realignment"]["steps"] = MATCH
+            values["realignment"]["budget"] = None  # one batch per fine-tuning step
         if self.method == "baseline":
             # A baseline does not realign: only a freeze held in fine-tuning can matter.
             kept = self.finetuning_freeze != "none"
@@ -402,7 +425,7 @@ class RunConfig(RunSettings, MethodSettings):
 
     def realignment_steps(self, finetune_steps: int | None) -> int | None:
         """Realignment steps before fine-tuning: 0 for a method that does not realign then,
-        the number the config sets, or for ``steps: match`` as many as fine-tuning's
+        the number the config sets (``steps``, or ``ceil(budget / batch_size)``), or for ``steps: match`` as many as fine-tuning's
         optimiser steps (``finetune_steps``; None while those are not known). With
         :meth:`resolved` (``learning_rate: match``), the one place ``match`` is read."""
         if not self.method.realigns_before:

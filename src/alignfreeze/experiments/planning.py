@@ -21,7 +21,7 @@ from alignfreeze.data.catalog import DataCatalog, DataSource
 from alignfreeze.errors import AlignfreezeError, DataFormatError
 from alignfreeze.experiments.config import RunConfig
 from alignfreeze.experiments.results import reconcile
-from alignfreeze.realign.config import MATCH
+from alignfreeze.realign.config import MATCH, resolve_layers
 
 #: A run that failed leaves this file in its folder (with ``error.txt``, the traceback).
 FAILED_FILE = "failed.json"
@@ -188,6 +188,11 @@ def check_freeze_specs(runs: list[RunConfig]) -> None:
             counts[run.model] = model_layer_count(run.model)
         if counts[run.model] is not None:
             run.freeze.check_fits(counts[run.model], run.model)
+            if run.method != "baseline":
+                try:  # realignment.layers too, against the same count
+                    resolve_layers(run.realignment, counts[run.model])
+                except ValueError as exc:
+                    raise AlignfreezeError(f"{run.model}: {exc}") from None
 
 
 def preflight(runs: list[RunConfig], catalog: DataCatalog) -> RunData:

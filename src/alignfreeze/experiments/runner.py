@@ -57,16 +57,22 @@ log = logging.getLogger("alignfreeze.run")
 def realignment_sources(run: RunConfig, catalog: DataCatalog) -> list:
     """One :class:`~alignfreeze.align.sources.AlignedFile` per realignment corpus of the run:
     opened for random access and aligned a chunk at a time as realignment draws from it
-    (:mod:`alignfreeze.realign.stream`), never read whole."""
-    from alignfreeze.align.sources import AlignedFile
+    (:mod:`alignfreeze.realign.stream`), never read whole. A run without an aligner (an
+    objective that needs no links) gets :class:`~alignfreeze.align.sources.SentencePairFile`
+    objects: the same lines, not aligned."""
+    from alignfreeze.align.sources import AlignedFile, SentencePairFile
 
     sources = []
     for ref in run.realignment_pairs:
         src_lang, tgt_lang = ref.pair.split("-")
         corpus, dataset = catalog.parallel_file(ref.pair, ref.split, ref.dataset)
-        source = AlignedFile(
-            corpus, src_lang, tgt_lang, run.aligner, catalog, run.model, ref.limit, f"{dataset}:{ref.split}"
-        )
+        label = f"{dataset}:{ref.split}"
+        if run.aligner is None:
+            source = SentencePairFile(corpus, src_lang, tgt_lang, ref.limit, label)
+            log.info("realignment data %s %s: %d sentence pairs, not aligned", ref.pair, label, len(source))
+            sources.append(source)
+            continue
+        source = AlignedFile(corpus, src_lang, tgt_lang, run.aligner, catalog, run.model, ref.limit, label)
         log.info(
             "realignment data %s %s:%s: %d sentence pairs, aligned %d at a time as drawn (%s)",
             ref.pair,

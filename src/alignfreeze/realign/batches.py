@@ -28,12 +28,22 @@ class EncodedPair:
     tgt_ids: list[int]
     src_words: list[list[int]]  # per word: token positions of its vector (first subword, or all)
     tgt_words: list[list[int]]
-    links: list[tuple[int, int]]  # empty when truncation removed every linked word: the pair is not used
+    # Empty when truncation removed every linked word: the pair is not used. None: an
+    # unaligned pair, for an objective that needs no links (contrastive_sentence).
+    links: list[tuple[int, int]] | None
     index: int = -1  # the pair's line in its corpus
     fingerprints: tuple[str, ...] = ()  # of both sentences (alignfreeze.data.fingerprints)
 
     def __len__(self) -> int:
         return max(len(self.src_ids), len(self.tgt_ids))
+
+    @property
+    def usable(self) -> bool:
+        """A linked pair with a link left after truncation; an unaligned pair with a word
+        left on each side (the reference's filter on both lengths)."""
+        if self.links is None:
+            return any(self.src_words) and any(self.tgt_words)
+        return bool(self.links)
 
 
 @dataclass
@@ -46,8 +56,10 @@ class PairBatch:
     tgt_token_index: torch.Tensor
     tgt_token_word: torch.Tensor
     n_tgt_words: int
-    links: torch.Tensor  # [k, 2] into the batch's source / target words
+    links: torch.Tensor  # [k, 2] into the batch's source / target words ([0, 2] for unaligned pairs)
     language_pair: str
+    #: [2N]: the words of each row that kept a subword (the reference's sentence "length").
+    row_words: torch.Tensor | None = None
 
     def to(self, device) -> "PairBatch":
         # From pinned memory the copies to a GPU overlap with its work (no effect on a CPU).
@@ -60,8 +72,11 @@ class PairBatch:
             "tgt_token_index",
             "tgt_token_word",
             "links",
+            "row_words",
         ):
             tensor = getattr(self, name)
+            if tensor is None:
+                continue
             setattr(self, name, tensor.pin_memory().to(device, non_blocking=True) if cuda else tensor.to(device))
         return self
 
@@ -78,9 +93,12 @@ def encode_pairs(
     max_length: int = 96,
     word_vector: str = "first",
     lone_boundary_pieces: str = "skip",
+    linked: bool = True,
 ) -> list[EncodedPair]:
     """One :class:`EncodedPair` per aligned pair, in order; a pair whose linked words were all
-    truncated away keeps an empty ``links`` (the stream skips it where the reference's filter did)."""
+    truncated away keeps an empty ``links`` (the stream skips it where the reference's filter did).
+    ``linked`` False: the pairs' links are not used (``links`` None), for an objective that
+    needs none."""
     from alignfreeze.data.fingerprints import sentence_fingerprint
 
     if not pairs:
@@ -90,7 +108,7 @@ def encode_pairs(
     out = []
     for k, p in enumerate(pairs):
         src_pos, tgt_pos = _positions(src[k].mapping, word_vector), _positions(tgt[k].mapping, word_vector)
-        links = [(i, j) for i, j in p.links if src_pos[i] and tgt_pos[j]]
+        links = [(i, j) for i, j in p.links if src_pos[i] and tgt_pos[j]] if linked else None
         fingerprints = (sentence_fingerprint(p.src), sentence_fingerprint(p.tgt))
         out.append(EncodedPair(src[k].input_ids, tgt[k].input_ids, src_pos, tgt_pos, links, p.index, fingerprints))
     return out
@@ -143,6 +161,9 @@ def collate(pairs: Sequence[EncodedPair], pad_id: int, language_pair: str) -> Pa
     si, sw, n_src, src_off = gather("src", 0)
     ti, tw, n_tgt, tgt_off = gather("tgt", n)
     links = torch.tensor(
-        [(src_off[b] + i, tgt_off[b] + j) for b, p in enumerate(pairs) for i, j in p.links], dtype=torch.long
+        [(src_off[b] + i, tgt_off[b] + j) for b, p in enumerate(pairs) for i, j in p.links or ()], dtype=torch.long
+    ).reshape(-1, 2)
+    row_words = torch.tensor(
+        [sum(1 for w in p.src_words if w) for p in pairs] + [sum(1 for w in p.tgt_words if w) for p in pairs]
     )
-    return PairBatch(input_ids, attention_mask, si, sw, n_src, ti, tw, n_tgt, links, language_pair)
+    return PairBatch(input_ids, attention_mask, si, sw, n_src, ti, tw, n_tgt, links, language_pair, row_words)

@@ -16,14 +16,19 @@ the values of the AlignFreeze authors' code (see the README's protocol table).
 
 from __future__ import annotations
 
-from typing import Literal, Union
+import math
+from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alignfreeze.schema import NEUTRAL_AT_DEFAULT
 
 #: ``steps: match`` / ``learning_rate: match``: take the value from the run's fine-tuning.
 MATCH = "match"
+#: The objective of every run written before objectives were a setting (today's loss).
+DEFAULT_OBJECTIVE = "contrastive_word"
+#: ``realignment.layers`` by name (see :func:`resolve_layers`).
+NAMED_LAYERS = ("top", "penultimate", "middle", "all")
 
 
 class RealignConfig(BaseModel):
@@ -37,10 +42,25 @@ class RealignConfig(BaseModel):
     translation must win against the other candidates of the batch (``strong``: both
     languages' words; ``weak``: the other language's).
 
+    The loss itself is ``objective``, one of :data:`alignfreeze.realign.objectives.OBJECTIVES`
+    (``contrastive_word``, the default, is the loss above; ``contrastive_sentence`` needs no
+    aligner; ``l2``; ``linear_map``). Settings that belong to one objective say so in their
+    description; the others ignore them.
+
+    ``budget`` counts sentence pairs (``steps = ceil(budget / batch_size)``). The successor
+    code's grids of 2,000 to 32,000 are steps at a batch of 128, not pairs
+    (``final_run_script.sh`` ``$6 MAX_REALIGNMENT_STEPS``, ``$7 REALIGNMENT_BATCH_SIZE``): its
+    16,000 is ``budget: 2048000`` at ``batch_size: 128``, not ``budget: 16000``.
+
+    ``layers`` are hidden-state indices (:func:`resolve_layers`): 0 the embeddings, ``L`` the
+    top layer's output.
+
     Args:
-        steps, batch_size, max_length, batching, length_bucketing: the batches.
+        steps, budget, batch_size, max_length, batching, length_bucketing: the batches.
         optimizer, learning_rate, weight_decay: the optimiser (constant learning rate).
-        temperature, mode, projection, projection_dim, word_vector, layer: the loss.
+        objective, temperature, mode, projection, projection_dim, projection_sharing,
+            word_vector, layer, layers: the loss.
+        sentence_pooling, regularization_weight, linear_map_loss: settings of one objective each.
 
     Example::
 
@@ -84,6 +104,49 @@ class RealignConfig(BaseModel):
         "top",
         description="'top': the last layer's output. 'penultimate' reproduces the reference code, which (through its "
         "hidden_states indexing) applied the loss to the output of layer L-1, leaving the top layer untouched",
+    )
+    objective: str = Field(
+        DEFAULT_OBJECTIVE,
+        description="the realignment loss: contrastive_word, contrastive_sentence (no aligner: aligner none), l2, "
+        "linear_map, or one added with register_objective",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    layers: Union[list[int], Literal["top", "penultimate", "middle", "all"], None] = Field(
+        None,
+        description="layers the loss is averaged over, as hidden-state indices: 0 the embeddings, i the output of "
+        "transformer layer i (1..L, L the top; the alignment analysis' L<i>); or top (L), penultimate (L-1), middle "
+        "(L//2), all (1..L). null: as layer says. Each listed layer has its own projection head",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    projection_sharing: Literal["per_layer", "shared"] = Field(
+        "per_layer",
+        description="with several layers: one projection head per layer, or one shared by all (the reference's)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    budget: Optional[int] = Field(
+        None,
+        ge=1,
+        description="sentence pairs to realign on instead of steps: steps = ceil(budget / batch_size) (give one of the "
+        "two)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    sentence_pooling: Literal["mask", "reference_prefix"] = Field(
+        "mask",
+        description="objective contrastive_sentence: a sentence's vector, the mean over its real tokens (mask), or "
+        "over its first n_words positions from [CLS] on (reference_prefix, the reference's)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    regularization_weight: float = Field(
+        1.0,
+        ge=0,
+        description="objective l2: weight of the MSE between the hidden states of the source sentence and those of "
+        "the initial model (Cao et al., 2020)",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
+    )
+    linear_map_loss: Literal["mse", "contrastive"] = Field(
+        "mse",
+        description="objective linear_map: how the mapped vectors are compared, MSE or the contrastive word loss",
+        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
     length_bucketing: bool = Field(False, description="batch sentence pairs of similar length together (less padding)")
     sampling: Literal["uniform", "shuffle_buffer"] = Field(
@@ -131,6 +194,55 @@ class RealignConfig(BaseModel):
         1.0, gt=0, description="softmax temperature of the weights", json_schema_extra=NEUTRAL_AT_DEFAULT
     )
 
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _layer_list(cls, value: Any) -> Any:
+        # The command line and --set give "6" or "4,8".
+        if isinstance(value, str) and value not in NAMED_LAYERS:
+            try:
+                return [int(v) for v in value.split(",") if v.strip()]
+            except ValueError:
+                raise ValueError(f"use layer indices (4,8) or one of {', '.join(NAMED_LAYERS)}") from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return value
+
+    @field_validator("layers")
+    @classmethod
+    def _valid_layers(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("lists no layer")
+            if min(value) < 0:
+                raise ValueError("a layer index is 0 (the embeddings) or more")
+            return list(dict.fromkeys(value))
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_of_each(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if data.get("layers") is not None and data.get("layer", "top") != "top":
+            raise ValueError("give layer or layers, not both (layers: penultimate is layer: penultimate)")
+        budget, steps = data.get("budget"), data.get("steps")
+        if budget is not None and steps is not None:
+            # A dumped config holds the steps its budget made; any other value is a conflict.
+            batch_size = data.get("batch_size", cls.model_fields["batch_size"].default)
+            if (
+                not isinstance(budget, int)
+                or not isinstance(batch_size, int)
+                or steps != math.ceil(budget / batch_size)
+            ):
+                raise ValueError("give steps or budget, not both")
+        return data
+
+    @model_validator(mode="after")
+    def _steps_of_budget(self) -> "RealignConfig":
+        if self.budget is not None:
+            self.steps = math.ceil(self.budget / self.batch_size)
+        return self
+
     @field_validator("steps")
     @classmethod
     def _positive_steps(cls, value):
@@ -151,3 +263,34 @@ class RealignConfig(BaseModel):
         if finetuning_learning_rate is None:
             raise ValueError("realignment learning_rate 'match' needs a fine-tuning run to match")
         return float(finetuning_learning_rate)
+
+
+def resolve_layers(config: RealignConfig, n_layers: int) -> list[int]:
+    """The hidden-state indices the loss of ``config`` is computed on, for a model with
+    ``n_layers`` transformer layers: 0 is the embedding output and ``i`` the output of
+    transformer layer ``i`` (1-based, so ``n_layers`` is the top), as ``hidden_states[i]`` of
+    the transformers library and the alignment analysis (``alignment_*_L{i}``) count them.
+
+    The reference's ``--layers`` indexes ``hidden_states`` too
+    (``multilingual_eval/models/with_realignment_factory.py`` l.100-102), but its default
+    ``-1`` becomes ``n_layers - 1``: the penultimate layer, not the top (our ``penultimate``).
+
+    Example::
+
+        resolve_layers(RealignConfig(layers="middle"), 12)    # [6]
+    """
+    named = config.layers if config.layers is not None else config.layer
+    if named == "top":
+        return [n_layers]
+    if named == "penultimate":
+        return [n_layers - 1]
+    if named == "middle":
+        return [n_layers // 2]
+    if named == "all":
+        return list(range(1, n_layers + 1))
+    too_high = [i for i in named if i > n_layers]
+    if too_high:
+        raise ValueError(
+            f"realignment layers {too_high}: the model has {n_layers} layers (0: the embeddings, 1..{n_layers})"
+        )
+    return list(named)

@@ -137,7 +137,7 @@ class PairStream:
         if self.sampling == "uniform":
             order = np.random.default_rng([self.seed, self.position, number]).permutation(self.n_lines)
             for start in range(0, self.n_lines, self.chunk):
-                yield from (p for p in self.encode(self.align(order[start : start + self.chunk].tolist())) if p.links)
+                yield from (p for p in self.encode(self.align(order[start : start + self.chunk].tolist())) if p.usable)
             return
         # The same order every epoch (the reference re-created its iterator with the same
         # seed). Tokenised after the buffer, as the reference's map came after its shuffle:
@@ -149,7 +149,7 @@ class PairStream:
         )
         shuffled = shuffle_buffer_order(linked, self.shuffle_buffer, self.seed)
         while group := list(itertools.islice(shuffled, ENCODE_GROUP)):
-            yield from (p for p in self.encode(group) if p.links)
+            yield from (p for p in self.encode(group) if p.usable)
 
 
 class _Peekable:

@@ -11,6 +11,7 @@ task loss.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -27,11 +28,11 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, check_replaceable
-from alignfreeze.models.layers import encoder_of
+from alignfreeze.models.layers import encoder_of, num_layers
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, encode_pairs
-from alignfreeze.realign.config import MATCH, RealignConfig
+from alignfreeze.realign.config import MATCH, RealignConfig, resolve_layers
 from alignfreeze.realign.freeze import (
     FreezeSchedule,
     FreezeSpec,
@@ -40,8 +41,8 @@ from alignfreeze.realign.freeze import (
     gradual_unfreezing,
     parse_schedule,
 )
-from alignfreeze.realign.loss import ContrastiveAlignmentLoss
-from alignfreeze.realign.projection import projection_head
+from alignfreeze.realign.objectives import objective_class
+from alignfreeze.realign.objectives.base import RealignmentLoss
 from alignfreeze.realign.stream import PairStream, RealignmentBatches
 from alignfreeze.realign.weighting import make_weighting
 
@@ -49,22 +50,13 @@ from alignfreeze.realign.weighting import make_weighting
 JOINT_COEFFICIENT = 0.1
 
 
-def pool_word_vectors(
-    hidden: torch.Tensor, token_index: torch.Tensor, token_word: torch.Tensor, n_words: int
-) -> torch.Tensor:
-    """Average the gathered token vectors per word (one token per word for first-subword)."""
-    flat = hidden.reshape(-1, hidden.shape[-1])
-    sums = torch.zeros(n_words, flat.shape[-1], dtype=flat.dtype, device=flat.device)
-    sums.index_add_(0, token_word, flat[token_index])
-    counts = torch.zeros(n_words, dtype=flat.dtype, device=flat.device)
-    counts.index_add_(0, token_word, torch.ones_like(token_word, dtype=flat.dtype))
-    return sums / counts.clamp(min=1).unsqueeze(-1)
-
-
 class RealignmentObjective(nn.Module):
-    """The realignment loss of one model as a stream of batches: the batch order, the
-    projection head and the contrastive loss (:class:`RealignConfig`). :func:`realign` steps
-    it alone; :func:`finetune` adds it to the task loss for ``during`` realignment.
+    """The realignment loss of one model as a stream of batches: the batch order and the
+    objective (``config.objective``, a :class:`~alignfreeze.realign.objectives.base.RealignmentLoss`
+    with its projection heads) at the layers of ``config`` (:func:`resolve_layers`).
+    :func:`realign` steps it alone; :func:`finetune` adds it to the task loss for ``during``
+    realignment. ``head`` is the objective's module: its parameters (heads, maps) train with
+    the model.
 
     ``corpora`` are :class:`~alignfreeze.align.corpus.AlignedCorpus` objects (in memory) or
     :class:`~alignfreeze.align.sources.PairSource` objects (a parallel file aligned a chunk at
@@ -92,12 +84,15 @@ class RealignmentObjective(nn.Module):
         if not corpora:
             raise AlignfreezeError("realignment needs at least one aligned-pairs corpus")
         self.config = config
+        linked = objective_class(config.objective).needs_links
         tokenization = tokenization or TokenizationSettings()
         tokenizer_digest = tokenizer_key(tokenizer)
         settings = (config.max_length, config.word_vector, tokenization.lone_boundary_pieces)
+        if not linked:  # only then, so that the chunks cached before this setting stay valid
+            settings += ("unlinked",)
 
         def encode(pairs: list) -> list:
-            return encode_pairs(pairs, tokenizer, *settings)
+            return encode_pairs(pairs, tokenizer, *settings[:3], linked=linked)
 
         def encode_cached(pairs: list) -> list:
             # A chunk drawn again (another method or model of the grid with this tokenizer) is read back.
@@ -109,6 +104,11 @@ class RealignmentObjective(nn.Module):
         streams, names = [], set()
         for position, corpus in enumerate(corpora):
             source = corpus if isinstance(corpus, PairSource) else CorpusSource(corpus)
+            if linked and not source.linked:
+                raise AlignfreezeError(
+                    f"objective {config.objective} learns from word links, and {source.describe()} has none "
+                    "(give an aligner)"
+                )
             name = source.name
             while name in names:
                 name += "'"
@@ -161,17 +161,39 @@ class RealignmentObjective(nn.Module):
             streams, config.batch_size, pad_id, seed, config.length_bucketing, config.batching
         )
         self.batches.weighting = make_weighting(config, [s.name for s in streams], seed)  # realign/weighting.py
-        hidden = encoder_of(model).config.hidden_size
-        # Seeded here so that the head's initialisation depends on the run's seed only.
+        encoder = encoder_of(model)
+        try:
+            self.layers = resolve_layers(config, num_layers(encoder))
+        except ValueError as exc:
+            raise AlignfreezeError(str(exc)) from None
+        loss_class = objective_class(config.objective)
+        # Seeded here so that the heads' initialisation depends on the run's seed only.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.head = projection_head(config.projection, hidden, config.projection_dim)
-        self.criterion = ContrastiveAlignmentLoss(config.temperature, config.mode)
+            self.head: RealignmentLoss = loss_class(
+                config, encoder.config.hidden_size, self.layers, [s.name for s in streams]
+            )
+        self._top = num_layers(encoder)
+        # The encoder as realignment found it, for an objective regularised towards it;
+        # held outside the module tree, so that it is neither trained nor saved.
+        self._initial = [None]
+        if loss_class.needs_initial_model:
+            initial = copy.deepcopy(encoder).eval()
+            initial.requires_grad_(False)
+            self._initial = [initial]
 
     @property
     def n_pairs(self) -> dict[str, int]:
         """Sentence pairs (lines) of each language pair's corpus."""
         return {s.name: s.n_lines for s in self.batches.streams}
+
+    def _hidden_states(self, encoder: nn.Module, batch: PairBatch) -> dict[int, torch.Tensor]:
+        """The batch's hidden states at each of the objective's layers (hidden-state indices)."""
+        if self.layers == [self._top]:  # the top layer alone: no other layer's output is kept
+            out = encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+            return {self._top: out.last_hidden_state}
+        out = encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=True)
+        return {layer: out.hidden_states[layer] for layer in self.layers}
 
     def loss(self, model: nn.Module, batch: PairBatch | None = None) -> torch.Tensor:
         """The realignment loss of the next batch (or of ``batch``)."""
@@ -179,12 +201,13 @@ class RealignmentObjective(nn.Module):
         device = next(encoder.parameters()).device
         batch = (batch or next(self.batches)).to(device)
         self.head.to(device)
-        penultimate = self.config.layer == "penultimate"
-        out = encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=penultimate)
-        hidden = out.hidden_states[-2] if penultimate else out.last_hidden_state
-        src = pool_word_vectors(hidden, batch.src_token_index, batch.src_token_word, batch.n_src_words)
-        tgt = pool_word_vectors(hidden, batch.tgt_token_index, batch.tgt_token_word, batch.n_tgt_words)
-        loss = self.criterion(self.head(src), self.head(tgt), batch.links)
+        hidden = self._hidden_states(encoder, batch)
+        initial = None
+        if self._initial[0] is not None:
+            self._initial[0].to(device)
+            with torch.no_grad():
+                initial = self._hidden_states(self._initial[0], batch)
+        loss = self.head(hidden, batch, initial)
         self.batches.observe(batch.language_pair, loss)  # the language weighting's reward (realign/weighting.py)
         return loss
 
@@ -223,14 +246,19 @@ def realign(
     on_losses: Callable[[int, list[float], list[float]], None] | None = None,
     freeze_schedule: FreezeSchedule | str | None = None,
 ) -> RealignResult:
-    """Realign ``model`` in place with the contrastive word-alignment loss (Wu & Dredze, 2020;
-    Gaschi et al., 2023), with the layers ``freeze`` names held fixed (AlignFreeze: ``front``
-    or ``back``, Bakos, Gaschi et al., NAACL 2025); return it with its losses.
+    """Realign ``model`` in place with ``config.objective`` (by default the contrastive
+    word-alignment loss: Wu & Dredze, 2020; Gaschi et al., 2023; the others are in
+    :mod:`alignfreeze.realign.objectives`), with the layers ``freeze`` names held fixed
+    (AlignFreeze: ``front`` or ``back``, Bakos, Gaschi et al., NAACL 2025); return it with
+    its losses. It runs ``config.steps`` steps, which ``config.budget`` (sentence pairs) sets
+    when given.
 
     Args:
         model: an encoder or a task model.
         tokenizer: its fast tokenizer.
-        corpora: word-aligned sentence pairs, one :class:`AlignedCorpus` per language pair.
+        corpora: sentence pairs, one :class:`AlignedCorpus` or
+            :class:`~alignfreeze.align.sources.PairSource` per language pair (word-aligned,
+            unless the objective needs no links).
         config: the method (:class:`RealignConfig`).
         freeze: a :class:`FreezeSpec` or its text. Frozen parameters are excluded from the
             optimiser and restored to trainable afterwards.
@@ -400,6 +428,7 @@ def realign_files(
         check_replaceable(out, "--out", _legacy_checkpoint)
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
     schedule = parse_schedule(freeze_schedule)
+    objective_class(config.objective)  # and so does an unknown objective
     corpora = [AlignedCorpus.load(p) for p in pairs]  # validates every file before any training
     tokenizer = load_tokenizer(model_name)
     model = load_model(model_name, device=device)
