@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev,docs,aligners,ray,tracking,zh,select
 
-.PHONY: setup model demo test test-all test-compat clean
+.PHONY: setup model demo test test-slow test-compat clean
 
 setup: $(STAMP)
 
@@ -34,7 +34,12 @@ test: setup
 	$(BIN)/ruff check src tests bench examples docs
 	$(BIN)/ruff format --check src tests bench examples docs
 	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet --site-dir site
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The tests marked slow (25 s or more each on 2 cores: runs of the embedded model, killed
+# processes and Ray clusters). CI (.ci/run) runs them after `make test`.
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 # The unit tests against the oldest and the newest transformers, accelerate and datasets
 # that pyproject.toml allows, each in a venv of its own (.venv-compat-oldest/-newest).

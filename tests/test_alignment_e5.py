@@ -9,6 +9,7 @@ from alignfreeze.data import DataCatalog
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_front_realignment_leaves_alignment_below_the_boundary_unchanged(
     e5_small_path, shared_data, tmp_path, monkeypatch
 ):

@@ -129,6 +129,7 @@ def test_matches_the_reference_c_engine(e5_small_path, tmp_path):
         assert cos > 0.999, (text, cos)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_translations_are_closer_than_random_sentences(e5_small_path, shared_data):
     """Acceptance check: 200 UN dev pairs, en-fr and en-zh, at least 95% each."""

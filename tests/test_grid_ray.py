@@ -30,6 +30,7 @@ def rows_per_run(path) -> Counter:
     return Counter(r["run_id"] for r in rows if r["stage"] != "run")  # a realigning run also has its counts
 
 
+@pytest.mark.slow
 def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     import psutil
 
@@ -94,6 +95,7 @@ def test_four_runs_on_a_two_cpu_cluster_survive_a_killed_worker(toy):
     )
 
 
+@pytest.mark.slow
 def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):
     root, model, tmp = toy
     cfg = experiment_yaml(tmp / "g8.yaml", model, METHODS, seeds=[0, 1])  # 8 runs
@@ -132,6 +134,7 @@ def test_grid_cli_on_ray_resumes_after_the_driver_is_killed(toy):
     assert f"{8 - len(done_before)} run(s) done now, {len(done_before)} already done" in result.stdout
 
 
+@pytest.mark.slow
 def test_four_quarter_gpu_runs_share_one_gpu(toy):
     """resources: {num_gpus: 0.25} packs four runs on one GPU. A Ray cluster started with a
     logical GPU (no CUDA here) schedules them as it would on a real one: all four at once,

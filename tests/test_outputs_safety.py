@@ -301,6 +301,7 @@ def interrupt(cmd: list[str], when: str, cwd: Path) -> subprocess.CompletedProce
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "grid"])
 def test_ctrl_c_says_what_was_saved_and_a_rerun_resumes(toy, command):
     root, model, tmp = toy

@@ -13,6 +13,7 @@ import pytest
 from alignfreeze.paths import REPO_ROOT
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_realign_data_bench_smoke(shared_data, e5_small_path):
     result = subprocess.run(

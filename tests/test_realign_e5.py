@@ -10,6 +10,7 @@ from alignfreeze.data import DataCatalog, read_muse, read_parallel
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_front_realignment_on_un_dictionary_pairs_lowers_the_loss(e5_small_path, shared_data, tmp_path, monkeypatch):
     import torch
     from transformers import AutoModel, AutoTokenizer

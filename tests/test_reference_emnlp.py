@@ -192,3 +192,26 @@ def test_cli_imports_an_emnlp_file(tmp_path):
         "accuracy",
         "0.5",
     ]
+
+
+def test_the_successor_preset_has_the_reference_names():
+    from alignfreeze.experiments import load_experiment
+    from alignfreeze.experiments.reference import emnlp_names_of_run
+    from alignfreeze.paths import REPO_ROOT
+
+    runs = load_experiment(REPO_ROOT / "configs" / "successor" / "xnli-noaligner.yaml").runs()
+    names = {run.label: emnlp_names_of_run(run) for run in runs}
+    assert names["before/none/none"] == {
+        "strategy": "before_noaligner",
+        "selection": "most_uriel_en_40",
+        "folder": "most_uriel_en_40",
+    }
+    assert names["baseline"]["folder"] == "ft_only"
+    ucb = runs[-1].model_copy(
+        update={
+            "realignment": runs[-1].realignment.model_copy(
+                update={"language_weighting": "ucb", "weighting_exploration": 0.1}
+            )
+        }
+    )
+    assert emnlp_names_of_run(ucb)["folder"] == "most_uriel_en_40__weighted__ucb__excoef0.1"

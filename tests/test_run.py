@@ -186,6 +186,7 @@ def test_results_written_before_the_stage_column_are_upgraded(tmp_path):
     assert lines == [",".join(COLUMNS), "aaa,m,pos,baseline,none,none,0,en,finetuned,accuracy,0.5"]
 
 
+@pytest.mark.slow
 def test_kill_minus_9_and_resume_keep_every_row_once(toy):
     root, model, tmp = toy
     methods = [

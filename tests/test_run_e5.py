@@ -11,6 +11,7 @@ from alignfreeze.experiments import load_experiment, run_experiment
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_short_pos_run_on_e5_small(e5_small_path, shared_data, tmp_path):
     config = {
         "name": "e5-short",

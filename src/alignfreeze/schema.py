@@ -7,6 +7,7 @@ Tasks and methods are string enums: they compare equal to their names (``Method.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 
 class _Name(str, Enum):
@@ -93,6 +94,14 @@ def method_label(row: dict) -> str:
 #: were published: at its default it stays out of a run's id (:func:`identity_values`), so
 #: the runs written before it existed keep their ids; set to anything else, it is part of it.
 NEUTRAL_AT_DEFAULT = {"neutral_at_default": True}
+
+
+def added_setting(default: Any, **field: Any) -> Any:
+    """``Field(default, **field)`` marked :data:`NEUTRAL_AT_DEFAULT`: a setting added after run
+    ids were published (at its default, out of a run's id)."""
+    from pydantic import Field
+
+    return Field(default, json_schema_extra=NEUTRAL_AT_DEFAULT, **field)
 
 
 def identity_values(model, values: dict) -> dict:

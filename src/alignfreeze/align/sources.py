@@ -58,6 +58,13 @@ class PairSource(ABC):
     def describe(self) -> str:
         return self.name
 
+    def checked_lines(self, line_numbers: Sequence[int]) -> list[int]:
+        """``line_numbers`` as ints, or IndexError naming the first line past the end."""
+        line_numbers = [int(i) for i in line_numbers]
+        if line_numbers and (max(line_numbers) >= len(self) or min(line_numbers) < 0):
+            raise IndexError(f"line {max(line_numbers)} of {self.describe()}")
+        return line_numbers
+
 
 class CorpusSource(PairSource):
     """An :class:`AlignedCorpus` in memory as a :class:`PairSource`: line ``i`` is its pair ``i``."""
@@ -132,11 +139,9 @@ class AlignedFile(PairSource):
     def aligned(self, line_numbers: Sequence[int]) -> list[AlignedPair]:
         from alignfreeze.align.base import align_corpus
 
-        line_numbers = [int(i) for i in line_numbers]
+        line_numbers = self.checked_lines(line_numbers)
         if not line_numbers:
             return []
-        if max(line_numbers) >= self.n_lines or min(line_numbers) < 0:
-            raise IndexError(f"line {max(line_numbers)} of {self.describe()}")
         pairs = self.corpus.pairs(line_numbers)
         corpus = align_corpus(
             pairs,
@@ -186,11 +191,9 @@ class SentencePairFile(PairSource):
         """The pairs of ``line_numbers`` with words on both sides (empty lines left out), unlinked."""
         from alignfreeze.data.words import split_words
 
-        line_numbers = [int(i) for i in line_numbers]
+        line_numbers = self.checked_lines(line_numbers)
         if not line_numbers:
             return []
-        if max(line_numbers) >= self.n_lines or min(line_numbers) < 0:
-            raise IndexError(f"line {max(line_numbers)} of {self.describe()}")
         out = []
         for line, pair in zip(line_numbers, self.corpus.pairs(line_numbers)):
             src, tgt = split_words(pair.src), split_words(pair.tgt)

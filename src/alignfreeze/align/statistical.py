@@ -17,7 +17,7 @@ from alignfreeze.align.base import AlignerSettings, Links, Progress, WordAligner
 from alignfreeze.align.symmetrize import grow_diag_final_and
 from alignfreeze.data.pharaoh import parse_links
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.schema import NEUTRAL_AT_DEFAULT
+from alignfreeze.schema import added_setting
 
 
 class EflomalAligner(WordAligner):
@@ -80,12 +80,11 @@ class EflomalAlignerConfig(AlignerSettings):
     name: Literal["eflomal"] = "eflomal"
     model: int = Field(3, ge=1, le=3, description="eflomal's model: 1 IBM1, 2 + HMM, 3 + fertility")
     n_samplers: int = Field(3, ge=1, description="independent samplers whose estimates are averaged")
-    chunk_pairs: int = Field(
+    chunk_pairs: int = added_setting(
         8192,
         ge=1,
         description="sentence pairs of a realignment corpus aligned together when it is streamed: eflomal learns from "
         "the chunk, so larger chunks give better links (AER on the en-fr gold set: 0.149 at 1024, 0.108 at 8192)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
 
     def build(self, pair: str, catalog=None, model: str | None = None) -> WordAligner:

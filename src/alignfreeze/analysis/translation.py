@@ -42,6 +42,65 @@ def mean_pooled_embeddings(
     return out
 
 
+def mean_pooled_hidden_states(
+    model, tokenizer, texts: Sequence[str], *, batch_size: int = 32, max_length: int = 128
+) -> np.ndarray:
+    """``[hidden states, len(texts), hidden]`` float32 array: each text's mean over its real
+    tokens (padding excluded) of every hidden state, 0 the embeddings and L the top layer
+    (the numbering of ``realignment.layers`` and of the alignment measures)."""
+    import torch
+
+    from alignfreeze.models.layers import encoder_of
+
+    encoder = encoder_of(model)
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
+    out: np.ndarray | None = None
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            enc = tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            )
+            enc = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+            hidden = torch.stack(encoder(**enc, output_hidden_states=True).hidden_states)  # [H, B, T, d]
+            mask = enc["attention_mask"][None, :, :, None].to(hidden.dtype)
+            pooled = ((hidden * mask).sum(2) / mask.sum(2)).float().cpu().numpy()
+            if out is None:
+                out = np.zeros((pooled.shape[0], len(texts), pooled.shape[-1]), dtype=np.float32)
+            out[:, idx] = pooled
+    assert out is not None, "no text given"
+    return out
+
+
+def sentence_retrieval(
+    model, tokenizer, src: Sequence[str], tgt: Sequence[str], *, batch_size: int = 32, max_length: int = 128
+) -> list[float]:
+    """Sentence-retrieval accuracy at every hidden state: how often a sentence's nearest
+    neighbour (cosine of mean-pooled vectors) among the other side's sentences is its
+    translation, the mean of both directions. ``src[i]`` translates ``tgt[i]``.
+
+    Example::
+
+        sentence_retrieval(model, tokenizer, english, french)   # [acc at 0 (embeddings), ..., acc at L]
+    """
+    if len(src) != len(tgt) or not src:
+        raise ValueError(f"sentence_retrieval needs as many sources as targets, at least one ({len(src)}, {len(tgt)})")
+    s = mean_pooled_hidden_states(model, tokenizer, src, batch_size=batch_size, max_length=max_length)
+    t = mean_pooled_hidden_states(model, tokenizer, tgt, batch_size=batch_size, max_length=max_length)
+    gold = np.arange(len(src))
+    accuracy = []
+    for layer_s, layer_t in zip(s, t):
+        layer_s = layer_s / np.linalg.norm(layer_s, axis=1, keepdims=True).clip(min=1e-12)
+        layer_t = layer_t / np.linalg.norm(layer_t, axis=1, keepdims=True).clip(min=1e-12)
+        similarity = layer_s @ layer_t.T
+        forward = (similarity.argmax(axis=1) == gold).mean()
+        backward = (similarity.argmax(axis=0) == gold).mean()
+        accuracy.append(float((forward + backward) / 2))
+    return accuracy
+
+
 @dataclass
 class TranslationCheck:
     pair: str

@@ -29,7 +29,7 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignfreeze.errors import AlignfreezeError
-from alignfreeze.schema import NEUTRAL_AT_DEFAULT
+from alignfreeze.schema import added_setting
 
 _BOUNDARY_MARKERS = ("▁", "Ġ", "##", "Ċ")
 
@@ -141,21 +141,19 @@ class TokenizationSettings(BaseModel):
         description="XLM-R's lone '▁' pieces: 'skip' keeps them in the input and gives the word's vector and label to "
         "its next piece; 'remove' deletes them from the input, as the AlignFreeze reference code does",
     )
-    multiword_tokens: Literal["drop", "keep_as_label"] = Field(
+    multiword_tokens: Literal["drop", "keep_as_label"] = added_setting(
         "drop",
         description="pos, UD's multiword tokens (a range line such as '1-2 du' over '1 de', '2 le'): 'drop' reads the "
         "syntactic words only; 'keep_as_label' also keeps each one's surface form, just before its words, tagged '_', "
         "an 18th label that is trained on and scored, as the datasets library's universal_dependencies loader gives "
         "them to the reference code. XTREME's udpos copy has no range lines: it reads the same either way",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    zh_ner_segmentation: Literal["none", "jieba"] = Field(
+    zh_ner_segmentation: Literal["none", "jieba"] = added_setting(
         "none",
         description="ner, Chinese (zh) data, trained on or evaluated: 'none' keeps WikiANN's one token per character; "
         "'jieba' re-segments each sentence into jieba's words, a word split again where its characters' tags part "
         "(at a B- tag, or a change other than B-X to I-X), each piece tagged as its first character, as the reference "
         "code does with the Stanford segmenter (which jieba stands in for: README). Needs the zh extra",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
 
 

@@ -39,7 +39,7 @@ from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings, resolve_training
 from alignfreeze.realign.config import DEFAULT_OBJECTIVE, MATCH, RealignConfig
 from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec
-from alignfreeze.schema import NEUTRAL_AT_DEFAULT, Method, TaskName, identity_values
+from alignfreeze.schema import Method, TaskName, added_setting, identity_values
 
 #: A seed: what ``random``, numpy and torch all take (numpy's ``seed`` refuses a negative
 #: one or one from 2**32 on).
@@ -291,17 +291,15 @@ class MethodSettings(BaseModel):
         description="FreezeSpec: frozen during 'before' realignment; for 'during', the layers the realignment gradient "
         "does not reach (the task's still does); 'front/attention', 'layers:0-5/ffn': a sub-module only",
     )
-    freeze_scope: FreezeScope = Field(
+    freeze_scope: FreezeScope = added_setting(
         "realignment",
         description="when the freeze holds: realignment, finetuning (a baseline with frozen layers), or both "
         "(freeze_during_finetuning: true in older files)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    freeze_schedule: Optional[FreezeSchedule] = Field(
+    freeze_schedule: Optional[FreezeSchedule] = added_setting(
         None,
         description="gradual unfreezing during realignment, {unfreeze: bottom_up|top_down, every: K}: the frozen "
         "layers are released one every K steps",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
 
     _freeze_scope = model_validator(mode="before")(classmethod(lambda cls, data: _migrate_freeze_scope(data)))

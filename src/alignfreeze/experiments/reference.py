@@ -266,6 +266,32 @@ def emnlp_names(
     return {"strategy": strategy, "selection": selection, "folder": folder}
 
 
+def emnlp_names_of_run(run) -> dict[str, str | None]:
+    """:func:`emnlp_names` of one :class:`~alignfreeze.experiments.config.RunConfig`: its
+    method, aligner, objective, realignment languages and language weighting (``ucb`` with
+    its exploration coefficient; ``meta``/``meta_closed``, the decoupled weights, with their
+    update interval and learning rate).
+
+    Example::
+
+        emnlp_names_of_run(load_experiment("configs/successor/xnli-noaligner.yaml").runs()[-1])
+        # {'strategy': 'before_noaligner', 'selection': 'most_uriel_en_40', 'folder': 'most_uriel_en_40'}
+    """
+    realignment = run.realignment
+    weighting = None
+    if realignment.language_weighting == "ucb":
+        weighting = {"kind": "ucb", "exploration_coef": realignment.weighting_exploration}
+    elif realignment.language_weighting in ("meta", "meta_closed"):
+        weighting = {
+            "kind": "meta",
+            "decoupled": True,
+            "inner_batches": realignment.weighting_every or 10,
+            "meta_lr": realignment.weighting_learning_rate,
+        }
+    languages = [ref.pair.split("-")[1] for ref in run.realignment_pairs]
+    return emnlp_names(str(run.method), run.aligner_name, realignment.objective, languages, weighting)
+
+
 def emnlp_run_id(folder: str, model: str, task: str, steps: int, batch: int, seed: int) -> str:
     """One emnlp-2026 run's id in our results: readable (folder, task, steps, seed), as the
     results columns have no place for the selection, weighting and budget."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alignfreeze.schema import NEUTRAL_AT_DEFAULT
+from alignfreeze.schema import added_setting
 
 #: The paper configuration.
 DEFAULT_LR, XLMR_LR = 2e-5, 7.5e-6
@@ -45,12 +45,11 @@ class TrainingSettings(BaseModel):
 
     learning_rate: float | None = Field(None, gt=0, description="default 2e-5, or 7.5e-6 for XLM-R models")
     epochs: float | None = Field(None, gt=0, description="default: see default_epochs")
-    default_epochs: Literal["paper", "reference"] = Field(
+    default_epochs: Literal["paper", "reference"] = added_setting(
         "paper",
         description="the epochs of 'epochs: null': 'paper' = 5 (pos, ner, qa) and 2 (nli), as the paper and the "
         "reference scripts state; 'reference' = those of the authors' released runs: 2 for qa (their XQuAD step "
         "counts fit 2 epochs, not 5: README), the others as 'paper'",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
     batch_size: int = Field(32, ge=1, description="effective batch (examples per optimiser step)")
     micro_batch_size: Annotated[int, Field(ge=1)] | Literal["reference"] = Field(
@@ -63,21 +62,19 @@ class TrainingSettings(BaseModel):
     eval_max_length: int | None = Field(None, ge=8, description="default 128 (256 for nli)")
     eval_batch_size: int = Field(64, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, le=1, description="of the schedule's length (schedule_unit)")
-    schedule_unit: Literal["optimizer_steps", "micro_batches"] = Field(
+    schedule_unit: Literal["optimizer_steps", "micro_batches"] = added_setting(
         "optimizer_steps",
         description="what the linear schedule's warm-up (warmup_ratio) and length count; it steps once per optimiser "
         "step either way. 'optimizer_steps': warm-up over the first warmup_ratio of the run, then down to 0 at its end; "
         "'micro_batches': both counted in micro-batches of schedule_micro_batch_size, as the reference code does "
         "(training_loops.py 622-627): with accumulation k the warm-up lasts k times longer and the rate never gets back "
         "to 0 (max_steps then only stops early)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    schedule_micro_batch_size: Annotated[int, Field(ge=1)] | Literal["reference"] | None = Field(
+    schedule_micro_batch_size: Annotated[int, Field(ge=1)] | Literal["reference"] | None = added_setting(
         None,
         description="schedule_unit micro_batches: the micro-batch it counts. null: micro_batch_size; 'reference': the "
         "reference code's without --large_gpu, by model (as micro_batch_size: reference), whatever micro-batch the run "
         "computes with. Resolved to a number (null under optimizer_steps)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float | None = Field(

@@ -21,7 +21,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alignfreeze.schema import NEUTRAL_AT_DEFAULT
+from alignfreeze.schema import added_setting
 
 #: ``steps: match`` / ``learning_rate: match``: take the value from the run's fine-tuning.
 MATCH = "match"
@@ -105,94 +105,76 @@ class RealignConfig(BaseModel):
         description="'top': the last layer's output. 'penultimate' reproduces the reference code, which (through its "
         "hidden_states indexing) applied the loss to the output of layer L-1, leaving the top layer untouched",
     )
-    objective: str = Field(
+    objective: str = added_setting(
         DEFAULT_OBJECTIVE,
         description="the realignment loss: contrastive_word, contrastive_sentence (no aligner: aligner none), l2, "
         "linear_map, or one added with register_objective",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    layers: Union[list[int], Literal["top", "penultimate", "middle", "all"], None] = Field(
+    layers: Union[list[int], Literal["top", "penultimate", "middle", "all"], None] = added_setting(
         None,
         description="layers the loss is averaged over, as hidden-state indices: 0 the embeddings, i the output of "
         "transformer layer i (1..L, L the top; the alignment analysis' L<i>); or top (L), penultimate (L-1), middle "
         "(L//2), all (1..L). null: as layer says. Each listed layer has its own projection head",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    projection_sharing: Literal["per_layer", "shared"] = Field(
+    projection_sharing: Literal["per_layer", "shared"] = added_setting(
         "per_layer",
         description="with several layers: one projection head per layer, or one shared by all (the reference's)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    budget: Optional[int] = Field(
+    budget: Optional[int] = added_setting(
         None,
         ge=1,
         description="sentence pairs to realign on instead of steps: steps = ceil(budget / batch_size) (give one of the "
         "two)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    sentence_pooling: Literal["mask", "reference_prefix"] = Field(
+    sentence_pooling: Literal["mask", "reference_prefix"] = added_setting(
         "mask",
         description="objective contrastive_sentence: a sentence's vector, the mean over its real tokens (mask), or "
         "over its first n_words positions from [CLS] on (reference_prefix, the reference's)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    regularization_weight: float = Field(
+    regularization_weight: float = added_setting(
         1.0,
         ge=0,
         description="objective l2: weight of the MSE between the hidden states of the source sentence and those of "
         "the initial model (Cao et al., 2020)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    linear_map_loss: Literal["mse", "contrastive"] = Field(
+    linear_map_loss: Literal["mse", "contrastive"] = added_setting(
         "mse",
         description="objective linear_map: how the mapped vectors are compared, MSE or the contrastive word loss",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
     length_bucketing: bool = Field(False, description="batch sentence pairs of similar length together (less padding)")
-    sampling: Literal["uniform", "shuffle_buffer"] = Field(
+    sampling: Literal["uniform", "shuffle_buffer"] = added_setting(
         "uniform",
         description="how sentence pairs are drawn from each realignment corpus, read and aligned lazily a chunk at a "
         "time: 'uniform': a random permutation of the whole corpus, reshuffled when it runs out; 'shuffle_buffer': the "
         "reference's stream, the corpus in file order through a shuffle buffer of shuffle_buffer pairs (the datasets "
         "library's algorithm), replayed in the same order at each restart",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    shuffle_buffer: int = Field(
+    shuffle_buffer: int = added_setting(
         10_000,
         ge=1,
         description="sampling 'shuffle_buffer': aligned sentence pairs held in the buffer (the reference's 10,000)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    freeze_matching: Literal["exact", "name_prefix"] = Field(
+    freeze_matching: Literal["exact", "name_prefix"] = added_setting(
         "exact",
         description="'during' with a freeze spec: the parameters kept out of the realignment gradient. 'exact': the "
         "spec's layers; 'name_prefix': every parameter whose name starts with a frozen layer's, as the reference code "
         "matched them (training_loops.py 739, 758), so front on 12 layers also takes layers 10 and 11",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    language_weighting: Literal["uniform", "ucb", "meta", "meta_closed"] = Field(
+    language_weighting: Literal["uniform", "ucb", "meta", "meta_closed"] = added_setting(
         "uniform",
         description="the language pair of each batch (batching by_pair): 'uniform': in turn; 'ucb': drawn by UCB on "
         "each pair's realignment loss; 'meta': drawn from weights learned first with the model frozen (the emnlp-2026 "
         "code's decoupled meta-learned weights); 'meta_closed': weights = each pair's mean loss over one pass "
         "(alignfreeze.realign.weighting)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    weighting_exploration: float = Field(
-        1.0, ge=0, description="ucb: exploration coefficient c", json_schema_extra=NEUTRAL_AT_DEFAULT
-    )
-    weighting_every: int | None = Field(
+    weighting_exploration: float = added_setting(1.0, ge=0, description="ucb: exploration coefficient c")
+    weighting_every: int | None = added_setting(
         None,
         ge=1,
         description="batches between weight updates (default: 5 for ucb, 10 for meta)",
-        json_schema_extra=NEUTRAL_AT_DEFAULT,
     )
-    weighting_learning_rate: float = Field(
-        1e-2, gt=0, description="meta: Adam's learning rate on the weights", json_schema_extra=NEUTRAL_AT_DEFAULT
-    )
-    weighting_temperature: float = Field(
-        1.0, gt=0, description="softmax temperature of the weights", json_schema_extra=NEUTRAL_AT_DEFAULT
-    )
+    weighting_learning_rate: float = added_setting(1e-2, gt=0, description="meta: Adam's learning rate on the weights")
+    weighting_temperature: float = added_setting(1.0, gt=0, description="softmax temperature of the weights")
 
     @field_validator("layers", mode="before")
     @classmethod
