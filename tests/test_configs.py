@@ -39,7 +39,7 @@ RUN_IDS = {
     "paper/pos.yaml": (60, "8f3d6c9d9164abc5"),
     "paper/qa.yaml": (60, "12ebb86f2dca627e"),
     "successor/xnli-noaligner.yaml": (10, "1e2ac67d89ad80a7"),
-X
+    "successor/xnli-noaligner-demo.yaml": (2, "cb54902e789817e7"),  # a0017a6138bc (nli-small's) 3482bcb4a223
 }
 
 
