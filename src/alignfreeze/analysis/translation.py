@@ -15,6 +15,18 @@ from typing import Sequence
 import numpy as np
 
 
+def _length_sorted_batches(tokenizer, texts: Sequence[str], batch_size: int, max_length: int, device):
+    """``(indices, tokenizer output on device)`` per batch of ``texts``, sorted by length so
+    each batch pads little; the indices put each row back in the texts' order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        enc = tokenizer(
+            [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        yield idx, {k: v.to(device) for k, v in enc.items()}
+
+
 def mean_pooled_embeddings(
     model, tokenizer, texts: Sequence[str], batch_size: int = 32, max_length: int = 128, on_progress=None
 ) -> np.ndarray:
@@ -23,16 +35,9 @@ def mean_pooled_embeddings(
 
     model.eval()
     device = next(model.parameters()).device
-    # Sort by length so each batch pads little; restore the order at the end.
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-            )
-            enc = {k: v.to(device) for k, v in enc.items()}
+        for idx, enc in _length_sorted_batches(tokenizer, texts, batch_size, max_length, device):
             hidden = model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1)
@@ -55,15 +60,10 @@ def mean_pooled_hidden_states(
     encoder = encoder_of(model)
     encoder.eval()
     device = next(encoder.parameters()).device
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
     out: np.ndarray | None = None
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-            )
-            enc = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+        for idx, enc in _length_sorted_batches(tokenizer, texts, batch_size, max_length, device):
+            enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask")}  # the encoder's inputs
             hidden = torch.stack(encoder(**enc, output_hidden_states=True).hidden_states)  # [H, B, T, d]
             mask = enc["attention_mask"][None, :, :, None].to(hidden.dtype)
             pooled = ((hidden * mask).sum(2) / mask.sum(2)).float().cpu().numpy()
