@@ -42,3 +42,38 @@ def tiny_model(kind: str = "bert", seed: int = 0, head: str | None = None, **kwa
         config.num_labels = 5
         return AutoModelForTokenClassification.from_config(config)
     return AutoModel.from_config(config)
+
+
+#: The decoder families the tiny-decoder tests cover (transformers model types).
+DECODER_KINDS = ("llama", "qwen2", "gemma3_text")
+
+
+def tiny_decoder_config(kind: str = "llama", vocab_size: int = 250037, layers: int = 4, hidden: int = 32):
+    """A tiny causal-LM config (Llama, Qwen2 or Gemma 3's text model), built in memory. The
+    vocabulary is the XLM-R tokenizer's, so the ``xlmr_tokenizer`` fixture tokenises for it."""
+    from transformers import AutoConfig
+
+    options = dict(
+        vocab_size=vocab_size,
+        num_hidden_layers=layers,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=256,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    if kind == "gemma3_text":
+        options.update(head_dim=16, sliding_window=8, query_pre_attn_scalar=16)
+    return AutoConfig.for_model(kind, **options)
+
+
+def tiny_decoder(kind: str = "llama", seed: int = 0, **kwargs):
+    """A tiny causal LM's base model (``AutoModel``: ``LlamaModel``, ``Qwen2Model``,
+    ``Gemma3TextModel``) with random weights."""
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    return AutoModel.from_config(tiny_decoder_config(kind, **kwargs))

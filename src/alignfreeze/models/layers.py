@@ -32,6 +32,26 @@ def _layer_count(config: Any) -> int | None:
     return None
 
 
+def is_decoder(config: Any) -> bool:
+    """Whether a config (object or ``config.json`` mapping) is a decoder-only causal language
+    model (Llama, Qwen2, Mistral, Gemma 1-3, GPT-2...), as opposed to an encoder (BERT, XLM-R,
+    DistilBERT, DeBERTa). Told from transformers' own model tables: a causal-LM class and no
+    masked-LM one. BERT and XLM-R have both (their ``ForCausalLM`` is a decoder *use* of an
+    encoder), so they count as encoders.
+
+    Example::
+
+        af.models.layers.is_decoder(af.load_model("e5-small").config)   # False
+    """
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    model_type = config.get("model_type") if isinstance(config, dict) else getattr(config, "model_type", None)
+    return model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
 def num_layers(model: nn.Module) -> int:
     value = _layer_count(model.config)
     if value is None:
