@@ -205,10 +205,12 @@ class PreparedRun:
 
 def prepare_data(run: RunConfig, data: RunData, catalog: DataCatalog) -> PreparedRun:
     """Stage 1: the task and its training features, the tokenizer, the model with its task
-    head (initialised from the run's seed), and the realignment corpora."""
+    head (initialised from the run's seed) and its adapter (``training.adapter``), and the
+    realignment corpora."""
     from transformers import set_seed
 
     from alignfreeze.finetune import get_task, total_optimizer_steps
+    from alignfreeze.models.adapters import add_adapter
     from alignfreeze.models.loading import load_tokenizer
     from alignfreeze.precision import Precision
 
@@ -225,6 +227,8 @@ def prepare_data(run: RunConfig, data: RunData, catalog: DataCatalog) -> Prepare
     labels = task.label_list(train)
     set_seed(run.seed)  # the head's initialisation
     model = task.load_model(run.model, labels)
+    if run.training.adapter is not None:  # one adapter, trained by realignment and then by fine-tuning
+        add_adapter(model, run.training.adapter, run.model)
     precision = Precision(run.training.precision, next(model.parameters()).device)
     # Features first: `realignment.steps: match` realigns for as many steps as fine-tuning takes.
     features = task.encode_cached(train, tokenizer, run.training.max_length, labels)

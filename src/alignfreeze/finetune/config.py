@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alignfreeze.models.adapters import AdapterSettings
 from alignfreeze.schema import added_setting
 
 #: The paper configuration.
@@ -92,6 +93,12 @@ class TrainingSettings(BaseModel):
         "auto",
         description="floating-point precision (in a run, of realignment, fine-tuning, evaluation and alignment "
         "measurement): 'auto' is fp32 on a CPU and tf32 on a CUDA GPU (alignfreeze.precision)",
+    )
+    adapter: AdapterSettings | None = added_setting(
+        None,
+        description="a parameter-efficient adapter on the encoder, trained by realignment and then by fine-tuning "
+        "(the same adapter), e.g. {type: lora, r: 8}; the encoder's other weights, embeddings included, stay fixed "
+        "and the task head is trained whole. null: every weight is trained (alignfreeze.models.adapters)",
     )
     long_sentences: Literal["truncate", "windows"] = Field(
         "truncate",

@@ -78,6 +78,10 @@ def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), d
     }
     if head not in classes:
         raise ValueError(f"unknown head {head!r} (allowed: {', '.join(HEADS)}, or None)")
+    from alignfreeze.models.adapters import is_adapter_folder, load_adapter_model
+
+    if is_adapter_folder(name):  # saved with an adapter (training.adapter): base model + adapter + head
+        return load_adapter_model(name, head, labels, device)
     options = {}
     if head in ("token", "sequence"):
         options = {

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.models.adapters import fixed_by_adapter
 from alignfreeze.models.layers import BLOCKS, embeddings_module, layer_blocks, num_layers, transformer_layers
 
 if TYPE_CHECKING:  # torch only in annotations: a config's FreezeSpec loads without it
@@ -329,7 +330,9 @@ class GradualUnfreezing:
 
     def __init__(self, model: nn.Module, spec: FreezeSpec, schedule: FreezeSchedule):
         self.schedule = schedule
-        chosen = {id(p) for p in frozen_parameters(model, spec)}
+        # Weights an adapter holds fixed stay fixed when their layer's turn comes: only the
+        # adapter's own matrices are released (alignfreeze.models.adapters).
+        chosen = {id(p) for p in frozen_parameters(model, spec)} - fixed_by_adapter(model)
         _, layers = transformer_layers(model)
         per_layer = {i: [p for p in layer.parameters() if id(p) in chosen] for i, layer in enumerate(layers)}
         #: layer -> its parameters the spec freezes (only layers with some).

@@ -28,6 +28,7 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, check_replaceable
+from alignfreeze.models.adapters import has_adapter, save_adapter
 from alignfreeze.models.layers import encoder_of, num_layers
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
@@ -364,14 +365,18 @@ def save_checkpoint(
     files: dict[str, str] | None = None,
     kind: str = "model",
 ) -> Path:
-    """A model and its tokenizer (safetensors), the fingerprints of its realignment
+    """A model and its tokenizer (safetensors; a model with an adapter: the adapter and its
+    head, :func:`alignfreeze.models.adapters.save_adapter`), the fingerprints of its realignment
     ``sentences`` (``realign-sentences.txt``: ``measure-alignment`` leaves them out) and any
     other text ``files``, written to ``folder`` whole or not at all, with alignfreeze's marker
     (``kind`` of output). An existing ``folder`` is replaced only when alignfreeze wrote it
     (:func:`alignfreeze.fileio.check_replaceable`)."""
     folder = Path(folder)
     with atomic_directory(folder, kind, owned=_legacy_checkpoint) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        if has_adapter(model):  # the adapter and the head; the base model is read from where it was
+            save_adapter(model, tmp)
+        else:
+            model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         if sentences is not None:
             sentences.save(tmp / SENTENCES_FILE)

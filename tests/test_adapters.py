@@ -1,0 +1,164 @@
+"""LoRA adapters (training.adapter): the setting, what trains, freezing under an adapter, and
+saving and loading an adapter run. Tiny real models built from configs (tests/tiny_models.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from alignfreeze.errors import AlignfreezeError
+from alignfreeze.finetune.config import TrainingSettings
+from alignfreeze.models.adapters import (
+    ADAPTER_CONFIG_FILE,
+    ADAPTER_WEIGHTS_FILE,
+    LoraAdapter,
+    adapter_parameters,
+    add_adapter,
+)
+from alignfreeze.models.layers import encoder_of, transformer_layers
+from alignfreeze.realign import frozen, gradual_unfreezing
+from alignfreeze.realign.freeze import FreezeSpec, parse_schedule
+from tiny_models import tiny_decoder, tiny_model
+
+LORA = LoraAdapter(r=4)
+
+
+def test_the_setting_reads_as_yaml_as_a_name_and_keeps_old_run_ids():
+    assert TrainingSettings(adapter={"type": "lora", "r": 4}).adapter == LoraAdapter(r=4)
+    assert TrainingSettings(adapter={"r": 4}).adapter.type == "lora"  # what `--set training.adapter.r=4` builds
+    assert TrainingSettings(adapter="lora").adapter == LoraAdapter()
+    defaults = LoraAdapter()
+    assert (defaults.r, defaults.alpha, defaults.dropout, defaults.target_modules) == (8, 32, 0.1, None)
+    with pytest.raises(ValueError, match="r"):
+        TrainingSettings(adapter={"type": "lora", "r": 0})
+    with pytest.raises(ValueError):
+        TrainingSettings(adapter={"type": "prefix"})
+
+
+def test_set_gives_an_adapter_and_a_new_run_id(tmp_path):
+    from alignfreeze.experiments import load_experiment
+    from fixtures_tasks import experiment_yaml
+
+    (tmp_path / "model").mkdir()
+    cfg = experiment_yaml(tmp_path / "toy.yaml", tmp_path / "model", [{"method": "before", "freeze": "front"}])
+    plain = load_experiment(cfg).runs()[0]
+    adapted = load_experiment(cfg, ["training.adapter.r=4"]).runs()[0]
+    assert plain.training.adapter is None and adapted.training.adapter == LoraAdapter(r=4)
+    assert adapted.run_id != plain.run_id
+    assert load_experiment(cfg, ["training.adapter=null"]).runs()[0].run_id == plain.run_id
+
+
+def test_only_the_adapter_and_the_head_train_and_the_embeddings_stay_fixed():
+    model = add_adapter(tiny_model("bert", head="token", vocab_size=1000), LORA, "tiny")
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {name for name, _ in model.named_parameters() if "lora_" in name} | {
+        "classifier.weight",
+        "classifier.bias",
+    }
+    # peft's default for BERT: the query and value matrices of every layer
+    assert {name.split(".")[-4] for name in trainable if "lora_" in name} == {"query", "value"}
+    assert not model.get_input_embeddings().weight.requires_grad
+    # the model keeps its class, its encoder and its layer list (freeze specs find them)
+    assert transformer_layers(encoder_of(model))[0] == "encoder.layer"
+
+
+def test_an_architecture_without_default_targets_needs_target_modules():
+    model = tiny_model("bert", vocab_size=1000)
+    with pytest.raises(AlignfreezeError, match="adapter lora on BertModel"):
+        add_adapter(model, LoraAdapter(target_modules=["no_such_linear"]))
+
+
+def _grads_per_layer(encoder) -> dict[int, list]:
+    _, layers = transformer_layers(encoder)
+    return {
+        i: [p.grad for name, p in layer.named_parameters() if "lora_" in name] for i, layer in enumerate(layers)
+    }
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_a_frozen_layer_gets_no_adapter_update(kind):
+    encoder = tiny_model("bert", vocab_size=1000) if kind == "bert" else tiny_decoder("llama", vocab_size=1000)
+    add_adapter(encoder, LORA)
+    with torch.no_grad():  # B starts at zero, so that A would get no gradient: make both matter
+        for p in adapter_parameters(encoder):
+            p.normal_(0, 0.1)
+    with frozen(encoder, "front"):  # 4 layers: 0 and 1 frozen
+        hidden = encoder(input_ids=torch.tensor([[5, 6, 7, 8]])).last_hidden_state
+        (hidden * torch.linspace(-1, 1, hidden.numel()).reshape(hidden.shape)).sum().backward()
+    grads = _grads_per_layer(encoder)
+    assert all(g is None for i in (0, 1) for g in grads[i])
+    assert all(g is not None and g.abs().sum() > 0 for i in (2, 3) for g in grads[i])
+    # the freeze restored the adapter's flags, and left the base weights fixed
+    assert all(p.requires_grad for p in adapter_parameters(encoder))
+    assert not any(p.requires_grad for name, p in encoder.named_parameters() if "lora_" not in name)
+
+
+def test_a_schedule_releases_a_layers_adapter_and_never_its_weights():
+    encoder = add_adapter(tiny_model("bert", vocab_size=1000), LORA)
+    spec = FreezeSpec.parse("front")
+    with frozen(encoder, spec), gradual_unfreezing(encoder, spec, parse_schedule("bottom_up:1")) as unfreezing:
+        unfreezing.apply(3)  # both front layers released
+        trainable = {name for name, p in encoder.named_parameters() if p.requires_grad}
+    assert trainable == {name for name, _ in encoder.named_parameters() if "lora_" in name}
+
+
+def test_realignment_moves_the_adapter_of_unfrozen_layers_only(xlmr_tokenizer):
+    from alignfreeze.realign import realign
+    from test_realign import config, corpus
+
+    model = add_adapter(tiny_model(layers=4), LORA)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    realign(model, xlmr_tokenizer, [corpus()], config(steps=3), freeze="front", progress=False)
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all("lora_" in k for k in changed)  # embeddings and base weights untouched
+    assert {int(k.split(".")[2]) for k in changed} == {2, 3}
+
+
+def _saved_run_model(tmp_path, xlmr_tokenizer):
+    """A tiny token-classification model with a trained-looking adapter, its base on disk."""
+    from alignfreeze.realign import save_checkpoint
+
+    base = tmp_path / "base"
+    tiny_model(layers=2).save_pretrained(base)
+    xlmr_tokenizer.save_pretrained(base)
+    from alignfreeze.models.loading import load_model
+
+    model = add_adapter(load_model(str(base), head="token", labels=["A", "B", "C"], device="cpu"), LORA, str(base))
+    with torch.no_grad():
+        for p in adapter_parameters(model):
+            p.normal_(0, 0.1)
+        model.classifier.weight.normal_(0, 1)
+    folder = save_checkpoint(model, xlmr_tokenizer, tmp_path / "run-model")
+    return model.eval(), folder
+
+
+def test_a_saved_adapter_run_reloads_with_the_same_logits_and_hidden_states(tmp_path, xlmr_tokenizer):
+    from alignfreeze.models.loading import load_model
+
+    model, folder = _saved_run_model(tmp_path, xlmr_tokenizer)
+    assert (folder / ADAPTER_CONFIG_FILE).is_file() and (folder / ADAPTER_WEIGHTS_FILE).is_file()
+    assert not (folder / "model.safetensors").exists()  # the base model's weights are read from the base
+    inputs = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]])}
+    reloaded = load_model(str(folder), head="token", device="cpu")
+    assert reloaded.config.id2label == {0: "A", 1: "B", 2: "C"}
+    assert torch.equal(reloaded(**inputs).logits, model(**inputs).logits)
+    encoder = load_model(str(folder), device="cpu")  # what measure-alignment loads
+    expected = encoder_of(model)(**inputs, output_hidden_states=True).hidden_states
+    assert all(torch.equal(a, b) for a, b in zip(encoder(**inputs, output_hidden_states=True).hidden_states, expected))
+    # without the adapter the hidden states differ: the adapter was loaded, not just the base
+    plain = load_model(str(tmp_path / "base"), device="cpu")
+    assert not torch.equal(plain(**inputs).last_hidden_state, expected[-1])
+
+
+def test_a_saved_adapter_is_peft_s_format(tmp_path, xlmr_tokenizer):
+    from peft import PeftModel
+    from transformers import AutoModel
+
+    model, folder = _saved_run_model(tmp_path, xlmr_tokenizer)
+    assert json.loads((folder / ADAPTER_CONFIG_FILE).read_text())["base_model_name_or_path"] == str(tmp_path / "base")
+    peft_model = PeftModel.from_pretrained(AutoModel.from_pretrained(tmp_path / "base"), folder).eval()
+    inputs = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]])}
+    assert torch.equal(peft_model(**inputs).last_hidden_state, encoder_of(model)(**inputs).last_hidden_state)
