@@ -162,3 +162,35 @@ def test_a_saved_adapter_is_peft_s_format(tmp_path, xlmr_tokenizer):
     peft_model = PeftModel.from_pretrained(AutoModel.from_pretrained(tmp_path / "base"), folder).eval()
     inputs = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]])}
     assert torch.equal(peft_model(**inputs).last_hidden_state, encoder_of(model)(**inputs).last_hidden_state)
+
+
+def test_a_run_with_an_adapter_trains_it_through_both_stages_and_saves_it(toy):
+    from alignfreeze.experiments import load_experiment, run_experiment
+    from alignfreeze.models.loading import load_model
+    from fixtures_tasks import experiment_yaml
+
+    root, model, tmp = toy
+    cfg = experiment_yaml(tmp / "toy.yaml", model, [{"method": "before", "freeze": "front"}], save_model="final")
+    experiment = load_experiment(cfg, ["training.adapter.r=4"])
+    (outcome,) = run_experiment(experiment, tmp / "out", data_dir=root, progress=False)
+    run_dir = tmp / "out" / "runs" / outcome.run.run_id
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["saved_models"] == {
+        "model": f"runs/{outcome.run.run_id}/model",
+        "realigned": f"runs/{outcome.run.run_id}/realigned",
+    }
+    base = load_model(str(model), device="cpu").state_dict()
+    realigned = load_model(str(run_dir / "realigned"), device="cpu").state_dict()
+    finetuned = load_model(str(run_dir / "model"), head="token", device="cpu")
+    # the base weights never move; realignment moved the adapter of layer 1 only (front = layer 0)
+    unadapted = {k.replace(".base_layer", ""): k for k in realigned if "lora_" not in k}  # peft's key -> the base's
+    assert set(unadapted) == set(base)
+    assert all(torch.equal(base[k], realigned[unadapted[k]]) for k in base)
+    changed_in_realignment = {k for k in realigned if "lora_B" in k and realigned[k].abs().sum() > 0}
+    assert changed_in_realignment and all(".layer.1." in k for k in changed_in_realignment)
+    # fine-tuning trained the same adapter further, in every layer (no freeze in fine-tuning)
+    tuned = finetuned.state_dict()
+    assert any(not torch.equal(tuned[f"bert.{k}"], realigned[k]) for k in realigned if ".layer.0." in k and "lora_" in k)
+    shared = [k for k in base if f"bert.{unadapted[k]}" in tuned]  # a tagger has no pooler
+    assert shared and all(torch.equal(tuned[f"bert.{unadapted[k]}"], base[k]) for k in shared)  # still pretrained
+    assert finetuned.config.id2label == {i: label for i, label in enumerate(metrics["labels"])}
