@@ -72,9 +72,7 @@ def test_an_architecture_without_default_targets_needs_target_modules():
 
 def _grads_per_layer(encoder) -> dict[int, list]:
     _, layers = transformer_layers(encoder)
-    return {
-        i: [p.grad for name, p in layer.named_parameters() if "lora_" in name] for i, layer in enumerate(layers)
-    }
+    return {i: [p.grad for name, p in layer.named_parameters() if "lora_" in name] for i, layer in enumerate(layers)}
 
 
 @pytest.mark.parametrize("kind", ["bert", "llama"])
@@ -190,7 +188,37 @@ def test_a_run_with_an_adapter_trains_it_through_both_stages_and_saves_it(toy):
     assert changed_in_realignment and all(".layer.1." in k for k in changed_in_realignment)
     # fine-tuning trained the same adapter further, in every layer (no freeze in fine-tuning)
     tuned = finetuned.state_dict()
-    assert any(not torch.equal(tuned[f"bert.{k}"], realigned[k]) for k in realigned if ".layer.0." in k and "lora_" in k)
+    assert any(
+        not torch.equal(tuned[f"bert.{k}"], realigned[k]) for k in realigned if ".layer.0." in k and "lora_" in k
+    )
     shared = [k for k in base if f"bert.{unadapted[k]}" in tuned]  # a tagger has no pooler
     assert shared and all(torch.equal(tuned[f"bert.{unadapted[k]}"], base[k]) for k in shared)  # still pretrained
     assert finetuned.config.id2label == {i: label for i, label in enumerate(metrics["labels"])}
+
+
+def test_realign_cli_trains_an_adapter_that_measure_alignment_loads(toy):
+    from typer.testing import CliRunner
+
+    from alignfreeze.cli.app import app
+
+    root, model, tmp = toy
+    runner = CliRunner()
+    aligned = tmp / "dev.jsonl"
+    align = ["align", "--method", "dictionary", "--dictionary", str(root / "muse" / "en-fr.txt")]
+    files = ["--src-file", str(root / "parallel" / "UNv1.0.devset.en"), "--src-lang", "en"]
+    files += ["--tgt-file", str(root / "parallel" / "UNv1.0.devset.fr"), "--tgt-lang", "fr", "--out", str(aligned)]
+    assert runner.invoke(app, [*align, *files]).exit_code == 0
+    realign = ["realign", "--model", str(model), "--pairs", str(aligned), "--steps", "2"]
+    bad = runner.invoke(app, [*realign, "--adapter", "{type: lora, r: 0}"])
+    assert "'--adapter'" in str(bad.exception) and "r: Input should be greater than or equal to 1" in str(bad.exception)
+    result = runner.invoke(app, [*realign, "--adapter", "{r: 4}", "--freeze", "front", "--out", str(tmp / "lora")])
+    assert result.exit_code == 0, result.output
+    assert "LoRA adapter" in result.output
+    record = json.loads((tmp / "lora" / "realign.json").read_text())
+    assert record["adapter"]["r"] == 4
+    assert json.loads((tmp / "lora" / ADAPTER_CONFIG_FILE).read_text())["r"] == 4
+    measure = ["measure-alignment", "--model", str(tmp / "lora"), "--pairs", "en-fr", "--dataset", "un"]
+    measure += ["--n-pairs", "8", "--data-dir", str(root), "--out", str(tmp / "m")]
+    result = runner.invoke(app, measure)
+    assert result.exit_code == 0, result.output
+    assert (tmp / "m" / "alignment.csv").is_file()

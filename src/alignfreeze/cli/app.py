@@ -361,6 +361,28 @@ def _freeze_schedule(value: str | None) -> str | None:
     return value
 
 
+def _adapter(value: str | None) -> str | None:
+    """``--adapter``: ``lora`` or a YAML mapping of :class:`~alignfreeze.models.adapters.LoraAdapter`,
+    checked here (realign_files reads it again)."""
+    if value is None:
+        return None
+    import yaml
+    from pydantic import ValidationError
+
+    from alignfreeze.models.adapters import AdapterSettings
+
+    try:
+        AdapterSettings.model_validate(yaml.safe_load(value))
+    except (yaml.YAMLError, ValidationError) as exc:
+        if isinstance(exc, ValidationError):
+            error = exc.errors()[0]
+            problem = f"{'.'.join(map(str, error['loc'])) or 'adapter'}: {error['msg']}"
+        else:
+            problem = "not valid YAML"
+        raise typer.BadParameter(f"{value!r}: {problem}") from None
+    return value
+
+
 @app.command()
 @config_options(
     # freeze_matching is for "during" runs; the task-data settings are for fine-tuning data.
@@ -391,6 +413,15 @@ def realign(
             metavar="ORDER:K",
         ),
     ] = signature_default(REALIGN_FILES, "freeze_schedule"),
+    adapter: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Train a LoRA adapter on the encoder instead of its weights: 'lora' (r 8, alpha 32, dropout 0.1), "
+            "or a YAML mapping like '{type: lora, r: 4, target_modules: [query, value]}' (as training.adapter).",
+            callback=_adapter,
+            metavar="ADAPTER",
+        ),
+    ] = signature_default(REALIGN_FILES, "adapter"),
     seed: Annotated[
         int, typer.Option(help="Seed of the batch order, the head's initialisation and dropout.", min=0)
     ] = signature_default(REALIGN_FILES, "seed"),
@@ -403,6 +434,8 @@ def realign(
     the reference code's values are in the README's protocol table."""
     _out(out)
     outputs.on_interrupt(lambda: f"nothing was written{f' to {out}' if out else ''}; run the same command again")
+    import yaml
+
     from alignfreeze.realign.trainer import realign_files
 
     result = realign_files(
@@ -415,11 +448,12 @@ def realign(
         out=out,
         precision=precision,
         freeze_schedule=freeze_schedule,
+        adapter=None if adapter is None else yaml.safe_load(adapter),
     )
     tenth = max(1, len(result.losses) // 10)
     first, last = result.losses[:tenth], result.losses[-tenth:]
     console.print(
-        f"realigned {model} for {len(result.losses)} steps (freeze {freeze}"
+        f"realigned {model}{' (a LoRA adapter)' if adapter else ''} for {len(result.losses)} steps (freeze {freeze}"
         + (f", unfreezing {freeze_schedule}" if freeze_schedule else "")
         + "): loss "
         f"{sum(first) / len(first):.3f} (first 10%) -> {sum(last) / len(last):.3f} (last 10%), "

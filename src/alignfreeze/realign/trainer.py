@@ -28,7 +28,7 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, check_replaceable
-from alignfreeze.models.adapters import has_adapter, save_adapter
+from alignfreeze.models.adapters import AdapterSettings, add_adapter, has_adapter, save_adapter
 from alignfreeze.models.layers import encoder_of, num_layers
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
@@ -415,11 +415,14 @@ def realign_files(
     precision: str = "auto",
     device: str | None = None,
     freeze_schedule: str | None = None,
+    adapter: AdapterSettings | dict | str | None = None,
 ) -> RealignResult:
     """Load ``model_name`` and the aligned-pairs files ``pairs``, realign (:func:`realign`),
     and optionally save to ``out`` with a ``realign.json`` naming the model, files, freeze,
     seed and config, and the realignment sentences (so that alignment measurement leaves them
-    out). What ``alignfreeze realign`` does.
+    out). With ``adapter`` (``{type: lora, r: 8}``, or ``"lora"``: its defaults), only an adapter
+    on the encoder is trained (:mod:`alignfreeze.models.adapters`), and ``out`` holds the
+    adapter. What ``alignfreeze realign`` does.
 
     Example::
 
@@ -434,9 +437,16 @@ def realign_files(
     FreezeSpec.parse(freeze)  # a typo fails before the model loads
     schedule = parse_schedule(freeze_schedule)
     objective_class(config.objective)  # and so does an unknown objective
+    if adapter is not None and not isinstance(adapter, AdapterSettings):
+        try:
+            adapter = AdapterSettings.model_validate(adapter)
+        except ValueError as exc:  # pydantic's ValidationError
+            raise AlignfreezeError(f"adapter {adapter!r}: {exc.errors()[0]['msg']}") from None
     corpora = [AlignedCorpus.load(p) for p in pairs]  # validates every file before any training
     tokenizer = load_tokenizer(model_name)
     model = load_model(model_name, device=device)
+    if adapter is not None:
+        add_adapter(model, adapter, model_name)
     tokenization = tokenization or TokenizationSettings()
     result = realign(
         model,
@@ -460,6 +470,7 @@ def realign_files(
             "precision": precision,
             "config": config.model_dump(mode="json"),
             "tokenization": tokenization.model_dump(mode="json"),
+            **({"adapter": adapter.model_dump(mode="json")} if adapter is not None else {}),
         }
         save_realigned(result, tokenizer, out, summary)
     return result
