@@ -20,7 +20,7 @@ from alignfreeze.models.adapters import (
 from alignfreeze.models.layers import encoder_of, transformer_layers
 from alignfreeze.realign import frozen, gradual_unfreezing
 from alignfreeze.realign.freeze import FreezeSpec, parse_schedule
-from tiny_models import tiny_decoder, tiny_model
+from tiny_models import DECODER_KINDS, tiny_decoder, tiny_decoder_config, tiny_model
 
 LORA = LoraAdapter(r=4)
 
@@ -75,9 +75,9 @@ def _grads_per_layer(encoder) -> dict[int, list]:
     return {i: [p.grad for name, p in layer.named_parameters() if "lora_" in name] for i, layer in enumerate(layers)}
 
 
-@pytest.mark.parametrize("kind", ["bert", "llama"])
+@pytest.mark.parametrize("kind", ["bert", *DECODER_KINDS])
 def test_a_frozen_layer_gets_no_adapter_update(kind):
-    encoder = tiny_model("bert", vocab_size=1000) if kind == "bert" else tiny_decoder("llama", vocab_size=1000)
+    encoder = tiny_model("bert", vocab_size=1000) if kind == "bert" else tiny_decoder(kind, vocab_size=1000)
     add_adapter(encoder, LORA)
     with torch.no_grad():  # B starts at zero, so that A would get no gradient: make both matter
         for p in adapter_parameters(encoder):
@@ -108,35 +108,42 @@ def test_realignment_moves_the_adapter_of_unfrozen_layers_only(xlmr_tokenizer):
 
     model = add_adapter(tiny_model(layers=4), LORA)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    realign(model, xlmr_tokenizer, [corpus()], config(steps=3), freeze="front", progress=False)
+    result = realign(model, xlmr_tokenizer, [corpus()], config(steps=3), freeze="front", progress=False)
     after = model.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all("lora_" in k for k in changed)  # embeddings and base weights untouched
     assert {int(k.split(".")[2]) for k in changed} == {2, 3}
+    # frozen: the adapter matrices of layers 0 and 1 (not the base weights, fixed anyway)
+    _, layers = transformer_layers(model)
+    assert result.frozen_parameters == sum(p.numel() for i in (0, 1) for n, p in layers[i].named_parameters() if "lora_" in n)
 
 
-def _saved_run_model(tmp_path, xlmr_tokenizer):
-    """A tiny token-classification model with a trained-looking adapter, its base on disk."""
+def _saved_run_model(tmp_path, xlmr_tokenizer, kind: str = "bert"):
+    """A tiny token-classification model with a trained-looking adapter and head, saved, and
+    its base model on disk."""
+    from alignfreeze.models.loading import load_model
     from alignfreeze.realign import save_checkpoint
+    from tiny_models import tiny_decoder
 
     base = tmp_path / "base"
-    tiny_model(layers=2).save_pretrained(base)
+    (tiny_model(layers=2) if kind == "bert" else tiny_decoder(kind, layers=2)).save_pretrained(base)
     xlmr_tokenizer.save_pretrained(base)
-    from alignfreeze.models.loading import load_model
-
     model = add_adapter(load_model(str(base), head="token", labels=["A", "B", "C"], device="cpu"), LORA, str(base))
-    with torch.no_grad():
+    with torch.no_grad():  # as if trained: the adapter (B starts at zero) and the head
         for p in adapter_parameters(model):
             p.normal_(0, 0.1)
-        model.classifier.weight.normal_(0, 1)
+        for p in model.parameters():
+            if p.requires_grad and all(p is not q for q in adapter_parameters(model)):
+                p.normal_(0, 1)
     folder = save_checkpoint(model, xlmr_tokenizer, tmp_path / "run-model")
     return model.eval(), folder
 
 
-def test_a_saved_adapter_run_reloads_with_the_same_logits_and_hidden_states(tmp_path, xlmr_tokenizer):
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_a_saved_adapter_run_reloads_with_the_same_logits_and_hidden_states(tmp_path, xlmr_tokenizer, kind):
     from alignfreeze.models.loading import load_model
 
-    model, folder = _saved_run_model(tmp_path, xlmr_tokenizer)
+    model, folder = _saved_run_model(tmp_path, xlmr_tokenizer, kind)
     assert (folder / ADAPTER_CONFIG_FILE).is_file() and (folder / ADAPTER_WEIGHTS_FILE).is_file()
     assert not (folder / "model.safetensors").exists()  # the base model's weights are read from the base
     inputs = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]])}

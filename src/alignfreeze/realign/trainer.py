@@ -28,7 +28,7 @@ from alignfreeze.data.fingerprints import SENTENCES_FILE, SentenceSet
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, check_replaceable
-from alignfreeze.models.adapters import AdapterSettings, add_adapter, has_adapter, save_adapter
+from alignfreeze.models.adapters import AdapterSettings, add_adapter, fixed_by_adapter, has_adapter, save_adapter
 from alignfreeze.models.layers import encoder_of, num_layers
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
@@ -312,7 +312,9 @@ def realign(
         row_sparse_training(model) as embedding,
         gradual_unfreezing(encoder_of(model), spec, freeze_schedule) as unfreezing,
     ):
-        n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec))
+        # What the spec holds fixed that would train otherwise (under an adapter: its matrices).
+        fixed = fixed_by_adapter(model)
+        n_frozen = sum(p.numel() for p in frozen_parameters(encoder_of(model), spec) if id(p) not in fixed)
         trainable = [p for p in model.parameters() if p.requires_grad] + list(objective.head.parameters())
         optimizer = make_optimizer(trainable, learning_rate, config.weight_decay, config.optimizer, [embedding])
         bar = progress_bar(range(1, steps + 1), desc=f"realign ({spec})", disable=not progress)
