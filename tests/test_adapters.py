@@ -20,7 +20,7 @@ from alignfreeze.models.adapters import (
 from alignfreeze.models.layers import encoder_of, transformer_layers
 from alignfreeze.realign import frozen, gradual_unfreezing
 from alignfreeze.realign.freeze import FreezeSpec, parse_schedule
-from tiny_models import DECODER_KINDS, tiny_decoder, tiny_decoder_config, tiny_model
+from tiny_models import DECODER_KINDS, tiny_decoder, tiny_model
 
 LORA = LoraAdapter(r=4)
 
@@ -115,7 +115,9 @@ def test_realignment_moves_the_adapter_of_unfrozen_layers_only(xlmr_tokenizer):
     assert {int(k.split(".")[2]) for k in changed} == {2, 3}
     # frozen: the adapter matrices of layers 0 and 1 (not the base weights, fixed anyway)
     _, layers = transformer_layers(model)
-    assert result.frozen_parameters == sum(p.numel() for i in (0, 1) for n, p in layers[i].named_parameters() if "lora_" in n)
+    assert result.frozen_parameters == sum(
+        p.numel() for i in (0, 1) for n, p in layers[i].named_parameters() if "lora_" in n
+    )
 
 
 def _saved_run_model(tmp_path, xlmr_tokenizer, kind: str = "bert"):
