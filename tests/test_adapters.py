@@ -64,10 +64,15 @@ def test_only_the_adapter_and_the_head_train_and_the_embeddings_stay_fixed():
     assert transformer_layers(encoder_of(model))[0] == "encoder.layer"
 
 
-def test_an_architecture_without_default_targets_needs_target_modules():
+def test_target_modules_that_match_nothing_are_one_line_naming_the_model():
     model = tiny_model("bert", vocab_size=1000)
     with pytest.raises(AlignfreezeError, match="adapter lora on BertModel"):
         add_adapter(model, LoraAdapter(target_modules=["no_such_linear"]))
+
+
+def test_distilbert_gets_its_query_and_value_matrices_adapted():
+    model = add_adapter(tiny_model("distilbert", vocab_size=1000), LORA)  # peft has no default for it
+    assert {name.split(".")[-4] for name, p in model.named_parameters() if p.requires_grad} == {"q_lin", "v_lin"}
 
 
 def _grads_per_layer(encoder) -> dict[int, list]:

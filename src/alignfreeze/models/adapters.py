@@ -38,6 +38,9 @@ ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors"
 HEAD_WEIGHTS_FILE = "head.safetensors"
 #: The adapter's name inside the model (peft's default).
 ADAPTER_NAME = "default"
+#: Target modules for architectures peft has no LoRA default for, in the spirit of its
+#: defaults (the attention's query and value matrices): DistilBERT (DistilmBERT, a paper model).
+EXTRA_DEFAULT_TARGETS = {"distilbert": ["q_lin", "v_lin"]}
 #: The prefix peft's own ``PeftModel.save_pretrained`` gives adapter weights, kept so that
 #: ``PeftModel.from_pretrained(base, folder)`` reads our folders too.
 PEFT_KEY_PREFIX = "base_model.model."
@@ -64,7 +67,7 @@ class LoraAdapter(BaseModel):
         None,
         description="names (or name endings) of the linear layers to adapt; null: peft's default for the "
         "architecture (query and value projections: query/value for BERT and XLM-R, q_proj/v_proj for Llama, "
-        "Qwen2 and Gemma)",
+        "Qwen2, Mistral and Gemma; q_lin/v_lin for DistilBERT, which peft has no default for)",
     )
 
     @model_validator(mode="before")
@@ -73,15 +76,17 @@ class LoraAdapter(BaseModel):
         """``adapter: lora`` (or ``--set training.adapter=lora``) is the defaults."""
         return {"type": data} if isinstance(data, str) else data
 
-    def peft_config(self, base_model: str | None = None):
-        """The ``peft.LoraConfig`` of these settings."""
+    def peft_config(self, base_model: str | None = None, model_type: str | None = None):
+        """The ``peft.LoraConfig`` of these settings, for a model of ``model_type``: without
+        ``target_modules``, peft's default for it (:data:`EXTRA_DEFAULT_TARGETS` where peft has none)."""
         from peft import LoraConfig
 
+        targets = self.target_modules or EXTRA_DEFAULT_TARGETS.get(model_type or "")
         return LoraConfig(
             r=self.r,
             lora_alpha=self.alpha,
             lora_dropout=self.dropout,
-            target_modules=list(self.target_modules) if self.target_modules else None,
+            target_modules=list(targets) if targets else None,
             base_model_name_or_path=base_model,
         )
 
@@ -115,7 +120,8 @@ def add_adapter(model: nn.Module, settings: AdapterSettings, base_model: str | N
     if has_adapter(model):
         raise AlignfreezeError(f"{type(model).__name__} already has an adapter")
     try:
-        inject_adapter_in_model(settings.peft_config(base_model), encoder, adapter_name=ADAPTER_NAME)
+        config = settings.peft_config(base_model, getattr(encoder.config, "model_type", None))
+        inject_adapter_in_model(config, encoder, adapter_name=ADAPTER_NAME)
     except ValueError as exc:  # no default target modules for this architecture, or none matched
         raise AlignfreezeError(f"adapter {settings.type} on {type(encoder).__name__}: {exc}") from None
     return model
