@@ -13,6 +13,7 @@ PACKAGES = (
     "transformers",
     "tokenizers",
     "accelerate",
+    "peft",
     "datasets",
     "safetensors",
     "numpy",
