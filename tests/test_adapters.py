@@ -236,3 +236,20 @@ def test_realign_cli_trains_an_adapter_that_measure_alignment_loads(toy):
     result = runner.invoke(app, measure)
     assert result.exit_code == 0, result.output
     assert (tmp / "m" / "alignment.csv").is_file()
+
+
+def test_a_gemma3_encoder_with_an_adapter_reloads_with_the_same_hidden_states(tmp_path, xlmr_tokenizer):
+    from alignfreeze.models.loading import load_model
+    from alignfreeze.realign import save_checkpoint
+
+    base = tmp_path / "base"
+    tiny_decoder("gemma3_text", layers=2).save_pretrained(base)
+    encoder = add_adapter(load_model(str(base), device="cpu"), LORA, str(base))
+    with torch.no_grad():
+        for p in adapter_parameters(encoder):
+            p.normal_(0, 0.1)
+    folder = save_checkpoint(encoder.eval(), xlmr_tokenizer, tmp_path / "realigned")
+    inputs = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]]), "output_hidden_states": True}
+    expected = encoder(**inputs).hidden_states
+    reloaded = load_model(str(folder), device="cpu")(**inputs).hidden_states
+    assert len(reloaded) == 3 and all(torch.equal(a, b) for a, b in zip(reloaded, expected))
