@@ -20,6 +20,7 @@ SECTIONS = [
     ("ExperimentConfig", "an experiment file: methods, models and seeds that expand into runs"),
     ("RealignConfig", "`realignment:` and the options of `alignfreeze realign`"),
     ("TrainingSettings", "`training:`"),
+    ("LoraAdapter", "`training.adapter:` (and `alignfreeze realign --adapter`)"),
     ("EvaluationSettings", "`evaluation:`"),
     ("TokenizationSettings", "`tokenization:`"),
     ("AnalysisSettings", "`analysis:` (extends AlignmentMeasureSettings)"),

@@ -39,6 +39,7 @@ _EXPORTS = {
     "FreezeSchedule": "alignfreeze.realign.freeze",
     "TrainingSettings": "alignfreeze.finetune.config",
     "EvaluationSettings": "alignfreeze.finetune.config",
+    "LoraAdapter": "alignfreeze.models.adapters",
     "TokenizationSettings": "alignfreeze.data.subwords",
     "AnalysisSettings": "alignfreeze.analysis.config",
     "AlignmentMeasureSettings": "alignfreeze.analysis.config",
@@ -159,6 +160,7 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.finetune.config import EvaluationSettings, TrainingSettings
     from alignfreeze.finetune.tasks import get_task
     from alignfreeze.finetune.trainer import finetune
+    from alignfreeze.models.adapters import LoraAdapter
     from alignfreeze.models.e5_small import prepare_e5_small
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.realign.config import RealignConfig
