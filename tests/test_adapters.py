@@ -62,6 +62,8 @@ def test_only_the_adapter_and_the_head_train_and_the_embeddings_stay_fixed():
     assert not model.get_input_embeddings().weight.requires_grad
     # the model keeps its class, its encoder and its layer list (freeze specs find them)
     assert transformer_layers(encoder_of(model))[0] == "encoder.layer"
+    with pytest.raises(AlignfreezeError, match="tiny already has an adapter"):
+        add_adapter(model, LORA, "tiny")
 
 
 def test_target_modules_that_match_nothing_are_one_line_naming_the_model():
@@ -156,6 +158,9 @@ def test_a_saved_adapter_run_reloads_with_the_same_logits_and_hidden_states(tmp_
     inputs = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]])}
     reloaded = load_model(str(folder), head="token", device="cpu")
     assert reloaded.config.id2label == {0: "A", 1: "B", 2: "C"}
+    # as a run's model again, the loaded adapter and head train further, the rest stays fixed
+    trainable = {name for name, p in reloaded.named_parameters() if p.requires_grad}
+    assert trainable == {name for name, p in model.named_parameters() if p.requires_grad}
     assert torch.equal(reloaded(**inputs).logits, model(**inputs).logits)
     encoder = load_model(str(folder), device="cpu")  # what measure-alignment loads
     expected = encoder_of(model)(**inputs, output_hidden_states=True).hidden_states

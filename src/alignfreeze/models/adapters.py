@@ -118,7 +118,10 @@ def add_adapter(model: nn.Module, settings: AdapterSettings, base_model: str | N
 
     encoder = _encoder(model)
     if has_adapter(model):
-        raise AlignfreezeError(f"{type(model).__name__} already has an adapter")
+        raise AlignfreezeError(
+            f"{base_model or type(model).__name__} already has an adapter (it was saved with one); "
+            "without training.adapter (or --adapter) that adapter trains further"
+        )
     try:
         config = settings.peft_config(base_model, getattr(encoder.config, "model_type", None))
         inject_adapter_in_model(config, encoder, adapter_name=ADAPTER_NAME)
