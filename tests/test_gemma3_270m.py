@@ -95,3 +95,15 @@ def test_the_second_prepare_finds_it_in_under_two_seconds(prepared):
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(folder)
+
+
+def test_a_token_head_loads_every_backbone_weight_of_the_checkpoint(prepared):
+    from transformers import AutoConfig
+
+    from alignfreeze.models.heads import head_class
+
+    _, folder, _ = prepared
+    cls = head_class(AutoConfig.from_pretrained(folder), "token")
+    model, info = cls.from_pretrained(folder, num_labels=17, output_loading_info=True)
+    assert type(model).__name__ == "Gemma3TextForTokenClassification"
+    assert sorted(info["missing_keys"]) == ["head.bias", "head.weight"] and not info["unexpected_keys"]
