@@ -70,7 +70,12 @@ def test_qa_loss_is_the_mean_of_start_and_end_cross_entropies(kind):
 
 @pytest.mark.parametrize("kind", ["gemma3_text", "llama"])
 def test_our_sequence_head_reads_the_last_unpadded_token(kind):
+    from transformers import AutoModelForSequenceClassification
+
     model = _head_model(kind, "sequence", ours=True)
+    # Built, not registered: transformers' own class stays the Auto class's.
+    config = tiny_decoder_config(kind, vocab_size=VOCAB, layers=2)
+    assert type(AutoModelForSequenceClassification.from_config(config)).__module__.startswith("transformers.")
     labels = torch.tensor([2, 0])
     out = model(input_ids=IDS, attention_mask=MASK, labels=labels)
     hidden = model.base_model(input_ids=IDS, attention_mask=MASK).last_hidden_state
@@ -99,8 +104,10 @@ def test_saved_task_model_reloads_with_identical_outputs(kind, head, tmp_path):
 
 
 def test_a_base_checkpoint_loads_into_our_head_with_every_backbone_weight(tmp_path):
+    from transformers import AutoModel
+
     folder = _save_base("gemma3_text", tmp_path / "base")
-    base = type(tiny_decoder("gemma3_text")).from_pretrained(folder)
+    base = AutoModel.from_pretrained(folder)
     model = load_model(str(folder), head="token", labels=["X", "Y"], device="cpu")
     assert type(model).__name__ == "Gemma3TextForTokenClassification"
     theirs, ours = base.state_dict(), model.base_model.state_dict()

@@ -59,7 +59,11 @@ def head_class(config, head: str):
     one, else ours (built once per config class and registered with the Auto class)."""
     if has_transformers_head(config.model_type, head):
         return auto_class(head)
-    return _our_head_class(type(config), head)
+    cls = _our_head_class(type(config), head)
+    # Registered here, not where the class is built: a class built for another use (a test
+    # of ours on a type transformers covers) must not displace transformers' own.
+    auto_class(head).register(type(config), cls, exist_ok=True)
+    return cls
 
 
 def _dropout_rate(config) -> float:
@@ -218,7 +222,7 @@ _HEADS = {
 def _our_head_class(config_class: type, head: str) -> Any:
     """Our ``head`` class for ``config_class``: the head mixed into the backbone's own
     ``PreTrainedModel`` class, named after the backbone (``Gemma3TextModel`` ->
-    ``Gemma3TextForTokenClassification``), registered with the Auto class."""
+    ``Gemma3TextForTokenClassification``). :func:`head_class` registers it."""
     from transformers import AutoModel, PreTrainedModel
 
     backbone = AutoModel._model_mapping[config_class]
@@ -235,5 +239,4 @@ def _our_head_class(config_class: type, head: str) -> Any:
             "__doc__": f"{mixin.__doc__}\n\n    Built by alignfreeze for {backbone.__name__} (no such class in transformers).",
         },
     )
-    auto_class(head).register(config_class, cls, exist_ok=True)
     return cls
