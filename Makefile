@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,docs,aligners,ray,tracking,zh,select
+EXTRAS ?= dev,docs,aligners,ray,tracking,zh,select,llm
 
 .PHONY: setup model demo test test-slow test-compat clean
 

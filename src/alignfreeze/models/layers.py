@@ -77,14 +77,15 @@ def config_layer_count(path: str | Path) -> int | None:
 
 def model_config_file(name: str) -> Path | None:
     """The ``config.json`` of a model as a config names it, found without loading weights or
-    downloading anything: the prepared ``e5-small`` folder, a local folder, or a hub id's copy
-    in the local Hugging Face cache. None where there is none to read offline (a hub id not
-    cached, ``e5-small`` not prepared yet). A local path that is a file, or a folder without a
-    ``config.json``, is an :class:`AlignfreezeError`: no model can load from it."""
-    from alignfreeze.models.e5_small import E5_SMALL, checkpoint_dir
+    downloading anything: the prepared folder of an embedded model (``e5-small``,
+    ``gemma3-270m``), a local folder, or a hub id's copy in the local Hugging Face cache. None
+    where there is none to read offline (a hub id not cached, an embedded model not prepared
+    yet). A local path that is a file, or a folder without a ``config.json``, is an
+    :class:`AlignfreezeError`: no model can load from it."""
+    from alignfreeze.models.embedded import EMBEDDED_MODELS
 
-    if name == E5_SMALL:
-        path = checkpoint_dir() / "config.json"
+    if name in EMBEDDED_MODELS:
+        path = EMBEDDED_MODELS[name].checkpoint_dir() / "config.json"
         return path if path.is_file() else None
     folder = Path(name).expanduser()
     if folder.exists():
@@ -105,22 +106,20 @@ def model_config_file(name: str) -> Path | None:
 def model_layer_count(name: str) -> int | None:
     """How many transformer layers the model ``name`` has, read from its ``config.json``
     (:func:`model_config_file`) without loading it; None when that cannot be told offline.
-    For ``e5-small`` not prepared yet, from the header of the packed file it is converted from.
+    For an embedded model not prepared yet, from what it is converted from where that tells
+    (``e5-small``: the header of its packed file).
 
     Example::
 
         af.models.layers.model_layer_count("e5-small")   # 12
     """
-    from alignfreeze.models.e5_small import E5_SMALL, read_q4_file, source_files
+    from alignfreeze.models.embedded import EMBEDDED_MODELS
 
     path = model_config_file(name)
     if path is not None:
         return config_layer_count(path)
-    if name == E5_SMALL:
-        try:
-            return read_q4_file(source_files()[0])[0].layers
-        except AlignfreezeError:  # the wheels are missing: loading the model says so
-            return None
+    if name in EMBEDDED_MODELS:
+        return EMBEDDED_MODELS[name].source_layer_count()
     return None
 
 

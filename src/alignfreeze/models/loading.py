@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from alignfreeze.models.e5_small import E5_SMALL, prepare_e5_small
+from alignfreeze.models.embedded import EMBEDDED_MODELS
 
 #: Task heads by name: ``None`` is the bare encoder.
 HEADS = ("token", "sequence", "qa")
@@ -21,13 +21,13 @@ HEADS = ("token", "sequence", "qa")
 def resolve_model(name: str) -> str:
     """Turn a model name from a config or the CLI into something ``from_pretrained`` takes.
 
-    ``e5-small`` is the embedded checkpoint, converted on first use (see
-    :mod:`alignfreeze.models.e5_small`): it resolves to its cached folder. Any other value is
-    passed through unchanged: a Hugging Face hub id (loaded online, or from the local HF
-    cache when offline) or a local path.
+    An embedded model (``e5-small``, ``gemma3-270m``: :mod:`alignfreeze.models.embedded`),
+    converted on first use, resolves to its cached folder. Any other value is passed through
+    unchanged: a Hugging Face hub id (loaded online, or from the local HF cache when offline)
+    or a local path.
     """
-    if name == E5_SMALL:
-        return str(prepare_e5_small())
+    if name in EMBEDDED_MODELS:
+        return str(EMBEDDED_MODELS[name].prepare())
     return name
 
 
@@ -58,10 +58,13 @@ def load_tokenizer(name: str):
 
 
 def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), device: str | None = None):
-    """Load a model: ``e5-small`` (the embedded checkpoint), a hub id or a local folder, with a
-    fresh task head (``token``, ``sequence``, ``qa``; ``None``: the encoder alone) labelled
-    with ``labels``, on ``device`` (default: :func:`default_device`, ``$ALIGNFREEZE_DEVICE``
+    """Load a model: an embedded one (``e5-small``, ``gemma3-270m``), a hub id or a local
+    folder, with a task head (``token``, ``sequence``, ``qa``; ``None``: the encoder alone)
+    labelled with ``labels``, on ``device`` (default: :func:`default_device`, ``$ALIGNFREEZE_DEVICE``
     or the GPU when there is one), in eval mode. Every stage loads models through here.
+    The head is transformers' class for the model type where it has one, else alignfreeze's
+    (:mod:`alignfreeze.models.heads`: e.g. token classification and QA on Gemma 3); a
+    base checkpoint gets a fresh head, a saved task model its own.
 
     Example::
 
@@ -70,24 +73,25 @@ def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), d
     """
     import transformers
 
-    classes = {
-        None: "AutoModel",
-        "token": "AutoModelForTokenClassification",
-        "sequence": "AutoModelForSequenceClassification",
-        "qa": "AutoModelForQuestionAnswering",
-    }
-    if head not in classes:
-        raise ValueError(f"unknown head {head!r} (allowed: {', '.join(HEADS)}, or None)")
     from alignfreeze.models.adapters import is_adapter_folder, load_adapter_model
+    from alignfreeze.models.heads import head_class
 
+    if head is not None and head not in HEADS:
+        raise ValueError(f"unknown head {head!r} (allowed: {', '.join(HEADS)}, or None)")
     if is_adapter_folder(name):  # saved with an adapter (training.adapter): base model + adapter + head
         return load_adapter_model(name, head, labels, device)
+
+    path = resolve_model(name)
     options = {}
+    if head is None:
+        cls = transformers.AutoModel
+    else:
+        cls = head_class(transformers.AutoConfig.from_pretrained(path), head)
     if head in ("token", "sequence"):
         options = {
             "num_labels": len(labels),
             "id2label": dict(enumerate(labels)),
             "label2id": {label: i for i, label in enumerate(labels)},
         }
-    model = getattr(transformers, classes[head]).from_pretrained(resolve_model(name), **options)
+    model = cls.from_pretrained(path, **options)
     return model.to(default_device(device)).eval()
