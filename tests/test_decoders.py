@@ -245,3 +245,20 @@ def test_measure_alignment_and_sweep_freeze_cli_on_a_decoder(tmp_path, xlmr_toke
     for mode, direction in {(m, d) for _, _, m, d in acc}:
         # both layers frozen (the final norm with the top one): nothing changes at any hidden state
         assert all(acc[(2, layer, mode, direction)] == acc[(-1, layer, mode, direction)] for layer in range(3))
+
+
+def test_gpt2_layout_learned_positions_and_ln_f():
+    from transformers import AutoConfig, AutoModel
+
+    torch.manual_seed(0)
+    config = AutoConfig.for_model(
+        "gpt2", n_layer=4, n_embd=32, n_head=2, vocab_size=100, n_positions=64, bos_token_id=0, eos_token_id=0
+    )
+    model = AutoModel.from_config(config).eval()
+    assert transformer_layers(model)[0] == "h" and final_norm(model)[0] == "ln_f"
+    assert [n for n, _ in embeddings_modules(model)] == ["wte", "wpe"]
+    frozen = names_of(model, frozen_parameters(model, FreezeSpec.parse("back/ffn+front/attention")))
+    assert {n.rsplit(".", 1)[0] for n in frozen} == {
+        *(f"h.{i}.attn.{m}" for i in (0, 1) for m in ("c_attn", "c_proj")),
+        *(f"h.{i}.mlp.{m}" for i in (2, 3) for m in ("c_fc", "c_proj")),
+    }
