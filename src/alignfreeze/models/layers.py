@@ -78,15 +78,14 @@ def default_word_vector(config: Any) -> str:
 def model_default_word_vector(name: str) -> str:
     """:func:`default_word_vector` of the model ``name``, from its ``config.json``
     (:func:`model_config_file`) without loading it; ``first`` where that cannot be read
-    offline (a hub id not in the local cache): a decoder must be cached, or the word
-    vector given, for its runs to default to ``last``."""
-    path = model_config_file(name)
-    if path is None:
-        return "first"
+    offline (a hub id not in the local cache), or where no model can load from ``name`` (a
+    folder without a ``config.json``: loading says so, in one line): a decoder must be cached,
+    or the word vector given, for its runs to default to ``last``."""
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise AlignfreezeError(f"{path}: not a readable model config ({exc})") from None
+        path = model_config_file(name)
+        config = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+    except (AlignfreezeError, OSError, UnicodeDecodeError, ValueError):
+        return "first"
     return default_word_vector(config) if isinstance(config, dict) else "first"
 
 
