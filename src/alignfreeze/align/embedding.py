@@ -6,6 +6,8 @@ the cosine similarity matrix of a sentence pair is built, and links are read off
 ``word_vector`` says what the rows and columns are:
 
 * ``first``: one vector per word, its first subword (a lone SentencePiece ``▁`` skipped);
+* ``last``: one vector per word, its last subword (a decoder's: the first that has seen the
+  whole word);
 * ``mean``: one vector per word, the mean of its subwords;
 * ``subwords``: every subword of every word (lone ``▁`` pieces left out) is aligned on its
   own and a word pair is linked when any of their subwords are -- SimAlign's default
@@ -89,8 +91,8 @@ class EmbeddingAligner(WordAligner):
     ):
         if method not in ("argmax", "itermax"):
             raise AlignfreezeError(f"unknown embedding-alignment method {method!r} (allowed: argmax, itermax)")
-        if word_vector not in ("first", "mean", "subwords"):
-            raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: first, mean, subwords)")
+        if word_vector not in ("first", "last", "mean", "subwords"):
+            raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: first, last, mean, subwords)")
         self.model_name, self.layer, self.method, self.word_vector = model_name, layer, method, word_vector
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
         self.precision = precision
@@ -145,7 +147,9 @@ class EmbeddingAligner(WordAligner):
                 enc, maps = encode_words(
                     tokenizer, batch, max_length=self.max_length, padding=True, return_tensors="pt"
                 )
-                enc = {k: v.to(device) for k, v in enc.items()}
+                # Only what every model takes (a decoder has no token types); right-padded with a
+                # mask (alignfreeze.models.tokenizers), so padding changes no real token's vector.
+                enc = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
                 hidden = model(**enc, output_hidden_states=True).hidden_states[self.layer]
                 hidden = (
                     torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()
@@ -173,6 +177,8 @@ class EmbeddingAligner(WordAligner):
                             continue
                         if self.word_vector == "first":
                             vecs[w] = hidden[row, mp.first_subword[w]]
+                        elif self.word_vector == "last":
+                            vecs[w] = hidden[row, mp.last_subword[w]]
                         else:
                             s, e = mp.spans[w]
                             v = hidden[row, s:e].mean(0)
@@ -210,7 +216,7 @@ class EmbeddingAlignerConfig(AlignerSettings):
         model: the encoder; default: the run's model (e5-small outside runs).
         layer: the hidden state used (0 = embeddings).
         method: ``argmax`` (mutual best) or ``itermax`` (SimAlign's iterative variant).
-        word_vector: ``subwords`` (any subword pair links the words), ``first`` or ``mean``.
+        word_vector: ``subwords`` (any subword pair links the words), ``first``, ``last`` or ``mean``.
         precision: see :mod:`alignfreeze.precision`.
 
     Example::
@@ -226,8 +232,9 @@ class EmbeddingAlignerConfig(AlignerSettings):
     method: Literal["argmax", "itermax"] = Field(
         "argmax", description="links: mutual argmax, or SimAlign's IterMax (argmax repeated on unlinked words)"
     )
-    word_vector: Literal["subwords", "first", "mean"] = Field(
-        "subwords", description="words are linked when any of their subwords are ('subwords'), or by the first or mean"
+    word_vector: Literal["subwords", "first", "last", "mean"] = Field(
+        "subwords",
+        description="words are linked when any of their subwords are ('subwords'), or by the first, last or mean",
     )
     precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = Field("auto", description="see alignfreeze.precision")
 

@@ -4,12 +4,13 @@ config for ``alignfreeze measure-alignment``, the analysis functions and runs al
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alignfreeze.data.refs import ParallelRef
 from alignfreeze.errors import AlignfreezeError
+from alignfreeze.schema import added_setting
 
 
 def parse_layers(text: str | Sequence[int], n_layers: int) -> list[int]:
@@ -71,6 +72,11 @@ class AlignmentMeasureSettings(BaseModel):
     sample_seed: int = Field(0, ge=0, description="seed of the word-pair sample")
     batch_size: int = Field(16, ge=1, description="sentences per forward pass (16 measured fastest on a 2-core CPU)")
     max_length: int = Field(256, ge=8, description="subwords per sentence (longer ones are truncated)")
+    word_vector: Optional[Literal["first", "last", "mean"]] = added_setting(
+        None,
+        description="a word's vector: its first subword, its last, or the mean of its subwords. null: first for an "
+        "encoder, last for a decoder (a causal LM's first subword has not seen the rest of the word)",
+    )
 
     @field_validator("modes")
     @classmethod

@@ -4,7 +4,8 @@ Transformers", Findings of ACL 2023).
 
 For ``n`` translated word pairs in context, each word is represented by the contextual
 vector of its first subword at hidden state ``l`` (0 = embeddings output, ``L`` = last
-layer). A source word is *retrieved* when its nearest candidate by cosine is its own
+layer); in a decoder (causal LM) by its last subword, the first one that has seen the whole
+word (``word_vector``, :data:`alignfreeze.data.subwords.WORD_VECTORS`). A source word is *retrieved* when its nearest candidate by cosine is its own
 translation:
 
 * **weak** alignment: the candidates are the ``n`` target-language words of the sample;
@@ -52,10 +53,14 @@ def first_subword_states(
     batch_size: int = 16,
     max_length: int = 256,
     on_progress: Callable[[int], None] | None = None,
+    word_vector: str = "first",
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """First-subword vectors ``[len(layers), n_words, hidden]`` (float32, on CPU) of the words
-    ``sentences[sentence_of_word[k]][word_index[k]]``, and a mask of the words that kept a
-    subword (a word cut off by ``max_length`` has none; its vector is zero)."""
+    """Word vectors ``[len(layers), n_words, hidden]`` (float32, on CPU) of the words
+    ``sentences[sentence_of_word[k]][word_index[k]]``: the hidden state of their first subword,
+    their last (``word_vector="last"``) or the mean of their subwords (``"mean"``), and a mask
+    of the words that kept a subword (a word cut off by ``max_length`` has none; its vector is
+    zero). Sentences are right-padded with an attention mask, so a word's vector is the same
+    alone or in a batch, in an encoder and a decoder alike."""
     from alignfreeze.models.layers import encoder_of, first_layers_only
     from alignfreeze.realign.batches import pad_ids
 
@@ -80,18 +85,22 @@ def first_subword_states(
                 input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True
             ).hidden_states
             stacked = torch.stack([hidden[layer] for layer in layers])  # [layers, batch, tokens, hidden]
-            rows, positions, targets = [], [], []
+            rows, positions, targets = [], [], []  # one entry per subword a word's vector averages
             for b, s in enumerate(batch):
+                of_word = mappings[b].positions(word_vector)
                 for k in words_of[s]:
-                    position = mappings[b].first_subword[word_index[k]]
-                    if position >= 0:
+                    for position in of_word[word_index[k]]:
                         rows.append(b)
                         positions.append(position)
                         targets.append(k)
             if targets:
                 gathered = stacked[:, torch.tensor(rows, device=device), torch.tensor(positions, device=device)]
-                out[:, torch.tensor(targets)] = gathered.float().cpu()
-                found[targets] = True
+                index = torch.tensor(targets)
+                summed = torch.zeros(len(layers), n, out.shape[-1]).index_add_(1, index, gathered.float().cpu())
+                counts = torch.zeros(n).index_add_(0, index, torch.ones(len(targets)))
+                chosen = torch.unique(index)
+                out[:, chosen] = summed[:, chosen] / counts[chosen, None]
+                found[chosen.numpy()] = True
             if on_progress is not None:
                 on_progress(len(batch))
     return out, found
@@ -149,7 +158,7 @@ def measure_alignment(
     in each mode and direction (Gaschi et al., Findings of ACL 2023; see the module docstring).
 
     Args:
-        model: an encoder (a ``transformers`` base model or one with a task head).
+        model: an encoder or a decoder (a ``transformers`` base model or one with a head).
         tokenizer: its fast tokenizer.
         sample: the word pairs, from :func:`alignfreeze.analysis.word_pairs.sample_word_pairs`.
         settings: :class:`AlignmentMeasureSettings` (layers, modes, directions, CSLS, centring,
@@ -173,10 +182,11 @@ def measure_alignment(
     settings = settings or AlignmentMeasureSettings()
     layers, modes, directions = settings.layers, settings.modes, settings.directions
     csls_k, center, batch_size, max_length = settings.csls_k, settings.center, settings.batch_size, settings.max_length
-    from alignfreeze.models.layers import encoder_of, num_layers
+    from alignfreeze.models.layers import default_word_vector, encoder_of, num_layers
 
     t0 = time.perf_counter()
     layers = parse_layers(layers, num_layers(encoder_of(model)))
+    word_vector = settings.word_vector or default_word_vector(encoder_of(model).config)
     src, src_found = first_subword_states(
         model,
         tokenizer,
@@ -187,6 +197,7 @@ def measure_alignment(
         batch_size,
         max_length,
         on_progress,
+        word_vector,
     )
     tgt, tgt_found = first_subword_states(
         model,
@@ -198,6 +209,7 @@ def measure_alignment(
         batch_size,
         max_length,
         on_progress,
+        word_vector,
     )
     keep = src_found & tgt_found
     if keep.sum() < 2:
@@ -209,5 +221,10 @@ def measure_alignment(
             acc = retrieval_accuracy(src[li], tgt[li], mode, csls_k, center)
             for d in directions:
                 scores[(layer, mode, d)] = acc[d]
-    stats = {**sample.stats, "pairs": int(keep.sum()), "dropped_truncated": int((~keep).sum())}
+    stats = {
+        **sample.stats,
+        "pairs": int(keep.sum()),
+        "dropped_truncated": int((~keep).sum()),
+        "word_vector": word_vector,
+    }
     return RetrievalScores(sample.pair, int(keep.sum()), scores, stats, time.perf_counter() - t0)

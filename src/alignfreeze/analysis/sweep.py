@@ -94,20 +94,25 @@ def sweep_freeze(
         ks, layers, delta = sweep_matrix(rows, mode="strong", direction="fwd")
     """
     measure = (measure or AlignmentMeasureSettings()).model_copy(update={"layers": "all"})
-    from alignfreeze.models.layers import num_layers
+    from alignfreeze.models.layers import model_default_word_vector, num_layers
     from alignfreeze.models.loading import load_model, load_tokenizer
     from alignfreeze.precision import Precision
     from alignfreeze.realign import realign
+    from alignfreeze.schema import identity_values
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = {
         "model": model_name,
         "precision": precision,
-        "realign": json.loads(realign_config.model_dump_json()),
+        # The word vector as used (an encoder's "first", as sweeps recorded before it could be null).
+        "realign": {
+            **json.loads(realign_config.model_dump_json()),
+            "word_vector": realign_config.word_vector or model_default_word_vector(model_name),
+        },
         "step": step,
         "with_embeddings": with_embeddings,
-        "measure": measure.model_dump(),
+        "measure": identity_values(measure, measure.model_dump()),  # new settings at their default left out
         "seed": seed,
         "realign_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in realign_corpora],
         "eval_pairs": [f"{c.src_lang}-{c.tgt_lang}:{c.n_sentence_pairs}" for c in eval_corpora],

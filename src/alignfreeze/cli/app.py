@@ -658,7 +658,11 @@ SWEEP_MATRIX = "alignfreeze.analysis.sweep:sweep_matrix"
     Configs(
         "measure",
         AlignmentMeasureSettings,
-        rename={"batch_size": "measure_batch_size", "max_length": "measure_max_length"},
+        rename={
+            "batch_size": "measure_batch_size",
+            "max_length": "measure_max_length",
+            "word_vector": "measure_word_vector",
+        },
         exclude=("layers", "modes", "directions"),  # every hidden state, mode and direction is measured
     ),
 )

@@ -46,6 +46,29 @@ class WordSubwords:
     def n_words(self) -> int:
         return len(self.first_subword)
 
+    @property
+    def last_subword(self) -> list[int]:
+        """One per word: its last subword's position, -1 when the word has no token. In a
+        causal LM it is the only one of the word's subwords that has seen the whole word."""
+        return [e - 1 if f >= 0 else -1 for f, (_, e) in zip(self.first_subword, self.spans)]
+
+    def positions(self, word_vector: str) -> list[list[int]]:
+        """Per word, the token positions its vector is made of (:data:`WORD_VECTORS`):
+        ``first`` its first subword, ``last`` its last, ``mean`` all of them; ``[]`` for a
+        word without a token."""
+        if word_vector == "first":
+            return [[f] if f >= 0 else [] for f in self.first_subword]
+        if word_vector == "last":
+            return [[t] if t >= 0 else [] for t in self.last_subword]
+        if word_vector == "mean":
+            return [list(range(s, e)) for s, e in self.spans]
+        raise AlignfreezeError(f"unknown word vector {word_vector!r} (allowed: {', '.join(WORD_VECTORS)})")
+
+
+#: A word's vector from its subwords' hidden states: its first subword (the papers', for an
+#: encoder), its last (a causal LM's: the first has not seen the rest of the word), or the mean.
+WORD_VECTORS = ("first", "last", "mean")
+
 
 def _is_bare_marker(piece: str) -> bool:
     stripped = piece

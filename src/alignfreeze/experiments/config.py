@@ -405,6 +405,8 @@ class RunConfig(RunSettings, MethodSettings):
         cannot matter for this method normalised: a baseline
         has no aligner, freeze or realignment; a ``during`` run realigns once per fine-tuning
         step (``steps: match``)."""
+        from alignfreeze.models.layers import model_default_word_vector
+
         values = self.model_dump()
         training = resolve_training(self.training, self.model, self.task)
         values["training"] = training.model_dump()
@@ -419,6 +421,10 @@ class RunConfig(RunSettings, MethodSettings):
             values.update(aligner=None, realignment_pairs=[], freeze_schedule=None)
             values.update(freeze=self.freeze if kept else "none", freeze_scope="finetuning" if kept else "realignment")
             values["realignment"] = RealignConfig().model_dump()
+        if values["realignment"]["word_vector"] is None:
+            # Before the id is hashed, as the training defaults: an encoder's "first" is the
+            # value every id written before word_vector could be null hashed.
+            values["realignment"]["word_vector"] = model_default_word_vector(self.model)
         return RunConfig(**values)
 
     def realignment_steps(self, finetune_steps: int | None) -> int | None:

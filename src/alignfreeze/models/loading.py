@@ -54,7 +54,9 @@ def load_tokenizer(name: str):
     """
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(resolve_model(name))
+    from alignfreeze.models.tokenizers import prepare_padding
+
+    return prepare_padding(AutoTokenizer.from_pretrained(resolve_model(name)))  # right, with a pad token
 
 
 def load_model(name: str, head: str | None = None, labels: Sequence[str] = (), device: str | None = None):

@@ -26,7 +26,7 @@ from alignfreeze.data.subwords import encode_word_windows
 class EncodedPair:
     src_ids: list[int]
     tgt_ids: list[int]
-    src_words: list[list[int]]  # per word: token positions of its vector (first subword, or all)
+    src_words: list[list[int]]  # per word: token positions of its vector (first or last subword, or all)
     tgt_words: list[list[int]]
     # Empty when truncation removed every linked word: the pair is not used. None: an
     # unaligned pair, for an objective that needs no links (contrastive_sentence).
@@ -82,9 +82,7 @@ class PairBatch:
 
 
 def _positions(mapping, word_vector: str) -> list[list[int]]:
-    if word_vector == "first":
-        return [[f] if f >= 0 else [] for f in mapping.first_subword]
-    return [list(range(s, e)) for s, e in mapping.spans]
+    return mapping.positions(word_vector)
 
 
 def encode_pairs(

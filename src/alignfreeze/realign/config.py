@@ -97,8 +97,11 @@ class RealignConfig(BaseModel):
         "mlp", description="head trained with the loss, then discarded"
     )
     projection_dim: int = Field(128, ge=1, description="output size of the projection head")
-    word_vector: Literal["first", "mean"] = Field(
-        "first", description="a word's vector: its first subword, or the mean"
+    word_vector: Optional[Literal["first", "last", "mean"]] = Field(
+        None,
+        description="a word's vector: its first subword, its last, or the mean of its subwords. null: as the model "
+        "calls for, first for an encoder and last for a decoder (a causal LM's first subword has not seen the rest of "
+        "the word); a run's resolved config names the one used",
     )
     layer: Literal["top", "penultimate"] = Field(
         "top",
@@ -245,6 +248,15 @@ class RealignConfig(BaseModel):
         if finetuning_learning_rate is None:
             raise ValueError("realignment learning_rate 'match' needs a fine-tuning run to match")
         return float(finetuning_learning_rate)
+
+
+def resolve_word_vector(config: RealignConfig, model) -> str:
+    """``config.word_vector``, or where it is None the one ``model`` (loaded) calls for:
+    ``first`` for an encoder, ``last`` for a decoder
+    (:func:`alignfreeze.models.layers.default_word_vector`)."""
+    from alignfreeze.models.layers import default_word_vector, encoder_of
+
+    return config.word_vector or default_word_vector(encoder_of(model).config)
 
 
 def resolve_layers(config: RealignConfig, n_layers: int) -> list[int]:

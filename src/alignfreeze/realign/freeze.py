@@ -23,8 +23,12 @@ e.g. ``front+embeddings``, ``layers:0-5/attention+layers:6-11/ffn``. The sub-mod
 training_loops.py`` 254-274, 276-305; :data:`alignfreeze.models.layers.LAYER_BLOCKS`).
 ``L``, the layer list and the sub-modules are discovered from the model
 (:mod:`alignfreeze.models.layers`), so it works for BERT, DistilBERT, XLM-R, DeBERTa-v2
-and e5-small alike. Parameters outside both the layer list and the embeddings (a pooler,
-DeBERTa's relative-position embeddings) are never frozen.
+and e5-small alike, and for decoders (Llama, Qwen2, Mistral, Gemma 1-3, GPT-2). Parameters
+outside both the layer list and the embeddings (a pooler, DeBERTa's relative-position
+embeddings) are never frozen, except a decoder's norm after its last layer, which goes with
+the top layer (``back`` freezes it; ``front`` leaves it trainable): it makes the last hidden
+state as an encoder's top layer's own LayerNorm does
+(:func:`alignfreeze.models.layers.final_norm`).
 
 Frozen parameters get ``requires_grad=False`` and are left out of the optimiser.
 :func:`frozen` restores every flag on exit, so everything is trainable again for
@@ -52,7 +56,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alignfreeze.errors import AlignfreezeError
 from alignfreeze.models.adapters import fixed_by_adapter
-from alignfreeze.models.layers import BLOCKS, embeddings_module, layer_blocks, num_layers, transformer_layers
+from alignfreeze.models.layers import (
+    BLOCKS,
+    embeddings_modules,
+    final_norm,
+    layer_blocks,
+    num_layers,
+    transformer_layers,
+)
 
 if TYPE_CHECKING:  # torch only in annotations: a config's FreezeSpec loads without it
     from torch import nn
@@ -217,6 +228,17 @@ class FreezeSpec:
         )
 
 
+def layer_parameters(model: nn.Module) -> list[list[nn.Parameter]]:
+    """Each transformer layer's parameters, bottom first; a decoder's top layer with its
+    final norm (:func:`alignfreeze.models.layers.final_norm`)."""
+    _, layers = transformer_layers(model)
+    out = [list(layer.parameters()) for layer in layers]
+    norm = final_norm(model)
+    if norm is not None and out:
+        out[-1] += list(norm[1].parameters())
+    return out
+
+
 def frozen_parameters(model: nn.Module, spec: FreezeSpec, matching: str = "exact") -> list[nn.Parameter]:
     """The parameters ``spec`` freezes in ``model``, in the model's order. ``matching="exact"``:
     those of the spec's layers (and embeddings); ``"name_prefix"``: every parameter whose name
@@ -236,14 +258,15 @@ def frozen_parameters(model: nn.Module, spec: FreezeSpec, matching: str = "exact
                     widened.setdefault(other, set()).update(blocks[index])
         blocks = {i: _merged(b) for i, b in widened.items()}
     chosen: set[int] = set()
+    whole = layer_parameters(model)
     for index, frozen_blocks in blocks.items():
         if WHOLE_LAYER in frozen_blocks:
-            modules = [layers[index]]
+            chosen.update(id(p) for p in whole[index])
         else:
             modules = layer_blocks(model, index, tuple(b for b in BLOCKS if b in frozen_blocks))
-        chosen.update(id(p) for module in modules for p in module.parameters())
+            chosen.update(id(p) for module in modules for p in module.parameters())
     if spec.freezes_embeddings:
-        chosen.update(id(p) for p in embeddings_module(model)[1].parameters())
+        chosen.update(id(p) for _, module in embeddings_modules(model) for p in module.parameters())
     return [p for p in model.parameters() if id(p) in chosen]
 
 
@@ -333,8 +356,7 @@ class GradualUnfreezing:
         # Weights an adapter holds fixed stay fixed when their layer's turn comes: only the
         # adapter's own matrices are released (alignfreeze.models.adapters).
         chosen = {id(p) for p in frozen_parameters(model, spec)} - fixed_by_adapter(model)
-        _, layers = transformer_layers(model)
-        per_layer = {i: [p for p in layer.parameters() if id(p) in chosen] for i, layer in enumerate(layers)}
+        per_layer = {i: [p for p in params if id(p) in chosen] for i, params in enumerate(layer_parameters(model))}
         #: layer -> its parameters the spec freezes (only layers with some).
         self.layers: dict[int, list[nn.Parameter]] = {i: ps for i, ps in per_layer.items() if ps}
 

@@ -33,7 +33,7 @@ from alignfreeze.models.layers import encoder_of, num_layers
 from alignfreeze.optim import finalize, make_optimizer, read_losses, row_sparse_training
 from alignfreeze.progress import progress_bar
 from alignfreeze.realign.batches import PairBatch, encode_pairs
-from alignfreeze.realign.config import MATCH, RealignConfig, resolve_layers
+from alignfreeze.realign.config import MATCH, RealignConfig, resolve_layers, resolve_word_vector
 from alignfreeze.realign.freeze import (
     FreezeSchedule,
     FreezeSpec,
@@ -88,7 +88,7 @@ class RealignmentObjective(nn.Module):
         linked = objective_class(config.objective).needs_links
         tokenization = tokenization or TokenizationSettings()
         tokenizer_digest = tokenizer_key(tokenizer)
-        settings = (config.max_length, config.word_vector, tokenization.lone_boundary_pieces)
+        settings = (config.max_length, resolve_word_vector(config, model), tokenization.lone_boundary_pieces)
         if not linked:  # only then, so that the chunks cached before this setting stay valid
             settings += ("unlinked",)
 
@@ -470,7 +470,10 @@ def realign_files(
             **({"freeze_schedule": schedule.model_dump()} if schedule else {}),
             "seed": seed,
             "precision": precision,
-            "config": config.model_dump(mode="json"),
+            # the word vector as used: null resolved by the model's kind
+            "config": config.model_copy(update={"word_vector": resolve_word_vector(config, model)}).model_dump(
+                mode="json"
+            ),
             "tokenization": tokenization.model_dump(mode="json"),
             **({"adapter": adapter.model_dump(mode="json")} if adapter is not None else {}),
         }
