@@ -198,6 +198,27 @@ def test_run_config_resolves_word_vector_by_model_kind(tmp_path, xlmr_tokenizer)
     assert RunConfig(model="xlm-roberta-base", **common).resolved().realignment.word_vector == "first"
     explicit = RunConfig(model=str(folder), realignment={"word_vector": "first"}, **common)
     assert explicit.run_id != decoder.run_id
+    # The tags of a decoder's words go on their last subwords; an encoder's stay unset (first).
+    assert decoder.resolved().tokenization.label_subword == "last"
+    assert RunConfig(model="xlm-roberta-base", **common).resolved().tokenization.label_subword is None
+
+
+def test_pos_tags_train_and_score_at_the_label_subword(xlmr_tokenizer):
+    from alignfreeze.data.records import TaggedSentence
+    from alignfreeze.data.subwords import TokenizationSettings
+    from alignfreeze.finetune.tasks import get_task
+
+    record = TaggedSentence(words=["paisiblement", "."], tags=["ADV", "PUNCT"])
+    _, (mapping,) = encode_words(xlmr_tokenizer, [record.words])
+    (first_start, first_end), _ = mapping.spans
+    assert first_end - first_start > 1
+    labelled = {}
+    for choice in (None, "first", "last"):
+        task = get_task("pos", tokenization=TokenizationSettings(label_subword=choice))
+        (feature,) = task.encode([record], xlmr_tokenizer, 32, ["ADV", "PUNCT"])
+        labelled[choice] = [i for i, tag in enumerate(feature["labels"]) if tag != -100]
+    assert labelled[None] == labelled["first"] == [mapping.first_subword[0], mapping.first_subword[1]]
+    assert labelled["last"] == [first_end - 1, mapping.last_subword[1]]
 
 
 def test_measure_alignment_and_sweep_freeze_cli_on_a_decoder(tmp_path, xlmr_tokenizer, monkeypatch):

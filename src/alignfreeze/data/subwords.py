@@ -24,7 +24,7 @@ applies the choice (and, optionally, the reference's overflow windows for long s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,12 @@ class WordSubwords:
         """One per word: its last subword's position, -1 when the word has no token. In a
         causal LM it is the only one of the word's subwords that has seen the whole word."""
         return [e - 1 if f >= 0 else -1 for f, (_, e) in zip(self.first_subword, self.spans)]
+
+    def label_positions(self, label_subword: str | None) -> list[int]:
+        """One per word: the position its tag is trained on and read from
+        (:attr:`TokenizationSettings.label_subword`; None: the first subword), -1 when the word
+        has no token."""
+        return self.last_subword if label_subword == "last" else self.first_subword
 
     def positions(self, word_vector: str) -> list[list[int]]:
         """Per word, the token positions its vector is made of (:data:`WORD_VECTORS`):
@@ -170,6 +176,13 @@ class TokenizationSettings(BaseModel):
         "syntactic words only; 'keep_as_label' also keeps each one's surface form, just before its words, tagged '_', "
         "an 18th label that is trained on and scored, as the datasets library's universal_dependencies loader gives "
         "them to the reference code. XTREME's udpos copy has no range lines: it reads the same either way",
+    )
+    label_subword: Optional[Literal["first", "last"]] = added_setting(
+        None,
+        description="pos, ner: the subword a word's tag is trained on and predicted at: 'first' (the papers', for an "
+        "encoder, whose first subword has seen the whole sentence) or 'last' (in a causal LM the only one of the "
+        "word's subwords that has seen the whole word). null: 'first' for an encoder, 'last' for a decoder (a run "
+        "fills it in for a decoder before its id is hashed)",
     )
     zh_ner_segmentation: Literal["none", "jieba"] = added_setting(
         "none",

@@ -73,7 +73,7 @@ def predict_tags(
     for window, predicted in zip(windows, best):
         record = records[window.sentence]
         gold, tags = [], []
-        for w, pos in enumerate(window.mapping.first_subword):
+        for w, pos in enumerate(window.mapping.label_positions(task.tokenization.label_subword)):
             if pos >= 0:
                 gold.append(record.tags[w])
                 tags.append(labels[predicted[pos]])

@@ -425,6 +425,10 @@ class RunConfig(RunSettings, MethodSettings):
             # Before the id is hashed, as the training defaults: an encoder's "first" is the
             # value every id written before word_vector could be null hashed.
             values["realignment"]["word_vector"] = model_default_word_vector(self.model)
+        if values["tokenization"]["label_subword"] is None and model_default_word_vector(self.model) == "last":
+            # A decoder's tags go on each word's last subword; an encoder's null (its first
+            # subword) stays out of the id, as every id before label_subword existed.
+            values["tokenization"]["label_subword"] = "last"
         return RunConfig(**values)
 
     def realignment_steps(self, finetune_steps: int | None) -> int | None:

@@ -156,7 +156,7 @@ class TaggingTask(Task):
             for window in self._windows(tokenizer, [r.words for r in chunk], max_length):
                 record = chunk[window.sentence]
                 tags = [IGNORE] * len(window.input_ids)
-                for w, pos in enumerate(window.mapping.first_subword):
+                for w, pos in enumerate(window.mapping.label_positions(self.tokenization.label_subword)):
                     if pos >= 0:
                         tags[pos] = index.get(record.tags[w], IGNORE)
                 features.append({"input_ids": window.input_ids, "labels": tags})
