@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev,docs,aligners,ray,tracking,zh,select,llm
 
-.PHONY: setup model demo test test-slow test-compat clean
+.PHONY: setup model demo llm-demo test test-slow test-compat clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,12 @@ model: setup
 
 demo: model
 	$(BIN)/alignfreeze demo
+
+# The decoder demo (configs/llm-demo.yaml): gemma3-270m with a LoRA adapter on PoS, the same
+# four methods and table as `make demo`, under 20 minutes on 2 cores (README).
+llm-demo: setup
+	$(BIN)/alignfreeze prepare-model gemma3-270m
+	$(BIN)/alignfreeze run configs/llm-demo.yaml --out runs/llm-demo
 
 # The linter and the formatter's check first: a style slip fails in seconds, not after the tests.
 # The docs build is strict: a broken link, a missing page or a stale API path fails it

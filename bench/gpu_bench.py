@@ -72,6 +72,19 @@ MODELS = {
         intermediate_size=3072,
         max_position_embeddings=514,
     ),
+    # The embedded decoder's shape (Gemma 3 270M, `alignfreeze prepare-model gemma3-270m`),
+    # random weights: a decoder size on the bench.
+    "gemma3-270m": dict(
+        model_type="gemma3_text",
+        vocab_size=262144,
+        hidden_size=640,
+        num_hidden_layers=18,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        head_dim=256,
+        intermediate_size=2048,
+        max_position_embeddings=32768,
+    ),
     "tiny": dict(
         model_type="bert",
         vocab_size=32000,
@@ -86,11 +99,16 @@ MODELS = {
 def build(name: str, head: str | None, device):
     from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
 
+    from alignfreeze.models.heads import head_class
+
     spec = dict(MODELS[name])
     config = AutoConfig.for_model(spec.pop("model_type"), pad_token_id=0, **spec)
     torch.manual_seed(0)
     if head == "token":
         config.num_labels = 17
+        # transformers' token head, or alignfreeze's where the model type has none (Gemma 3):
+        # head_class registers ours with the Auto class.
+        head_class(config, "token")
         return AutoModelForTokenClassification.from_config(config).to(device)
     return AutoModel.from_config(config).to(device)
 

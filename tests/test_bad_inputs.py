@@ -263,7 +263,6 @@ def _cases() -> list[Case]:
         [*ma, "--out", "{d}/cwd/m", "--model", "{d}/afile"],
         r"'--model': .*afile is a file; a model is a folder",
     )
-    add("measure-alignment-no-out", ma, r"Missing option '--out'")
 
     # --- plot-alignment --------------------------------------------------------------------------
     pa = ["plot-alignment", "{d}/alignment.csv"]

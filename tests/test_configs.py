@@ -31,6 +31,7 @@ def test_config_validates(path):
 RUN_IDS = {
     "demo.yaml": (4, "0dc8ea37464fc439"),  # 16cc1df57d65 2797ebbae48d fd4efb33b311 b3c92329b98d
     "grid-demo.yaml": (7, "fdcf7a508dcc1bd1"),
+    "llm-demo.yaml": (4, "75ff738e168b14aa"),  # 2257ed5c76a9 698ac5dfb801 12c51d6e5c54 795803667102
     "ner-small.yaml": (1, "fefba06cf5c1a10e"),  # 678bd04847bf
     "nli-small.yaml": (1, "f4e859e44a88704b"),  # a0017a6138bc
     "qa-small.yaml": (1, "6c193764514045ac"),  # c66047a77d6a

@@ -231,12 +231,15 @@ def test_measure_alignment_and_sweep_freeze_cli_on_a_decoder(tmp_path, xlmr_toke
     root = make_data_root(tmp_path / "data")
     model = decoder_folder(tmp_path / "qwen2", "qwen2", xlmr_tokenizer)
     common = ["--model", str(model), "--n-pairs", "8", "--data-dir", str(root)]
-    measured = CliRunner().invoke(
-        app, ["measure-alignment", *common, "--pairs", "en-fr", "--dataset", "un", "--out", str(tmp_path / "m")]
-    )
+    # Without --out, the results go to alignment-<model folder name> in the current folder,
+    # and every hidden state is printed.
+    monkeypatch.chdir(tmp_path)
+    measured = CliRunner().invoke(app, ["measure-alignment", *common, "--pairs", "en-fr", "--dataset", "un"])
     assert measured.exit_code == 0, measured.output
-    rows = list(csv.DictReader(open(tmp_path / "m" / "alignment.csv")))
+    rows = list(csv.DictReader(open(tmp_path / "alignment-qwen2" / "alignment.csv")))
     assert {r["layer"] for r in rows} == {"0", "1", "2"}
+    printed = [line.split()[1] for line in measured.output.splitlines() if line.startswith("│ ")]
+    assert printed == ["0", "1", "2"]
     swept = CliRunner().invoke(
         app,
         [

@@ -107,3 +107,99 @@ def test_a_token_head_loads_every_backbone_weight_of_the_checkpoint(prepared):
     model, info = cls.from_pretrained(folder, num_labels=17, output_loading_info=True)
     assert type(model).__name__ == "Gemma3TextForTokenClassification"
     assert sorted(info["missing_keys"]) == ["head.bias", "head.weight"] and not info["unexpected_keys"]
+
+
+def _cli(home, *args, cwd=None, timeout=900):
+    env = {**os.environ, "ALIGNFREEZE_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "alignfreeze.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def test_measure_alignment_middle_layers_beat_the_last(prepared, shared_data, tmp_path):
+    """The issue's measurement, on fewer pairs: a decoder's alignment peaks in the middle and
+    collapses at the top (last subwords, the decoders' default)."""
+    home, _, _ = prepared
+    out = tmp_path / "alignment"
+    r = _cli(
+        home,
+        "measure-alignment",
+        "--model",
+        "gemma3-270m",
+        "--pairs",
+        "en-fr",
+        "--dataset",
+        "tatoeba",
+        "--n-pairs",
+        "200",
+        "--layers",
+        "0,9,18",
+        "--modes",
+        "weak",
+        "--directions",
+        "fwd",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "hidden state" in r.stdout and "en-fr weak fwd" in r.stdout
+    meta = json.loads((out / "alignment.json").read_text())
+    assert meta["pairs"]["en-fr"]["word_vector"] == "last"
+    import csv
+
+    accuracy = {int(row["layer"]): float(row["accuracy"]) for row in csv.DictReader(open(out / "alignment.csv"))}
+    assert accuracy[9] > accuracy[18] + 0.1 and accuracy[9] > accuracy[0]
+
+
+def test_a_lora_run_on_the_llm_demo_realigns_fine_tunes_and_saves_the_adapter(prepared, shared_data, tmp_path):
+    """configs/llm-demo.yaml, one method and a few steps: the real model through realignment
+    and fine-tuning with a LoRA adapter, the table printed, the adapter saved and loaded."""
+    from alignfreeze.paths import REPO_ROOT
+
+    home, _, _ = prepared
+    out = tmp_path / "runs"
+    sets = [
+        "methods=[{method: before, freeze: front}]",
+        "train.limit=32",
+        "realignment.steps=2",
+        "eval_languages=[fr]",
+        "eval_limit=16",
+        "eval=[{language: en, split: test, dataset: ewt, limit: 16}]",
+    ]
+    r = _cli(
+        home,
+        "run",
+        str(REPO_ROOT / "configs" / "llm-demo.yaml"),
+        "--out",
+        str(out),
+        *(a for s in sets for a in ("--set", s)),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "before/front" in r.stdout and "fr" in r.stdout
+    (run_dir,) = (out / "runs").iterdir()
+    config = (run_dir / "config.yaml").read_text()
+    assert "word_vector: last" in config and "label_subword: last" in config
+    model = run_dir / "model"
+    assert (model / "adapter_config.json").is_file() and not (model / "model.safetensors").exists()
+    r = _cli(
+        home,
+        "measure-alignment",
+        "--model",
+        str(model),
+        "--pairs",
+        "en-fr",
+        "--dataset",
+        "tatoeba",
+        "--n-pairs",
+        "50",
+        "--layers",
+        "9",
+        "--out",
+        str(tmp_path / "after"),
+    )
+    assert r.returncode == 0, r.stderr

@@ -510,11 +510,20 @@ def translation_check(
 @config_options(("settings", AlignmentMeasureSettings))
 def measure_alignment(
     pairs: PairsOption("--pairs", PAIRS_HELP),
-    out: Annotated[Path, typer.Option(help="Folder for alignment.csv, alignment.json and alignment.png.")],
     settings: Any = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Folder for alignment.csv, alignment.json and alignment.png (default: alignment-<label or model "
+            "folder name> in the current folder)."
+        ),
+    ] = None,
     model: Annotated[
         str,
-        typer.Option(help="'e5-small', a hub id or a local path (e.g. a realigned model).", callback=_loadable_model),
+        typer.Option(
+            help="'e5-small', 'gemma3-270m', a hub id or a local path (e.g. a realigned model).",
+            callback=_loadable_model,
+        ),
     ] = "e5-small",
     dataset: Annotated[Optional[str], typer.Option(help="Catalog pairs: parallel dataset (un, tatoeba...).")] = None,
     split: Annotated[str, typer.Option(help="Catalog pairs: split of the parallel dataset.")] = "test",
@@ -539,6 +548,8 @@ def measure_alignment(
     from alignfreeze.data.catalog import DataCatalog
     from alignfreeze.models.layers import model_layer_count
 
+    if out is None:
+        out = Path("alignment-" + re.sub(r"[^A-Za-z0-9._-]+", "_", label or Path(model).name or "model"))
     _out(out)
     check_out_folder(out)
     depth = model_layer_count(model)

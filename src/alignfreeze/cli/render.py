@@ -145,24 +145,29 @@ def translation_checks(checks, title: str) -> None:
 
 
 def alignment_summary(rows: list[dict], meta: dict, settings, out: Path) -> None:
-    """Retrieval at the highest hidden state measured, per language pair and mode x direction."""
-    top = max(r["layer"] for r in rows)
-    columns = [(m, d) for m in settings.modes for d in settings.directions]
+    """Retrieval at every hidden state measured (x100), one column per language pair, mode and
+    direction; each column's best hidden state in bold."""
+    layers = sorted({r["layer"] for r in rows})
+    pairs = list(meta["pairs"])
+    columns = [(p, m, d) for p in pairs for m in settings.modes for d in settings.directions]
+    cells = {(f"{r['src_lang']}-{r['language']}", r["mode"], r["direction"], r["layer"]): r["accuracy"] for r in rows}
+    best = {c: max(layers, key=lambda layer: cells.get((*c, layer), -1.0)) for c in columns}
     table = Table(
-        "pair",
-        "pairs",
-        *(f"{m} {d}" for m, d in columns),
-        title=f"word retrieval at hidden state {top} (x100); all layers in {out / 'alignment.csv'}",
+        "hidden state",
+        *(f"{p} {m} {d}" for p, m, d in columns),
+        title=f"word retrieval (x100) per hidden state (0 = embeddings); {out / 'alignment.csv'}",
     )
-    for pair, stats in meta["pairs"].items():
-        language = pair.split("-")[1]
-        cells = {
-            (r["mode"], r["direction"]): r["accuracy"] for r in rows if r["language"] == language and r["layer"] == top
-        }
-        table.add_row(pair, str(stats["pairs"]), *(f"{100 * cells[c]:.1f}" for c in columns))
+    for layer in layers:
+        values = []
+        for c in columns:
+            value = cells.get((*c, layer))
+            text = "" if value is None else f"{100 * value:.1f}"
+            values.append(f"[bold]{text}[/bold]" if best[c] == layer and text else text)
+        table.add_row(str(layer), *values)
     console.print(table)
+    sizes = ", ".join(f"{pair}: {stats['pairs']} word pairs" for pair, stats in meta["pairs"].items())
     excluded = sum(s["excluded_for_leakage"] for s in meta["pairs"].values())
-    console.print(f"{excluded} sentence pairs left out as realignment data; figure: {out / 'alignment.png'}")
+    console.print(f"{sizes}; {excluded} sentence pairs left out as realignment data; figure: {out / 'alignment.png'}")
 
 
 def correlations(stats, title: str) -> None:

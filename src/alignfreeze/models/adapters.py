@@ -61,7 +61,7 @@ class LoraAdapter(BaseModel):
 
     type: Literal["lora"] = Field("lora", description="the adapter method")
     r: int = Field(8, ge=1, description="rank of the low-rank update of each adapted matrix")
-    alpha: float = Field(32, gt=0, description="scaling: the update is multiplied by alpha / r (peft's lora_alpha)")
+    alpha: float = Field(32.0, gt=0, description="scaling: the update is multiplied by alpha / r (peft's lora_alpha)")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout on the adapter's input (peft's lora_dropout)")
     target_modules: list[str] | None = Field(
         None,
