@@ -105,7 +105,10 @@ def test_run_id_is_a_hash_of_the_resolved_config(toy):
         ("eval_languages=[EN]", "language 'EN' is not an ISO 639 code"),
         ("eval_languages=[french]", "language 'french' is not an ISO 639 code"),
         ("methods=[{method: before, freeze: middle}]", "unknown freeze spec 'middle'"),
-        ("model=./no/such/model", "is neither 'e5-small', an existing folder, nor a hub id"),
+        (
+            "model=./no/such/model",
+            "is neither an embedded model (e5-small, gemma3-270m), an existing folder, nor a hub id",
+        ),
         ("trainng={epochs: 1}", "trainng: Extra inputs are not permitted"),
         ("methods=[{method: sideways}]", "Input should be 'baseline', 'before', 'during' or 'before+during'"),
     ],

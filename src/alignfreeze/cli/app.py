@@ -92,16 +92,23 @@ def _data_dir_folder(value: Optional[Path]) -> Optional[Path]:
 
 
 def _loadable_model(value: str) -> str:
-    """A model a command can load: ``e5-small``, a hub id (``org/name``), or a folder with a
-    ``config.json`` (not a file, nor an empty folder)."""
+    """A model a command can load: an embedded model (``e5-small``, ``gemma3-270m``), a hub id
+    (``org/name``), or a folder with a ``config.json`` (not a file, nor an empty folder)."""
+    from alignfreeze.models.embedded import EMBEDDED_MODELS
+
     path = Path(value).expanduser()
     if path.exists():
         if not path.is_dir():
             raise typer.BadParameter(f"{value} is a file; a model is a folder with a config.json, or a hub id")
         if not (path / "config.json").is_file():
             raise typer.BadParameter(f"the folder {value} has no config.json (is it a saved model?)")
-    elif value != "e5-small" and (value.startswith((".", "/", "~")) or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", value)):
-        raise typer.BadParameter(f"{value!r} is neither 'e5-small', an existing folder, nor a hub id (org/name)")
+    elif value not in EMBEDDED_MODELS and (
+        value.startswith((".", "/", "~")) or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", value)
+    ):
+        raise typer.BadParameter(
+            f"{value!r} is neither an embedded model ({', '.join(EMBEDDED_MODELS)}), an existing folder, nor a hub id "
+            "(org/name)"
+        )
     return value
 
 

@@ -158,10 +158,15 @@ def _release_governed(data: dict) -> None:
 
 
 def _check_model(name: str) -> str:
-    if name == "e5-small" or Path(name).expanduser().exists():
+    from alignfreeze.models.embedded import EMBEDDED_MODELS
+
+    if name in EMBEDDED_MODELS or Path(name).expanduser().exists():
         return name
     if name.startswith((".", "/", "~")) or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name):
-        raise ValueError(f"model {name!r} is neither 'e5-small', an existing folder, nor a hub id (org/name)")
+        raise ValueError(
+            f"model {name!r} is neither an embedded model ({', '.join(EMBEDDED_MODELS)}), an existing folder, nor a "
+            "hub id (org/name)"
+        )
     return name
 
 

@@ -110,22 +110,29 @@ class RunData:
 
 
 def check_model_available(name: str) -> None:
-    """Raise an :class:`AlignfreezeError` unless ``name`` can be loaded: ``e5-small``, a local
-    model folder (with a ``config.json``), a hub id while the hub is online, or one in the
-    local Hugging Face cache."""
+    """Raise an :class:`AlignfreezeError` unless ``name`` can be loaded: an embedded model
+    (``e5-small``, ``gemma3-270m``) whose packages are installed, a local model folder (with a
+    ``config.json``), a hub id while the hub is online, or one in the local Hugging Face cache."""
+    from alignfreeze.models.embedded import EMBEDDED_MODELS
     from alignfreeze.models.layers import model_config_file
 
     if Path(name).expanduser().exists():
         model_config_file(name)  # a file, or a folder without config.json, is refused
         return
-    if name == "e5-small" or _hub_allowed():
+    if name in EMBEDDED_MODELS:
+        # Prepared, or preparable: what it is built from is installed (the llm extra for
+        # gemma3-270m), else the one-line error that says what to install.
+        if model_config_file(name) is None:
+            EMBEDDED_MODELS[name].sources()
+        return
+    if _hub_allowed():
         return
     from huggingface_hub import try_to_load_from_cache
 
     if not isinstance(try_to_load_from_cache(name, "config.json"), str):
         raise AlignfreezeError(
-            f"model {name!r} is not 'e5-small', not a local folder, and not in the local Hugging Face cache "
-            "(the hub is offline: HF_HUB_OFFLINE=1)"
+            f"model {name!r} is not an embedded model ({', '.join(EMBEDDED_MODELS)}), not a local folder, and not "
+            "in the local Hugging Face cache (the hub is offline: HF_HUB_OFFLINE=1)"
         )
 
 
