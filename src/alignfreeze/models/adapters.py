@@ -163,7 +163,10 @@ def save_adapter(model: nn.Module, folder: str | Path) -> None:
     encoder = _encoder(model)
     config = encoder.peft_config[ADAPTER_NAME]
     config.save_pretrained(str(folder))
-    weights = get_peft_model_state_dict(encoder, adapter_name=ADAPTER_NAME)
+    # The embedding matrix never trains under an adapter: not saved, and peft is spared its
+    # look-up of the base model's config to tell whether the vocabulary grew (a warning when
+    # the base is named, not a folder: gemma3-270m).
+    weights = get_peft_model_state_dict(encoder, adapter_name=ADAPTER_NAME, save_embedding_layers=False)
     save_file({PEFT_KEY_PREFIX + k: v.detach().contiguous() for k, v in weights.items()}, folder / ADAPTER_WEIGHTS_FILE)
     head = _head_parameters(model)
     if head:
