@@ -426,11 +426,13 @@ class RunConfig(RunSettings, MethodSettings):
             values.update(aligner=None, realignment_pairs=[], freeze_schedule=None)
             values.update(freeze=self.freeze if kept else "none", freeze_scope="finetuning" if kept else "realignment")
             values["realignment"] = RealignConfig().model_dump()
+        # The model's kind, read once from its config.json: "first" (an encoder) or "last".
+        model_word_vector = model_default_word_vector(self.model)
         if values["realignment"]["word_vector"] is None:
             # Before the id is hashed, as the training defaults: an encoder's "first" is the
             # value every id written before word_vector could be null hashed.
-            values["realignment"]["word_vector"] = model_default_word_vector(self.model)
-        if values["tokenization"]["label_subword"] is None and model_default_word_vector(self.model) == "last":
+            values["realignment"]["word_vector"] = model_word_vector
+        if values["tokenization"]["label_subword"] is None and model_word_vector == "last":
             # A decoder's tags go on each word's last subword; an encoder's null (its first
             # subword) stays out of the id, as every id before label_subword existed.
             values["tokenization"]["label_subword"] = "last"
